@@ -1,0 +1,74 @@
+"""The Bolt app factory: settings (and optionally a client and engine) in, a wired `App` out."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.middleware.request_verification import RequestVerification
+from slack_sdk import WebClient
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine
+
+import handlers
+from bot.config import Settings
+from bot.slack_client import build_web_client
+from storage.events import claim_event
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, engine: Engine, client: WebClient | None = None) -> App:
+    app = App(
+        client=client or build_web_client(settings),
+        signing_secret=settings.signing_secret or "",
+        # Bolt's own check is replaced by `_SignedRequestsOnly`, which runs at the same point.
+        request_verification_enabled=False,
+        before_authorize=_SignedRequestsOnly(settings.signing_secret or ""),
+        # auth.test runs on the first request, not at construction: start-up never hangs on Slack.
+        token_verification_enabled=False,
+    )
+    app.middleware(_once_per_event(engine))
+    handlers.register_all(app)
+    return app
+
+
+class _StrictSignatureVerifier(SignatureVerifier):
+    """Treats a malformed timestamp as an invalid signature (the SDK raises ValueError)."""
+
+    def is_valid(self, body, timestamp, signature) -> bool:
+        if timestamp is None or not timestamp.strip().isdigit():
+            return False
+        return super().is_valid(body, timestamp, signature)
+
+
+class _SignedRequestsOnly(RequestVerification):
+    """Bolt's request verification, answering 401 to any bad signature and never logging it.
+
+    Bolt's version answers 500 to a non-numeric timestamp and logs the rejected body, which can
+    carry a verification token. Socket Mode requests are not signed and pass through.
+    """
+
+    def __init__(self, signing_secret: str):
+        super().__init__(signing_secret)
+        self._verifier = _StrictSignatureVerifier(signing_secret)
+
+    def _debug_log_error(self, signature, timestamp, body) -> None:
+        logger.warning("Rejected a request with a missing, stale or invalid Slack signature")
+
+
+def _once_per_event(engine: Engine):
+    """Middleware: an Events API delivery whose `event_id` was already processed is dropped.
+
+    Covers Slack's HTTP retries (`X-Slack-Retry-Num`), Socket Mode `retry_attempt` and two
+    replicas receiving the same event: the database decides which delivery wins.
+    """
+
+    def middleware(body: dict, next, logger: logging.Logger) -> BoltResponse | None:  # noqa: A002
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not claim_event(engine, event_id=event_id):
+            logger.info("Skipping event %s: already processed", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return middleware

@@ -1,0 +1,59 @@
+"""Every Block Kit message, modal and Home tab Saydo sends is built here, and only here.
+
+Builders return plain dicts (`{"text": ..., "blocks": [...]}` for messages) so handlers and
+sweeps stay thin and tests can validate them against the Block Kit schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.help import ABOUT, COMMANDS
+from bot.text import escape_mrkdwn
+
+Block = dict[str, Any]
+Message = dict[str, Any]
+
+
+def mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def section(text: str, **extra: Any) -> Block:
+    return {"type": "section", "text": mrkdwn(text), **extra}
+
+
+def context(*texts: str) -> Block:
+    return {"type": "context", "elements": [mrkdwn(t) for t in texts]}
+
+
+def help_message(*, unknown: str | None = None) -> Message:
+    """The `/saydo help` reply; `unknown` is a subcommand Saydo did not recognise."""
+    blocks: list[Block] = []
+    lead = ""
+    if unknown is not None:
+        lead = f"I don't know `{escape_mrkdwn(unknown)}`. Here is what I can do."
+        blocks.append(section(lead))
+    blocks.append(section(ABOUT))
+    blocks.append(
+        section("\n".join(f"`{c.usage}`: {c.summary}" for c in COMMANDS))
+    )
+    text = (lead + " " if lead else "") + ABOUT
+    return {"text": text, "blocks": blocks}
+
+
+def home_view() -> dict[str, Any]:
+    """The App Home tab."""
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": plain("Saydo")},
+            section(ABOUT),
+            {"type": "divider"},
+            section("\n".join(f"`{c.usage}`: {c.summary}" for c in COMMANDS)),
+        ],
+    }

@@ -1,0 +1,157 @@
+"""Settings in one place: read from the environment (and `.env` in the working directory).
+
+Every problem is reported as a `ConfigError` whose message is one line naming the variable,
+so `saydo` can print it and stop. Secrets are never included in messages or `repr`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///saydo.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+CREDENTIALS_HELP = "README.md, section 'Create the Slack app'"
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str | None = field(default=None, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    database_url: str = DEFAULT_DATABASE_URL
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    host: str = "0.0.0.0"
+    port: int = 3000
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    @property
+    def has_credentials(self) -> bool:
+        return any((self.bot_token, self.signing_secret, self.app_token))
+
+    def missing_for_slack(self) -> list[str]:
+        """Variables still needed to connect in the mode these settings select."""
+        missing = [] if self.bot_token else ["SLACK_BOT_TOKEN"]
+        if not self.socket_mode and not self.signing_secret:
+            missing.append("SLACK_SIGNING_SECRET")
+        return missing
+
+    def redacted_database_url(self) -> str:
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, dotenv_path: Path | None = None
+) -> Settings:
+    """Build settings from `environ` (default: the process environment) over `.env` values.
+
+    Real environment variables win over the `.env` file, as with docker and most twelve-factor
+    tools. Empty values count as unset.
+    """
+    env_file = dotenv_path if dotenv_path is not None else Path.cwd() / ".env"
+    values: dict[str, str] = {}
+    if env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = values.get(name, "").strip()
+        return value or None
+
+    return Settings(
+        bot_token=_token(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-", "a bot token"),
+        signing_secret=_signing_secret(get("SLACK_SIGNING_SECRET")),
+        app_token=_token(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-", "an app-level token"),
+        database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        slack_api_url=_slack_api_url(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
+        host=get("HOST") or "0.0.0.0",
+        port=_port(get("PORT") or "3000"),
+        log_level=_log_level(get("LOG_LEVEL") or "INFO"),
+    )
+
+
+def _token(value: str | None, name: str, prefix: str, kind: str) -> str | None:
+    if value is not None and not value.startswith(prefix):
+        shown = value[:5] if len(value) > 5 else "a value"
+        raise ConfigError(
+            f"{name} must be {kind} starting with '{prefix}' (got one starting with '{shown}')."
+        )
+    return value
+
+
+def _signing_secret(value: str | None) -> str | None:
+    if value is not None and not all(c in "0123456789abcdefABCDEF" for c in value):
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET must be the hexadecimal signing secret from your app's "
+            "Basic Information page."
+        )
+    return value
+
+
+def _database_url(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL; use e.g. sqlite:///saydo.db or "
+            "postgresql+psycopg://user@host/db."
+        ) from None
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL uses '{backend}', but Saydo supports sqlite and postgresql only."
+        )
+    if backend == "postgresql" and url.drivername == "postgresql":
+        # SQLAlchemy's default PostgreSQL driver is psycopg2; Saydo ships psycopg 3.
+        url = url.set(drivername="postgresql+psycopg")
+    elif backend == "postgresql" and url.drivername != "postgresql+psycopg":
+        raise ConfigError("DATABASE_URL must use the psycopg driver: postgresql+psycopg://...")
+    return url.render_as_string(hide_password=False)
+
+
+def _slack_api_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ "
+            f"(got '{value}')."
+        )
+    return value if value.endswith("/") else value + "/"
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ConfigError(f"PORT must be a number from 1 to 65535 (got '{value}').")
+    return int(value)
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (got '{value}').")
+    return level
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )

@@ -1,0 +1,112 @@
+"""`saydo run`: migrate, start the scheduler, connect to Slack, and stop cleanly on a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from sqlalchemy import Engine
+
+from bot.app import create_app
+from bot.config import Settings
+from bot.server import build_server, make_wsgi_app
+from bot.slack_client import build_web_client
+from scheduler import build_scheduler
+from storage import migrate
+from storage.db import create_db_engine, ping
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Health:
+    engine: Engine
+    scheduler: BackgroundScheduler | None
+
+    def __call__(self) -> tuple[bool, dict]:
+        scheduler = (
+            "disabled" if self.scheduler is None
+            else "running" if self.scheduler.running else "stopped"
+        )
+        try:
+            ping(self.engine)
+        except Exception as error:  # noqa: BLE001  (any failure means unhealthy)
+            return False, {"status": "unavailable", "database": f"unreachable ({type(error).__name__})",
+                           "scheduler": scheduler}
+        return True, {"status": "ok", "database": "ok", "scheduler": scheduler}
+
+
+def run(settings: Settings, *, with_scheduler: bool = True) -> int:
+    engine = create_db_engine(settings.database_url)
+    migrate.upgrade(engine)
+    logger.info("Database ready at %s", settings.redacted_database_url())
+    scheduler = build_scheduler() if with_scheduler else None
+    app = create_app(settings, engine=engine)
+    stop = _stop_on_signals()
+    if scheduler is not None:
+        scheduler.start()
+        logger.info("Scheduler started")
+    try:
+        if settings.socket_mode:
+            _serve_socket_mode(settings, app, stop, Health(engine, scheduler))
+        else:
+            _serve_http(settings, app, stop, Health(engine, scheduler))
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)  # waits for a running job to finish
+            logger.info("Scheduler stopped")
+        engine.dispose()
+    logger.info("Saydo stopped")
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def request_stop(signum, _frame) -> None:
+        logger.info("Received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
+
+
+def _wait(stop: threading.Event) -> None:
+    # A short timeout keeps the main thread responsive to signals.
+    while not stop.wait(0.5):
+        pass
+
+
+def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) -> None:
+    server = build_server(make_wsgi_app(app, health), host=settings.host, port=settings.port)
+    server.prepare()
+    serving = threading.Thread(target=server.serve, name="http", daemon=True)
+    serving.start()
+    host, port = server.bind_addr[:2]
+    logger.info("Listening for Slack on http://%s:%s/slack/events (HTTP mode)", host, port)
+    _wait(stop)
+    server.stop()  # stops accepting; in-flight requests finish first
+    serving.join()
+
+
+def _serve_socket_mode(settings: Settings, app, stop: threading.Event, health: Health) -> None:
+    handler = SocketModeHandler(
+        app,
+        app_token=settings.app_token,
+        web_client=build_web_client(settings, token=settings.app_token),
+    )
+    server = build_server(make_wsgi_app(None, health), host=settings.host, port=settings.port)
+    server.prepare()
+    serving = threading.Thread(target=server.serve, name="health", daemon=True)
+    serving.start()
+    handler.connect()
+    logger.info("Connected to Slack (Socket Mode); health on port %s", server.bind_addr[1])
+    _wait(stop)
+    handler.close()
+    server.stop()
+    serving.join()
