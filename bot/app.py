@@ -64,7 +64,7 @@ def _once_per_event(engine: Engine):
     replicas receiving the same event: the database decides which delivery wins.
     """
 
-    def middleware(body: dict, next, logger: logging.Logger) -> BoltResponse | None:  # noqa: A002
+    def middleware(body: dict, next, logger: logging.Logger) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not claim_event(engine, event_id=event_id):
             logger.info("Skipping event %s: already processed", event_id)

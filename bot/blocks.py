@@ -39,9 +39,7 @@ def help_message(*, unknown: str | None = None) -> Message:
         lead = f"I don't know `{escape_mrkdwn(unknown)}`. Here is what I can do."
         blocks.append(section(lead))
     blocks.append(section(ABOUT))
-    blocks.append(
-        section("\n".join(f"`{c.usage}`: {c.summary}" for c in COMMANDS))
-    )
+    blocks.append(section("\n".join(f"`{c.usage}`: {c.summary}" for c in COMMANDS)))
     text = (lead + " " if lead else "") + ABOUT
     return {"text": text, "blocks": blocks}
 

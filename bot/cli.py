@@ -67,7 +67,9 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
     engine = create_db_engine(settings.database_url)
     try:
         migrate.upgrade(engine)
-        print(f"Database at {settings.redacted_database_url()} is at {migrate.head_revision(engine)}.")
+        print(
+            f"Database at {settings.redacted_database_url()} is at {migrate.head_revision(engine)}."
+        )
     except Exception as error:  # noqa: BLE001  (one line for the operator, not a traceback)
         print(f"saydo: database upgrade failed: {_one_line(error)}", file=sys.stderr)
         return 1
@@ -97,7 +99,9 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
     def migrations() -> str:
         current, head = migrate.current_revision(engine), migrate.head_revision(engine)
         if current != head:
-            raise RuntimeError(f"at {current or 'nothing'}, newest is {head}: run `saydo db upgrade`")
+            raise RuntimeError(
+                f"at {current or 'nothing'}, newest is {head}: run `saydo db upgrade`"
+            )
         return f"up to date ({head})"
 
     def slack() -> str:

@@ -130,8 +130,7 @@ def _slack_api_url(value: str) -> str:
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(
-            "SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ "
-            f"(got '{value}')."
+            f"SLACK_API_URL must be an http(s) URL such as https://slack.com/api/ (got '{value}')."
         )
     return value if value.endswith("/") else value + "/"
 

@@ -16,6 +16,4 @@ class CommandHelp:
     summary: str
 
 
-COMMANDS: tuple[CommandHelp, ...] = (
-    CommandHelp("/saydo help", "Show this help."),
-)
+COMMANDS: tuple[CommandHelp, ...] = (CommandHelp("/saydo help", "Show this help."),)

@@ -29,14 +29,20 @@ class Health:
 
     def __call__(self) -> tuple[bool, dict]:
         scheduler = (
-            "disabled" if self.scheduler is None
-            else "running" if self.scheduler.running else "stopped"
+            "disabled"
+            if self.scheduler is None
+            else "running"
+            if self.scheduler.running
+            else "stopped"
         )
         try:
             ping(self.engine)
         except Exception as error:  # noqa: BLE001  (any failure means unhealthy)
-            return False, {"status": "unavailable", "database": f"unreachable ({type(error).__name__})",
-                           "scheduler": scheduler}
+            return False, {
+                "status": "unavailable",
+                "database": f"unreachable ({type(error).__name__})",
+                "scheduler": scheduler,
+            }
         return True, {"status": "ok", "database": "ok", "scheduler": scheduler}
 
 

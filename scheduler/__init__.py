@@ -42,6 +42,7 @@ def _log_job_event(event: JobExecutionEvent) -> None:
         logger.warning("Job %s missed its run at %s", event.job_id, event.scheduled_run_time)
     else:
         logger.error(
-            "Job %s failed", event.job_id, exc_info=(type(event.exception), event.exception,
-                                                     event.exception.__traceback__)
+            "Job %s failed",
+            event.job_id,
+            exc_info=(type(event.exception), event.exception, event.exception.__traceback__),
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from storage import migrate
 from storage.db import create_db_engine
@@ -70,7 +71,7 @@ class PostgresDatabases:
         try:
             with self.admin.connect() as connection:
                 connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-        except Exception as error:
+        except OperationalError as error:
             self.admin.dispose()
             raise pytest.UsageError(
                 f"PostgreSQL at {admin_url.render_as_string()} is not reachable ({error}); "

@@ -34,7 +34,11 @@ def test_app_token_selects_socket_mode_which_needs_no_signing_secret(tmp_path):
         ("SLACK_SIGNING_SECRET", "not hex!", "SLACK_SIGNING_SECRET must be the hexadecimal"),
         ("DATABASE_URL", "not a url", "DATABASE_URL is not a database URL"),
         ("DATABASE_URL", "mysql://u@h/db", "DATABASE_URL uses 'mysql'"),
-        ("DATABASE_URL", "postgresql+psycopg2://u@h/db", "DATABASE_URL must use the psycopg driver"),
+        (
+            "DATABASE_URL",
+            "postgresql+psycopg2://u@h/db",
+            "DATABASE_URL must use the psycopg driver",
+        ),
         ("SLACK_API_URL", "ftp://slack.example", "SLACK_API_URL must be an http(s) URL"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL must be an http(s) URL"),
         ("PORT", "abc", "PORT must be a number from 1 to 65535"),

@@ -1,0 +1,61 @@
+"""Shared fixtures: databases on both backends, the Slack stand-in, and a running `saydo`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from storage.db import create_db_engine
+from tests.databases import PostgresDatabases, SQLiteDatabases, selected_backends
+from tests.saydo_process import SaydoProcess
+from tests.slack_standin import SlackStandIn
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that uses a database once per backend."""
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", selected_backends(), scope="session")
+
+
+@pytest.fixture(scope="session")
+def _backend_databases(backend: str, tmp_path_factory: pytest.TempPathFactory):
+    if backend == "sqlite":
+        databases = SQLiteDatabases(tmp_path_factory.mktemp("sqlite-template"))
+    else:
+        databases = PostgresDatabases(os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def database_url(_backend_databases, tmp_path) -> Iterator[str]:
+    """The URL of an empty, migrated database of the test's backend."""
+    yield _backend_databases.fresh_url(tmp_path)
+    _backend_databases.reset()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    """The local Slack Web API; every call it received must match Slack's spec."""
+    with SlackStandIn() as standin:
+        yield standin
+        standin.assert_clean()
+
+
+@pytest.fixture
+def saydo(slack: SlackStandIn, database_url: str, tmp_path) -> Iterator[SaydoProcess]:
+    """`saydo run` in HTTP mode as a subprocess, talking to the stand-in."""
+    process = SaydoProcess(slack_api_url=slack.url, database_url=database_url, workdir=tmp_path)
+    process.start()
+    yield process
+    process.stop()

@@ -1,0 +1,192 @@
+"""`saydo run` as a real subprocess, driven with signed HTTP requests as Slack sends them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+from slack_sdk.signature import SignatureVerifier
+
+SIGNING_SECRET = "8f742231b10e8888abcd9912ab85a5f0"
+BOT_TOKEN = "xoxb-0000000000-saydo-test-token"
+TEAM_ID = "T0001"
+START_TIMEOUT_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def signed_headers(
+    body: str,
+    *,
+    secret: str = SIGNING_SECRET,
+    timestamp: int | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> dict[str, str]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }
+
+
+class SaydoProcess:
+    """Starts `python -m bot run` with a temporary database and the Slack stand-in."""
+
+    def __init__(
+        self,
+        *,
+        slack_api_url: str,
+        database_url: str,
+        workdir: Path,
+        extra_env: dict[str, str] | None = None,
+    ):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = workdir / "saydo.log"
+        self.workdir = workdir
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": slack_api_url,
+            "DATABASE_URL": database_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "LOG_LEVEL": "INFO",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+        self.returncode: int | None = None
+
+    def start(self, *args: str) -> None:
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", *args],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"saydo exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if requests.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise AssertionError(f"saydo did not become healthy in time:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def terminate(self, timeout: float = 30) -> int:
+        """Send SIGTERM and wait; returns the exit status."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        self.returncode = self.process.wait(timeout=timeout)
+        self._log.close()
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            status = self.terminate()
+            assert status == 0, f"saydo exited with {status} on SIGTERM:\n{self.log()}"
+
+    # --- requests as Slack sends them ---------------------------------------------------
+
+    def post_signed(
+        self,
+        body: str,
+        *,
+        content_type: str = "application/x-www-form-urlencoded",
+        headers: dict[str, str] | None = None,
+    ) -> requests.Response:
+        return requests.post(
+            self.base_url + "/slack/events",
+            data=body.encode(),
+            headers={**signed_headers(body, content_type=content_type), **(headers or {})},
+            timeout=10,
+        )
+
+    def command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user_id: str = "U0ALICE",
+        channel_id: str = "C0PARTNER",
+        team_id: str = TEAM_ID,
+        response_url: str = "http://127.0.0.1:9/unused",
+        trigger_id: str | None = None,
+    ) -> requests.Response:
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": team_id,
+                "team_domain": "saydo-test",
+                "channel_id": channel_id,
+                "channel_name": "partnership",
+                "user_id": user_id,
+                "user_name": user_id.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": "A0SAYDO",
+                "response_url": response_url,
+                "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}",
+            }
+        )
+        return self.post_signed(body)
+
+    def event(
+        self,
+        event: dict,
+        *,
+        event_id: str | None = None,
+        team_id: str = TEAM_ID,
+        retry_num: int | None = None,
+    ) -> requests.Response:
+        body = json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": team_id,
+                "api_app_id": "A0SAYDO",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": team_id, "user_id": "UBOT", "is_bot": True}],
+            }
+        )
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return self.post_signed(body, content_type="application/json", headers=headers)
+
+    def interaction(self, payload: dict) -> requests.Response:
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.post_signed(body)
