@@ -19,12 +19,14 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, engine: Engine, client: WebClient | None = None) -> App:
+    # HTTP requests must be signed; Socket Mode requests are not. Bolt's own check is replaced
+    # by `_SignedRequestsOnly`, which runs at the same point.
+    verification = None if settings.socket_mode else _SignedRequestsOnly(settings.signing_secret)
     app = App(
         client=client or build_web_client(settings),
-        signing_secret=settings.signing_secret or "",
-        # Bolt's own check is replaced by `_SignedRequestsOnly`, which runs at the same point.
+        signing_secret=settings.signing_secret,
         request_verification_enabled=False,
-        before_authorize=_SignedRequestsOnly(settings.signing_secret or ""),
+        before_authorize=verification,
         # auth.test runs on the first request, not at construction: start-up never hangs on Slack.
         token_verification_enabled=False,
     )

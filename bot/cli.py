@@ -20,7 +20,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"saydo: {error}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings)
+    # `run` logs at LOG_LEVEL; one-shot commands print their own results and log only problems.
+    configure_logging(settings, quiet=args.handler is not _run)
     return args.handler(settings, args)
 
 

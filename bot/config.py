@@ -136,8 +136,8 @@ def _slack_api_url(value: str) -> str:
 
 
 def _port(value: str) -> int:
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise ConfigError(f"PORT must be a number from 1 to 65535 (got '{value}').")
+    if not value.isdigit() or int(value) > 65535:
+        raise ConfigError(f"PORT must be a number from 0 to 65535 (got '{value}').")
     return int(value)
 
 
@@ -148,9 +148,10 @@ def _log_level(value: str) -> str:
     return level
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
     logging.basicConfig(
-        level=settings.log_level,
+        level="WARNING" if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

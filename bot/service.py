@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.app import create_app
@@ -56,18 +57,16 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
     if scheduler is not None:
         scheduler.start()
         logger.info("Scheduler started")
+    serve = _serve_socket_mode if settings.socket_mode else _serve_http
     try:
-        if settings.socket_mode:
-            _serve_socket_mode(settings, app, stop, Health(engine, scheduler))
-        else:
-            _serve_http(settings, app, stop, Health(engine, scheduler))
+        status = serve(settings, app, stop, Health(engine, scheduler))
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)  # waits for a running job to finish
             logger.info("Scheduler stopped")
         engine.dispose()
     logger.info("Saydo stopped")
-    return 0
+    return status
 
 
 def _stop_on_signals() -> threading.Event:
@@ -88,7 +87,7 @@ def _wait(stop: threading.Event) -> None:
         pass
 
 
-def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) -> None:
+def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) -> int:
     server = build_server(make_wsgi_app(app, health), host=settings.host, port=settings.port)
     server.prepare()
     serving = threading.Thread(target=server.serve, name="http", daemon=True)
@@ -98,9 +97,10 @@ def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) 
     _wait(stop)
     server.stop()  # stops accepting; in-flight requests finish first
     serving.join()
+    return 0
 
 
-def _serve_socket_mode(settings: Settings, app, stop: threading.Event, health: Health) -> None:
+def _serve_socket_mode(settings: Settings, app, stop: threading.Event, health: Health) -> int:
     handler = SocketModeHandler(
         app,
         app_token=settings.app_token,
@@ -110,9 +110,15 @@ def _serve_socket_mode(settings: Settings, app, stop: threading.Event, health: H
     server.prepare()
     serving = threading.Thread(target=server.serve, name="health", daemon=True)
     serving.start()
-    handler.connect()
+    try:
+        handler.connect()
+    except SlackApiError as error:
+        logger.error("Socket Mode connection failed: %s", error.response.get("error"))
+        server.stop()
+        return 1
     logger.info("Connected to Slack (Socket Mode); health on port %s", server.bind_addr[1])
     _wait(stop)
     handler.close()
     server.stop()
     serving.join()
+    return 0

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -22,10 +22,20 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+# Any fixed number, shared by every Saydo process migrating one PostgreSQL database.
+MIGRATION_LOCK_ID = 0x5A7D0
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the database to the newest schema; safe to call on every start."""
+    """Bring the database to the newest schema; safe to call on every start.
+
+    On PostgreSQL an advisory lock serialises replicas starting together: the first one
+    migrates, the others wait and then find nothing to do.
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

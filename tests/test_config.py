@@ -41,8 +41,8 @@ def test_app_token_selects_socket_mode_which_needs_no_signing_secret(tmp_path):
         ),
         ("SLACK_API_URL", "ftp://slack.example", "SLACK_API_URL must be an http(s) URL"),
         ("SLACK_API_URL", "slack.com/api", "SLACK_API_URL must be an http(s) URL"),
-        ("PORT", "abc", "PORT must be a number from 1 to 65535"),
-        ("PORT", "70000", "PORT must be a number from 1 to 65535"),
+        ("PORT", "abc", "PORT must be a number from 0 to 65535"),
+        ("PORT", "70000", "PORT must be a number from 0 to 65535"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL must be one of"),
     ],
 )

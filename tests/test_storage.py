@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (tables on the metadata)
 from storage import migrate
 from storage.events import claim_event
+from tests.databases import POSTGRES_ADMIN_URL
 
 
 def test_migrations_bring_the_database_to_the_newest_revision(engine):
@@ -48,3 +51,24 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(engine, ba
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+
+
+def test_replicas_starting_together_migrate_once(backend, tmp_path):
+    """Several processes upgrading one new PostgreSQL database at once all succeed."""
+    if backend != "postgresql":
+        return  # a SQLite file has a single writer; this is about PostgreSQL replicas
+    admin = create_engine(make_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    name = f"saydo_race_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engines = [create_engine(make_url(POSTGRES_ADMIN_URL).set(database=name)) for _ in range(4)]
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(migrate.upgrade, engines))
+        assert migrate.current_revision(engines[0]) == migrate.head_revision(engines[0])
+    finally:
+        for each in engines:
+            each.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
