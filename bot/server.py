@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable, Iterable
 
 from cheroot import wsgi
@@ -56,10 +57,15 @@ def _json(start_response, status: int, payload: dict, extra_headers=()) -> list[
 
 
 def build_server(wsgi_app, *, host: str, port: int, threads: int = SERVER_THREADS) -> wsgi.Server:
-    return wsgi.Server(
+    server = wsgi.Server(
         (host, port),
         wsgi_app,
         numthreads=threads,
         shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
         server_name="saydo",
+        # cheroot's defaults (a backlog of 5, ten kept-alive connections) drop and reset
+        # connections from a few dozen concurrent clients; see bench/README.md.
+        request_queue_size=socket.SOMAXCONN,
     )
+    server.keep_alive_conn_limit = None
+    return server

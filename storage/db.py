@@ -21,17 +21,29 @@ def create_db_engine(database_url: str) -> Engine:
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def _configure_sqlite_connection(dbapi_connection, _record) -> None:
+    # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see _begin_immediate).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(connection) -> None:
+    """Take SQLite's write lock when a transaction starts, waiting up to the busy timeout.
+
+    A deferred transaction that reads and then writes fails at once if another writer
+    committed in between (SQLITE_BUSY_SNAPSHOT); starting immediate makes writers queue.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -45,3 +45,93 @@ class ProcessedEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class Partnership(SQLModel, table=True):
+    """A Slack channel where organisations work together; created on first use."""
+
+    __tablename__ = "partnership"
+    __table_args__ = (UniqueConstraint("team_id", "channel_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    channel_id: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    tz: str = Field(default="Europe/London", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class Person(SQLModel, table=True):
+    """A Slack user, keyed by their own workspace (Slack Connect partners keep theirs)."""
+
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    user_id: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=200)
+    tz: str = Field(default="Europe/London", max_length=64)
+    locale: str | None = Field(default=None, max_length=16)
+    profile_fetched_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class RefCounter(SQLModel, table=True):
+    """The last commitment reference handed out in a workspace."""
+
+    __tablename__ = "ref_counter"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    last_ref: int = 0
+
+
+class Commitment(SQLModel, table=True):
+    """Who said they would do what, by when. Status columns are a projection of its events,
+    rewritten in the same transaction as every event (see `bot.keeping`)."""
+
+    __tablename__ = "commitment"
+    __table_args__ = (
+        UniqueConstraint("team_id", "ref"),
+        Index("ix_commitment_partnership_judged_due", "partnership_id", "judged_due_at"),
+        Index("ix_commitment_owner_status", "owner_id", "status"),
+        Index("ix_commitment_recipient_status", "recipient_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=32)
+    ref: int
+    partnership_id: int = Field(foreign_key="partnership.id")
+    owner_id: int = Field(foreign_key="person.id")
+    recipient_id: int | None = Field(default=None, foreign_key="person.id")
+    created_by_id: int = Field(foreign_key="person.id")
+    title: str = Field(max_length=300)
+    notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    source_permalink: str | None = Field(default=None, max_length=500)
+    has_time: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    status: str = Field(max_length=16)
+    original_due_at: datetime = Field(sa_column=utc_column())
+    due_at: datetime = Field(sa_column=utc_column())
+    judged_due_at: datetime = Field(sa_column=utc_column())
+    delivered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    withdrawn_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    date_changes: int = 0
+    confirmed: bool = False
+    renegotiated: bool = False
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CommitmentEvent(SQLModel, table=True):
+    """One append-only change to a commitment, with who and when."""
+
+    __tablename__ = "commitment_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    commitment_id: int = Field(foreign_key="commitment.id", index=True)
+    kind: str = Field(max_length=16)
+    at: datetime = Field(sa_column=utc_column())
+    actor_id: int = Field(foreign_key="person.id")
+    due_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    proposed: bool = False
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

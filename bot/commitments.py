@@ -1,0 +1,670 @@
+"""Commitments: log, change and read them. No Slack here: handlers pass plain values in.
+
+Every change is one transaction that appends an event and rewrites the commitment's status
+columns from all its events (`bot.keeping.derive_state`), so the row never disagrees with its
+history. Slack calls happen before or after, never inside, these transactions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
+
+from bot.dates import END_OF_DAY, Due
+from bot.grammar import MAX_TITLE
+from bot.keeping import (
+    CommitmentState,
+    Event,
+    EventKind,
+    Outcome,
+    Status,
+    TransitionError,
+    check_transition,
+    derive_state,
+    outcome,
+)
+from storage.db import transaction
+from storage.models import (
+    Commitment,
+    CommitmentEvent,
+    Partnership,
+    Person,
+    RefCounter,
+    utcnow,
+)
+
+DUPLICATE_WINDOW = timedelta(seconds=60)
+OPEN_STATUSES = (Status.PROPOSED.value, Status.OPEN.value)
+
+
+class CommitmentError(ValueError):
+    """A friendly refusal to show the person who asked (not found, not yours, not now)."""
+
+
+@dataclass(frozen=True)
+class PersonRef:
+    id: int
+    team_id: str
+    user_id: str
+    name: str
+    tz: str
+    locale: str | None
+
+
+@dataclass(frozen=True)
+class PartnershipRef:
+    id: int
+    team_id: str
+    channel_id: str
+    name: str
+    tz: str
+
+
+@dataclass(frozen=True)
+class CommitmentView:
+    """Everything a message about one commitment needs."""
+
+    id: int
+    ref: int
+    team_id: str
+    partnership: PartnershipRef
+    title: str
+    owner: PersonRef
+    recipient: PersonRef | None
+    created_by: PersonRef
+    status: Status
+    due_at: datetime
+    original_due_at: datetime
+    judged_due_at: datetime
+    has_time: bool
+    created_at: datetime
+    delivered_at: datetime | None
+    withdrawn_at: datetime | None
+    confirmed: bool
+    date_changes: int
+    renegotiated: bool
+    evidence: str | None
+    notes: str | None
+    source_permalink: str | None
+
+    def outcome(self, *, now: datetime) -> Outcome:
+        return outcome(_state_of(self), now=now)
+
+    def is_overdue(self, *, now: datetime) -> bool:
+        return self.status == Status.OPEN and now > self.due_at
+
+
+@dataclass(frozen=True)
+class EventView:
+    kind: EventKind
+    at: datetime
+    actor: PersonRef
+    due_at: datetime | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Logged:
+    commitment: CommitmentView
+    duplicate: bool  # the same text from the same person in the same place within 60 seconds
+
+
+# --- people and partnerships ------------------------------------------------------------
+
+
+def save_person(
+    engine: Engine,
+    *,
+    team_id: str,
+    user_id: str,
+    name: str,
+    tz: str,
+    locale: str | None,
+    now: datetime,
+) -> PersonRef:
+    """Insert or refresh a person's profile (from `users.info`)."""
+    values = {
+        "team_id": team_id,
+        "user_id": user_id,
+        "name": name[:200],
+        "tz": tz,
+        "locale": locale,
+        "profile_fetched_at": now,
+    }
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Person).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["team_id", "user_id"],
+        set_={k: statement.excluded[k] for k in ("name", "tz", "locale", "profile_fetched_at")},
+    ).returning(Person)
+    with transaction(engine) as session:
+        person = session.execute(statement).scalar_one()
+        return _person_ref(person)
+
+
+def find_person(engine: Engine, *, user_id: str, fresh_since: datetime) -> PersonRef | None:
+    """A cached person whose profile was fetched after `fresh_since`, if any."""
+    with transaction(engine) as session:
+        person = session.execute(
+            select(Person)
+            .where(Person.user_id == user_id, Person.profile_fetched_at >= fresh_since)
+            .order_by(Person.profile_fetched_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        return _person_ref(person) if person else None
+
+
+def ensure_partnership(
+    engine: Engine, *, team_id: str, channel_id: str, name: str | None = None
+) -> PartnershipRef:
+    """The channel's partnership, created with default settings on first use."""
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Partnership)
+        .values(
+            team_id=team_id,
+            channel_id=channel_id,
+            name=(name or channel_id)[:200],
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["team_id", "channel_id"])
+    )
+    with transaction(engine) as session:
+        session.execute(statement)
+        partnership = session.execute(
+            select(Partnership).where(
+                Partnership.team_id == team_id, Partnership.channel_id == channel_id
+            )
+        ).scalar_one()
+        return _partnership_ref(partnership)
+
+
+def partnerships_for(engine: Engine, *, team_id: str) -> list[PartnershipRef]:
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Partnership).where(Partnership.team_id == team_id).order_by(Partnership.name)
+        ).scalars()
+        return [_partnership_ref(p) for p in rows]
+
+
+def get_partnership(engine: Engine, *, team_id: str, partnership_id: int) -> PartnershipRef | None:
+    with transaction(engine) as session:
+        partnership = session.get(Partnership, partnership_id)
+        if partnership is None or partnership.team_id != team_id:
+            return None
+        return _partnership_ref(partnership)
+
+
+# --- due dates in the owner's terms -----------------------------------------------------
+
+
+def due_for_owner(due: Due, owner_tz: str) -> datetime:
+    """A date with no time is due at the end of that day in the owner's time zone."""
+    if due.has_time:
+        return due.at
+    day = due.local().date()
+    return datetime.combine(day, END_OF_DAY, ZoneInfo(owner_tz)).astimezone(ZoneInfo("UTC"))
+
+
+def due_from_picker(day_iso: str, time_hhmm: str | None, tz: str) -> tuple[datetime, bool]:
+    """A modal's date picker (and optional time picker) value as a UTC instant."""
+    day = datetime.fromisoformat(day_iso).date()
+    wall = time.fromisoformat(time_hhmm) if time_hhmm else END_OF_DAY
+    local = datetime.combine(day, wall, ZoneInfo(tz))
+    return local.astimezone(ZoneInfo("UTC")), time_hhmm is not None
+
+
+# --- logging and changing commitments ----------------------------------------------------
+
+
+def log_commitment(
+    engine: Engine,
+    *,
+    partnership: PartnershipRef,
+    creator: PersonRef,
+    owner: PersonRef,
+    recipient: PersonRef | None,
+    title: str,
+    due_at: datetime,
+    has_time: bool,
+    now: datetime,
+    notes: str | None = None,
+    source_text: str | None = None,
+    source_permalink: str | None = None,
+) -> Logged:
+    """Record a commitment: accepted when the owner logs it, proposed when someone else does.
+
+    The same `source_text` from the same person in the same partnership within 60 seconds is
+    a duplicate submission and returns the commitment already logged.
+    """
+    title = " ".join(title.split())
+    if not title:
+        raise CommitmentError("Please say what will be done.")
+    if len(title) > MAX_TITLE:
+        raise CommitmentError(
+            f"Please keep it under {MAX_TITLE} characters; you wrote {len(title)}."
+        )
+    if due_at <= now:
+        raise CommitmentError("That due date has already passed; please pick a later one.")
+    try:
+        commitment_id = _insert_commitment(
+            engine,
+            partnership=partnership,
+            creator=creator,
+            owner=owner,
+            recipient=recipient,
+            title=title,
+            due_at=due_at,
+            has_time=has_time,
+            now=now,
+            notes=notes,
+            source_text=source_text,
+            source_permalink=source_permalink,
+        )
+    except _Duplicate as duplicate:
+        return Logged(get_commitment(engine, commitment_id=duplicate.commitment_id), True)
+    return Logged(get_commitment(engine, commitment_id=commitment_id), False)
+
+
+class _Duplicate(Exception):
+    """Rolls back a duplicate submission (returning its reference number)."""
+
+    def __init__(self, commitment_id: int):
+        self.commitment_id = commitment_id
+
+
+def _insert_commitment(
+    engine: Engine,
+    *,
+    partnership: PartnershipRef,
+    creator: PersonRef,
+    owner: PersonRef,
+    recipient: PersonRef | None,
+    title: str,
+    due_at: datetime,
+    has_time: bool,
+    now: datetime,
+    notes: str | None,
+    source_text: str | None,
+    source_permalink: str | None,
+) -> int:
+    team_id = partnership.team_id
+    with transaction(engine) as session:
+        ref = _next_ref(session, team_id)  # first statement: serialises creators per workspace
+        if source_text is not None:
+            earlier = session.execute(
+                select(Commitment.id)
+                .where(
+                    Commitment.created_by_id == creator.id,
+                    Commitment.partnership_id == partnership.id,
+                    Commitment.source_text == source_text,
+                    Commitment.created_at >= now - DUPLICATE_WINDOW,
+                )
+                .order_by(Commitment.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if earlier is not None:
+                raise _Duplicate(earlier)
+        created = Event(
+            kind=EventKind.CREATED,
+            at=now,
+            actor_id=creator.user_id,
+            due_at=due_at,
+            proposed=owner.id != creator.id,
+        )
+        state = derive_state([created])
+        row = Commitment(
+            team_id=team_id,
+            ref=ref,
+            partnership_id=partnership.id,
+            owner_id=owner.id,
+            recipient_id=recipient.id if recipient else None,
+            created_by_id=creator.id,
+            title=title,
+            notes=notes,
+            source_text=source_text,
+            source_permalink=source_permalink,
+            has_time=has_time,
+            created_at=now,
+            **_columns(state),
+        )
+        session.add(row)
+        session.flush()
+        session.add(_event_row(row.id, created, creator.id))
+        return row.id
+
+
+# Who may do what: the owner changes their own commitment; the recipient judges delivery.
+_OWNER_ACTIONS = {
+    EventKind.ACCEPTED,
+    EventKind.DECLINED,
+    EventKind.MOVED,
+    EventKind.DELIVERED,
+    EventKind.WITHDRAWN,
+    EventKind.REOPENED,
+}
+_RECIPIENT_ACTIONS = {EventKind.CONFIRMED, EventKind.DISPUTED}
+_REFUSALS = {
+    EventKind.ACCEPTED: "Only {owner} can accept this commitment.",
+    EventKind.DECLINED: "Only {owner} can decline this commitment.",
+    EventKind.MOVED: "Only {owner} can change the date of this commitment.",
+    EventKind.DELIVERED: "Only {owner} can mark this commitment delivered.",
+    EventKind.WITHDRAWN: "Only {owner} can withdraw this commitment.",
+    EventKind.REOPENED: "Only {owner} can reopen this commitment.",
+    EventKind.CONFIRMED: "Only {recipient} can confirm this delivery.",
+    EventKind.DISPUTED: "Only {recipient} can say this has not arrived yet.",
+}
+
+
+def change_commitment(
+    engine: Engine,
+    *,
+    team_id: str,
+    ref: int,
+    actor: PersonRef,
+    kind: EventKind,
+    now: datetime,
+    due_at: datetime | None = None,
+    note: str | None = None,
+) -> CommitmentView:
+    """Append one event, after checking who may, and whether it can happen now."""
+    with transaction(engine) as session:
+        row = _locked_by_ref(session, team_id, ref)
+        _authorise(_view(session, row), actor, kind)
+        return _append(session, row, actor, kind, now, due_at=due_at, note=note)
+
+
+def undo_commitment(
+    engine: Engine, *, team_id: str, ref: int, actor: PersonRef, now: datetime
+) -> CommitmentView:
+    """The Undo button on a confirmation: withdraw it, or decline it if still a proposal.
+
+    Only the person who logged it may undo it.
+    """
+    with transaction(engine) as session:
+        row = _locked_by_ref(session, team_id, ref)
+        if row.created_by_id != actor.id:
+            logged_by = _view(session, row).created_by.name
+            raise CommitmentError(f"Only {logged_by}, who logged it, can undo commitment {ref}.")
+        if row.status == Status.PROPOSED:
+            kind, note = EventKind.DECLINED, "Undone by the person who proposed it"
+        else:
+            kind, note = EventKind.WITHDRAWN, "Undone right after logging"
+        return _append(session, row, actor, kind, now, note=note)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def get_commitment(engine: Engine, *, commitment_id: int) -> CommitmentView:
+    with transaction(engine) as session:
+        return _view(session, session.get(Commitment, commitment_id))
+
+
+def get_by_ref(engine: Engine, *, team_id: str, ref: int) -> CommitmentView | None:
+    with transaction(engine) as session:
+        row = session.execute(
+            select(Commitment).where(Commitment.team_id == team_id, Commitment.ref == ref)
+        ).scalar_one_or_none()
+        return _view(session, row) if row else None
+
+
+def history(engine: Engine, *, commitment_id: int) -> list[EventView]:
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(CommitmentEvent, Person)
+            .join(Person, Person.id == CommitmentEvent.actor_id)
+            .where(CommitmentEvent.commitment_id == commitment_id)
+            .order_by(CommitmentEvent.id)
+        ).all()
+        return [
+            EventView(EventKind(e.kind), e.at, _person_ref(p), e.due_at, e.note) for e, p in rows
+        ]
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[CommitmentView]
+    page: int
+    pages: int
+    total: int
+
+
+def list_commitments(
+    engine: Engine,
+    *,
+    team_id: str,
+    now: datetime,
+    owner_user_id: str | None = None,
+    involving_user_id: str | None = None,
+    overdue_only: bool = False,
+    open_only: bool = True,
+    partnership_id: int | None = None,
+    page: int = 1,
+    page_size: int = 10,
+) -> Page:
+    """Commitments newest due first, one page at a time (two queries whatever the size)."""
+    owner, recipient = aliased(Person), aliased(Person)
+    conditions = [Commitment.team_id == team_id]
+    if open_only or overdue_only:
+        conditions.append(Commitment.status.in_(OPEN_STATUSES))
+    if overdue_only:
+        conditions += [Commitment.status == Status.OPEN.value, Commitment.due_at < now]
+    if owner_user_id:
+        conditions.append(owner.user_id == owner_user_id)
+    if involving_user_id:
+        conditions.append(
+            (owner.user_id == involving_user_id) | (recipient.user_id == involving_user_id)
+        )
+    if partnership_id is not None:
+        conditions.append(Commitment.partnership_id == partnership_id)
+    base = (
+        select(Commitment)
+        .join(owner, owner.id == Commitment.owner_id)
+        .outerjoin(recipient, recipient.id == Commitment.recipient_id)
+        .where(*conditions)
+    )
+    with transaction(engine) as session:
+        total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        rows = (
+            session.execute(
+                base.order_by(Commitment.due_at.desc(), Commitment.id.desc())
+                .offset((page - 1) * page_size)
+                .limit(page_size)
+            )
+            .scalars()
+            .all()
+        )
+        return Page(items=_views(session, rows), page=page, pages=pages, total=total)
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _next_ref(session, team_id: str) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(RefCounter).values(team_id=team_id, last_ref=1)
+    statement = statement.on_conflict_do_update(
+        index_elements=["team_id"], set_={"last_ref": RefCounter.last_ref + 1}
+    ).returning(RefCounter.last_ref)
+    return session.execute(statement).scalar_one()
+
+
+def _locked_by_ref(session, team_id: str, ref: int) -> Commitment:
+    """The commitment, locked so concurrent changes queue up (FOR UPDATE on PostgreSQL;
+    SQLite transactions already hold the write lock). References are per workspace."""
+    row = session.execute(
+        select(Commitment)
+        .where(Commitment.team_id == team_id, Commitment.ref == ref)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
+    return row
+
+
+def _append(
+    session,
+    row: Commitment,
+    actor: PersonRef,
+    kind: EventKind,
+    now: datetime,
+    *,
+    due_at: datetime | None = None,
+    note: str | None = None,
+) -> CommitmentView:
+    events = _events(session, row.id)
+    try:
+        check_transition(derive_state(events), kind)
+        event = Event(kind=kind, at=now, actor_id=actor.user_id, due_at=due_at, note=note)
+        state = derive_state([*events, event])
+    except (TransitionError, ValueError) as refusal:
+        raise CommitmentError(str(refusal)) from None
+    session.add(_event_row(row.id, event, actor.id))
+    for column, value in _columns(state).items():
+        setattr(row, column, value)
+    session.flush()
+    return _view(session, row)
+
+
+def _authorise(view: CommitmentView, actor: PersonRef, kind: EventKind) -> None:
+    if kind in _OWNER_ACTIONS and actor.id != view.owner.id:
+        raise CommitmentError(_REFUSALS[kind].format(owner=view.owner.name))
+    if kind in _RECIPIENT_ACTIONS and (view.recipient is None or actor.id != view.recipient.id):
+        who = view.recipient.name if view.recipient else "the recipient"
+        raise CommitmentError(_REFUSALS[kind].format(recipient=who))
+
+
+def _events(session, commitment_id: int) -> list[Event]:
+    rows = session.execute(
+        select(CommitmentEvent, Person.user_id)
+        .join(Person, Person.id == CommitmentEvent.actor_id)
+        .where(CommitmentEvent.commitment_id == commitment_id)
+        .order_by(CommitmentEvent.id)
+    ).all()
+    return [
+        Event(
+            kind=EventKind(e.kind),
+            at=e.at,
+            actor_id=user_id,
+            due_at=e.due_at,
+            proposed=e.proposed,
+            note=e.note,
+        )
+        for e, user_id in rows
+    ]
+
+
+def _event_row(commitment_id: int, event: Event, actor_person_id: int) -> CommitmentEvent:
+    return CommitmentEvent(
+        commitment_id=commitment_id,
+        kind=event.kind.value,
+        at=event.at,
+        actor_id=actor_person_id,
+        due_at=event.due_at,
+        proposed=event.proposed,
+        note=event.note,
+    )
+
+
+_PROJECTED = (
+    "status",
+    "original_due_at",
+    "due_at",
+    "judged_due_at",
+    "delivered_at",
+    "withdrawn_at",
+    "date_changes",
+    "confirmed",
+    "renegotiated",
+    "evidence",
+)
+
+
+def _columns(state: CommitmentState) -> dict:
+    columns = state.as_columns()
+    return {name: columns[name] for name in _PROJECTED}
+
+
+def _state_of(view: CommitmentView) -> CommitmentState:
+    return CommitmentState(
+        status=view.status,
+        original_due_at=view.original_due_at,
+        due_at=view.due_at,
+        judged_due_at=view.judged_due_at,
+        delivered_at=view.delivered_at,
+        confirmed=view.confirmed,
+        withdrawn_at=view.withdrawn_at,
+        date_changes=view.date_changes,
+        renegotiated=view.renegotiated,
+        evidence=view.evidence,
+    )
+
+
+def _person_ref(person: Person) -> PersonRef:
+    return PersonRef(
+        person.id, person.team_id, person.user_id, person.name, person.tz, person.locale
+    )
+
+
+def _partnership_ref(p: Partnership) -> PartnershipRef:
+    return PartnershipRef(p.id, p.team_id, p.channel_id, p.name, p.tz)
+
+
+def _view(session, row: Commitment) -> CommitmentView:
+    return _views(session, [row])[0]
+
+
+def _views(session, rows: list[Commitment]) -> list[CommitmentView]:
+    """Views for many commitments with two extra queries in all (people, partnerships)."""
+    if not rows:
+        return []
+    person_ids = {r.owner_id for r in rows} | {r.created_by_id for r in rows}
+    person_ids |= {r.recipient_id for r in rows if r.recipient_id}
+    people = {
+        p.id: _person_ref(p)
+        for p in session.execute(select(Person).where(Person.id.in_(person_ids))).scalars()
+    }
+    partnership_ids = {r.partnership_id for r in rows}
+    partnerships = {
+        p.id: _partnership_ref(p)
+        for p in session.execute(
+            select(Partnership).where(Partnership.id.in_(partnership_ids))
+        ).scalars()
+    }
+    return [
+        CommitmentView(
+            id=r.id,
+            ref=r.ref,
+            team_id=r.team_id,
+            partnership=partnerships[r.partnership_id],
+            title=r.title,
+            owner=people[r.owner_id],
+            recipient=people[r.recipient_id] if r.recipient_id else None,
+            created_by=people[r.created_by_id],
+            status=Status(r.status),
+            due_at=r.due_at,
+            original_due_at=r.original_due_at,
+            judged_due_at=r.judged_due_at,
+            has_time=r.has_time,
+            created_at=r.created_at,
+            delivered_at=r.delivered_at,
+            withdrawn_at=r.withdrawn_at,
+            confirmed=r.confirmed,
+            date_changes=r.date_changes,
+            renegotiated=r.renegotiated,
+            evidence=r.evidence,
+            notes=r.notes,
+            source_permalink=r.source_permalink,
+        )
+        for r in rows
+    ]
