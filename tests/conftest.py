@@ -53,9 +53,41 @@ def slack() -> Iterator[SlackStandIn]:
 
 
 @pytest.fixture
+def people(slack: SlackStandIn) -> SlackStandIn:
+    """A partnership channel with members from two organisations in three time zones."""
+    slack.add_team("T0PARTNER", "Northshire NHS Trust")
+    slack.add_user(
+        "U0ALICE", name="alice", real_name="Alice Adams", tz="Europe/London", locale="en-GB"
+    )
+    slack.add_user(
+        "U0BOB", name="bob", real_name="Bob Brown", tz="America/New_York", locale="en-US"
+    )
+    slack.add_user(
+        "U0CAROL",
+        name="carol",
+        real_name="Carol Chen",
+        tz="Asia/Kolkata",
+        locale="en-IN",
+        team_id="T0PARTNER",
+    )
+    slack.add_channel(
+        "C0PARTNER",
+        name="housing-partnership",
+        members=["U0ALICE", "U0BOB", "U0CAROL", "UBOT"],
+        is_ext_shared=True,
+    )
+    return slack
+
+
+@pytest.fixture
 def saydo(slack: SlackStandIn, database_url: str, tmp_path) -> Iterator[SaydoProcess]:
     """`saydo run` in HTTP mode as a subprocess, talking to the stand-in."""
-    process = SaydoProcess(slack_api_url=slack.url, database_url=database_url, workdir=tmp_path)
+    process = SaydoProcess(
+        slack_api_url=slack.url,
+        database_url=database_url,
+        workdir=tmp_path,
+        response_url_factory=slack.response_url,
+    )
     process.start()
     yield process
     process.stop()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -54,6 +55,7 @@ class SaydoProcess:
         database_url: str,
         workdir: Path,
         extra_env: dict[str, str] | None = None,
+        response_url_factory: Callable[[], str] | None = None,
     ):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -70,6 +72,7 @@ class SaydoProcess:
             "LOG_LEVEL": "INFO",
             **(extra_env or {}),
         }
+        self.response_url_factory = response_url_factory
         self.process: subprocess.Popen | None = None
         self.returncode: int | None = None
 
@@ -141,7 +144,7 @@ class SaydoProcess:
         user_id: str = "U0ALICE",
         channel_id: str = "C0PARTNER",
         team_id: str = TEAM_ID,
-        response_url: str = "http://127.0.0.1:9/unused",
+        response_url: str | None = None,
         trigger_id: str | None = None,
     ) -> requests.Response:
         body = urlencode(
@@ -156,7 +159,7 @@ class SaydoProcess:
                 "command": command,
                 "text": text,
                 "api_app_id": "A0SAYDO",
-                "response_url": response_url,
+                "response_url": response_url or self._response_url(),
                 "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}",
             }
         )
@@ -186,6 +189,9 @@ class SaydoProcess:
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return self.post_signed(body, content_type="application/json", headers=headers)
+
+    def _response_url(self) -> str:
+        return self.response_url_factory() if self.response_url_factory else "http://127.0.0.1:9/"
 
     def interaction(self, payload: dict) -> requests.Response:
         body = urlencode({"payload": json.dumps(payload)})
