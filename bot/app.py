@@ -18,7 +18,15 @@ from storage.events import claim_event
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, engine: Engine, client: WebClient | None = None) -> App:
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine,
+    client: WebClient | None = None,
+    process_before_response: bool = False,
+) -> App:
+    """The Saydo Bolt app. `process_before_response=True` finishes each listener before the
+    HTTP answer (for FaaS hosts, and for tests that dispatch in-process)."""
     # HTTP requests must be signed; Socket Mode requests are not. Bolt's own check is replaced
     # by `_SignedRequestsOnly`, which runs at the same point.
     verification = None if settings.socket_mode else _SignedRequestsOnly(settings.signing_secret)
@@ -29,9 +37,10 @@ def create_app(settings: Settings, *, engine: Engine, client: WebClient | None =
         before_authorize=verification,
         # auth.test runs on the first request, not at construction: start-up never hangs on Slack.
         token_verification_enabled=False,
+        process_before_response=process_before_response,
     )
     app.middleware(_once_per_event(engine))
-    handlers.register_all(app)
+    handlers.register_all(app, engine)
     return app
 
 

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from slack_bolt import App
+from sqlalchemy import Engine
 
-from handlers import home, mentions, saydo_command
+from handlers import (
+    commit_command,
+    commitment_buttons,
+    common,
+    done_command,
+    home,
+    mentions,
+    modals,
+    saydo_command,
+)
 
-LISTENER_MODULES = (saydo_command, mentions, home)
+LISTENER_MODULES = (
+    saydo_command,
+    commit_command,
+    done_command,
+    mentions,
+    commitment_buttons,
+    modals,
+    home,
+)
 
 
-def register_all(app: App) -> None:
+def register_all(app: App, engine: Engine | None = None) -> None:
+    """Register every listener; `engine` is handed to listeners through the context."""
+    if engine is not None:
+        common.install(app, engine)
     for module in LISTENER_MODULES:
         module.register(app)

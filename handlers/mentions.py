@@ -1,14 +1,60 @@
-"""@Saydo mentions: how people in Slack Connect channels (no shared slash commands) take part."""
+"""@Saydo mentions: how people in Slack Connect channels (no shared slash commands) take part.
+
+`@Saydo I'll send the budget by Friday` or `@Saydo commit ...` logs a commitment with the same
+grammar as `/commit`; Saydo answers in the thread. Errors go only to the person who wrote.
+"""
 
 from __future__ import annotations
 
-from slack_bolt import App, Say
+import re
+
+from slack_bolt import App, BoltContext, Say
+from slack_sdk import WebClient
 
 from bot import blocks
+from bot.blocks import commitments as messages
+from bot.grammar import parse_mention_commitment
+from handlers import common, notify
+from handlers.commit_command import USER_ERRORS, log_draft
+
+_HELP_ONLY = re.compile(r"^\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*)?(?:help\W*)?$", re.IGNORECASE)
 
 
-def handle_mention(event: dict, say: Say) -> None:
-    say(thread_ts=event.get("thread_ts") or event["ts"], **blocks.help_message())
+def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContext) -> None:
+    text = event.get("text") or ""
+    thread_ts = event.get("thread_ts") or event["ts"]
+    if _HELP_ONLY.match(text):
+        say(thread_ts=thread_ts, **blocks.help_message())
+        return
+    try:
+        speaker = common.person(context, client, event["user"])
+        draft = parse_mention_commitment(
+            text,
+            now=common.utcnow(),
+            tz=speaker.tz,
+            locale=speaker.locale,
+            bot_user_id=context.bot_user_id,
+        )
+        result = log_draft(
+            context,
+            client,
+            speaker,
+            draft,
+            channel_id=event["channel"],
+            channel_name=None,
+            source_text=text,
+        )
+    except USER_ERRORS as error:
+        client.chat_postEphemeral(
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=thread_ts,
+            **messages.problem(str(error)),
+        )
+        return
+    say(thread_ts=thread_ts, **messages.confirmation(result.commitment, duplicate=result.duplicate))
+    if not result.duplicate:
+        notify.logged(client, result.commitment)
 
 
 def register(app: App) -> None:

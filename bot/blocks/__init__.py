@@ -31,6 +31,13 @@ def context(*texts: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(t) for t in texts]}
 
 
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:
+    element: Block = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
 def help_message(*, unknown: str | None = None) -> Message:
     """The `/saydo help` reply; `unknown` is a subcommand Saydo did not recognise."""
     blocks: list[Block] = []

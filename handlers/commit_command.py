@@ -1,0 +1,90 @@
+"""`/commit <what> by <when>`: log a commitment from one line (no text opens the form)."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks import commitments as messages
+from bot.commitments import CommitmentError, Logged, PersonRef, due_for_owner, log_commitment
+from bot.dates import DueDateError
+from bot.grammar import CommitmentDraft, CommitmentTextError, parse_commitment
+from handlers import common, modals, notify
+
+USER_ERRORS = (CommitmentError, CommitmentTextError, DueDateError)
+
+
+def handle_commit(
+    ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    text = (command.get("text") or "").strip()
+    channel_id = command["channel_id"]
+    if not text or channel_id.startswith("D"):
+        modals.open_create_modal(
+            client,
+            context,
+            trigger_id=command["trigger_id"],
+            user_id=command["user_id"],
+            channel_id=channel_id,
+            title=text or None,
+        )
+        return
+    try:
+        speaker = common.person(context, client, command["user_id"])
+        draft = parse_commitment(text, now=common.utcnow(), tz=speaker.tz, locale=speaker.locale)
+        result = log_draft(
+            context,
+            client,
+            speaker,
+            draft,
+            channel_id=channel_id,
+            channel_name=command.get("channel_name"),
+            source_text=text,
+        )
+    except USER_ERRORS as error:
+        respond(**common.refusal(str(error)))
+        return
+    reply_type = "ephemeral" if result.duplicate else "in_channel"
+    respond(
+        response_type=reply_type,
+        **messages.confirmation(result.commitment, duplicate=result.duplicate),
+    )
+    if not result.duplicate:
+        notify.logged(client, result.commitment)
+
+
+def log_draft(
+    context: BoltContext,
+    client: WebClient,
+    speaker: PersonRef,
+    draft: CommitmentDraft,
+    *,
+    channel_id: str,
+    channel_name: str | None,
+    source_text: str,
+    source_permalink: str | None = None,
+) -> Logged:
+    """Log a parsed commitment: owner and recipient resolved, the date in the owner's terms."""
+    owner = speaker
+    if draft.owner_id and draft.owner_id != speaker.user_id:
+        owner = common.person(context, client, draft.owner_id)
+    recipient = common.person(context, client, draft.recipient_id) if draft.recipient_id else None
+    partnership = common.partnership(context, channel_id, channel_name)
+    return log_commitment(
+        common.engine_of(context),
+        partnership=partnership,
+        creator=speaker,
+        owner=owner,
+        recipient=recipient,
+        title=draft.title,
+        due_at=due_for_owner(draft.due, owner.tz),
+        has_time=draft.due.has_time,
+        now=common.utcnow(),
+        source_text=source_text,
+        source_permalink=source_permalink,
+    )
+
+
+def register(app: App) -> None:
+    app.command("/commit")(handle_commit)

@@ -1,0 +1,241 @@
+"""Commitments end to end: signed requests into `saydo run`, Web API calls out to the stand-in."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from bot.commitments import get_by_ref, history
+from bot.keeping import EventKind, Status
+from storage.db import create_db_engine
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def db(database_url):
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def reply_to(slack, count=1):
+    """The slash command's reply: what Saydo posted to the command's response_url."""
+    return slack.wait_for("response_url", count=count)[count - 1].args
+
+
+def button(saydo, slack, action_id, value, *, user="U0ALICE", channel="C0PARTNER"):
+    return saydo.interaction(
+        {
+            "type": "block_actions",
+            "team": {"id": "T0001", "domain": "saydo-test"},
+            "user": {"id": user, "team_id": "T0001"},
+            "api_app_id": "A0SAYDO",
+            "trigger_id": f"{time.time_ns()}.trigger",
+            "channel": {"id": channel},
+            "container": {
+                "type": "message",
+                "message_ts": "1764000000.000100",
+                "channel_id": channel,
+            },
+            "response_url": slack.response_url(),
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "value": str(value),
+                    "block_id": f"b{value}",
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+    )
+
+
+def dms_to(slack, user_id):
+    return [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == user_id]
+
+
+def test_commit_logs_and_confirms_in_the_channel(saydo, people, db):
+    saydo.command("/commit", "send the revised budget baseline to finance by 12 Dec 2026 at 3pm")
+    reply = reply_to(people)
+    assert reply["response_type"] == "in_channel"
+    assert "Logged *#1*" in reply["text"]
+    body = json.dumps(reply["blocks"])
+    assert "Sat 12 Dec 2026, 15:00, Europe/London" in body
+    assert "commitment_new_date" in body and "commitment_undo" in body
+    commitment = get_by_ref(db, team_id="T0001", ref=1)
+    assert commitment.title == "send the revised budget baseline to finance"
+    assert commitment.status == Status.OPEN
+    assert commitment.partnership.channel_id == "C0PARTNER"
+    assert commitment.owner.tz == "Europe/London"
+    info = people.calls_to("users.info")[0]
+    assert info.args["include_locale"] in (True, "true", "1")
+
+
+def test_dates_without_a_time_are_the_owners_end_of_day(saydo, people, db):
+    saydo.command("/commit", "<@U0BOB|bob> share the risk register by 12 Dec 2026 for <@U0CAROL>")
+    reply = reply_to(people)
+    assert "Sat 12 Dec 2026, end of day, America/New_York" in json.dumps(reply["blocks"])
+    commitment = get_by_ref(db, team_id="T0001", ref=1)
+    assert commitment.due_at == datetime(2026, 12, 13, 4, 59, 59, tzinfo=UTC)
+    assert commitment.recipient.user_id == "U0CAROL"
+    assert commitment.recipient.team_id == "T0PARTNER"
+
+
+def test_on_someones_behalf_it_is_proposed_until_accepted(saydo, people, db):
+    saydo.command("/commit", "<@U0BOB|bob> share the risk register by 12 Dec 2026")
+    assert "Proposed *#1*" in reply_to(people)["text"]
+    proposal = people.wait_for("chat.postMessage")[0]
+    assert proposal.args["channel"] == "U0BOB"
+    assert "commitment_accept" in json.dumps(proposal.args["blocks"])
+    assert get_by_ref(db, team_id="T0001", ref=1).status == Status.PROPOSED
+
+    button(saydo, people, "commitment_accept", 1, user="U0ALICE")  # not Alice's to accept
+    refusal = reply_to(people, count=2)
+    assert refusal["response_type"] == "ephemeral"
+    assert refusal["text"] == "Only bob can accept this commitment."
+    assert get_by_ref(db, team_id="T0001", ref=1).status == Status.PROPOSED
+
+    button(saydo, people, "commitment_accept", 1, user="U0BOB")
+    assert "You accepted" in reply_to(people, count=3)["text"]
+    told = people.wait_for("chat.postMessage", count=2)[1]
+    assert told.args["channel"] == "U0ALICE" and "accepted" in told.args["text"]
+    assert get_by_ref(db, team_id="T0001", ref=1).status == Status.OPEN
+
+
+def test_a_declined_proposal_never_counts(saydo, people, db):
+    saydo.command("/commit", "<@U0BOB> write the minutes by 12 Dec 2026")
+    reply_to(people)
+    button(saydo, people, "commitment_decline", 1, user="U0BOB")
+    assert "You declined" in reply_to(people, count=2)["text"]
+    assert get_by_ref(db, team_id="T0001", ref=1).status == Status.DECLINED
+    assert "declined" in people.wait_for("chat.postMessage", count=2)[1].args["text"]
+
+
+def test_done_with_evidence_asks_the_recipient_who_confirms(saydo, people, db):
+    saydo.command("/commit", "send the budget by 12 Dec 2026 for <@U0CAROL>")
+    reply_to(people)
+    saydo.command("/done", "1 evidence: https://example.org/budget.xlsx")
+    assert "Delivered" in reply_to(people, count=2)["text"]
+    ask = people.wait_for("chat.postMessage")[0]
+    assert ask.args["channel"] == "U0CAROL"
+    assert "delivery_received" in json.dumps(ask.args["blocks"])
+    assert "https://example.org/budget.xlsx" in json.dumps(ask.args["blocks"])
+
+    button(saydo, people, "delivery_received", 1, user="U0ALICE")  # only Carol may confirm
+    assert reply_to(people, count=3)["text"] == "Only carol can confirm this delivery."
+    button(saydo, people, "delivery_received", 1, user="U0CAROL")
+    reply_to(people, count=4)
+    thanks = people.wait_for("chat.postMessage", count=2)[1]
+    assert thanks.args["channel"] == "U0ALICE" and "confirmed" in thanks.args["text"]
+    commitment = get_by_ref(db, team_id="T0001", ref=1)
+    assert commitment.status == Status.DELIVERED and commitment.confirmed
+    assert commitment.evidence == "https://example.org/budget.xlsx"
+
+
+def test_done_refuses_others_and_nonsense_politely(saydo, people, db):
+    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    reply_to(people)
+    saydo.command("/done", "1", user_id="U0BOB")
+    assert reply_to(people, count=2)["text"] == "Only alice can mark this commitment delivered."
+    saydo.command("/done", "the budget")
+    assert "`/done 12`" in reply_to(people, count=3)["text"]
+    saydo.command("/done", "99")
+    assert "can't find commitment 99" in reply_to(people, count=4)["text"]
+    assert get_by_ref(db, team_id="T0001", ref=1).status == Status.OPEN
+
+
+def test_bad_dates_get_a_friendly_error_and_nothing_is_saved(saydo, people, db):
+    for phrase in ("send the budget by yesterday", "send it by soon", "plan by 1 Jan 2031"):
+        saydo.command("/commit", phrase)
+    replies = [c.args for c in people.wait_for("response_url", count=3)]
+    for reply in replies:
+        assert reply["response_type"] == "ephemeral"
+        assert 'Try "by Friday" or "by 12 Dec at 3pm".' in reply["text"]
+    with db.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM commitment")).scalar() == 0
+
+
+def test_user_text_is_escaped_so_nobody_is_pinged(saydo, people):
+    saydo.command("/commit", "tell <!channel> and <https://evil.example|the docs> by 12 Dec 2026")
+    reply = json.dumps(reply_to(people))
+    assert "<!channel>" not in reply
+    assert "&lt;!channel&gt;" in reply
+    assert "&lt;https://evil.example|the docs&gt;" in reply
+
+
+def test_titles_over_300_characters_are_refused(saydo, people, db):
+    saydo.command("/commit", "x" * 301 + " by 12 Dec 2026")
+    assert "300 characters" in reply_to(people)["text"]
+    assert get_by_ref(db, team_id="T0001", ref=1) is None
+
+
+def test_the_same_commit_twice_within_a_minute_is_logged_once(saydo, people, db):
+    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    first, second = (c.args for c in people.wait_for("response_url", count=2))
+    assert first["response_type"] == "in_channel"
+    assert second["response_type"] == "ephemeral"
+    assert "already logged as *#1*" in second["text"]
+    assert get_by_ref(db, team_id="T0001", ref=2) is None
+
+
+def test_undo_withdraws_and_only_the_logger_may(saydo, people, db):
+    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    reply_to(people)
+    button(saydo, people, "commitment_undo", 1, user="U0BOB")
+    assert "who logged it" in reply_to(people, count=2)["text"]
+    button(saydo, people, "commitment_undo", 1)
+    assert "Undone" in reply_to(people, count=3)["text"]
+    assert get_by_ref(db, team_id="T0001", ref=1).status == Status.WITHDRAWN
+
+
+def test_a_mention_logs_a_commitment_and_answers_in_the_thread(saydo, people, db):
+    event = {
+        "type": "app_mention",
+        "user": "U0CAROL",
+        "channel": "C0PARTNER",
+        "text": "<@UBOT> I'll send the ward figures by 12 Dec 2026",
+        "ts": "1764000000.000200",
+        "user_team": "T0PARTNER",
+    }
+    saydo.event(event)
+    answer = people.wait_for("chat.postMessage")[0]
+    assert answer.args["thread_ts"] == "1764000000.000200"
+    assert "Logged *#1*" in answer.args["text"]
+    commitment = get_by_ref(db, team_id="T0001", ref=1)
+    assert commitment.title == "send the ward figures"
+    assert commitment.owner.team_id == "T0PARTNER"
+    assert commitment.due_at == datetime(2026, 12, 12, 18, 29, 59, tzinfo=UTC)  # Kolkata
+
+
+def test_a_mention_that_is_not_a_commitment_gets_a_private_hint(saydo, people, db):
+    event = {
+        "type": "app_mention",
+        "user": "U0ALICE",
+        "channel": "C0PARTNER",
+        "text": "<@UBOT> what do you think of the plan?",
+        "ts": "1764000000.000300",
+    }
+    saydo.event(event)
+    hint = people.wait_for("chat.postEphemeral")[0]
+    assert hint.args["user"] == "U0ALICE"
+    assert "by" in hint.args["text"]
+    assert get_by_ref(db, team_id="T0001", ref=1) is None
+
+
+def test_history_keeps_who_did_what_and_when(saydo, people, db):
+    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    reply_to(people)
+    saydo.command("/done", "1 sent")
+    reply_to(people, count=2)
+    commitment = get_by_ref(db, team_id="T0001", ref=1)
+    events = history(db, commitment_id=commitment.id)
+    assert [e.kind for e in events] == [EventKind.CREATED, EventKind.DELIVERED]
+    assert all(e.actor.user_id == "U0ALICE" for e in events)
+    assert events[1].at - events[0].at < timedelta(minutes=1)
