@@ -28,6 +28,7 @@ def handle_commit(
             user_id=command["user_id"],
             channel_id=channel_id,
             title=text or None,
+            channel_name=command.get("channel_name"),
         )
         return
     try:

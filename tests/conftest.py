@@ -79,15 +79,28 @@ def people(slack: SlackStandIn) -> SlackStandIn:
     return slack
 
 
-@pytest.fixture
-def saydo(slack: SlackStandIn, database_url: str, tmp_path) -> Iterator[SaydoProcess]:
-    """`saydo run` in HTTP mode as a subprocess, talking to the stand-in."""
+def _saydo(slack: SlackStandIn, database_url: str, tmp_path, *args: str):
     process = SaydoProcess(
         slack_api_url=slack.url,
         database_url=database_url,
         workdir=tmp_path,
         response_url_factory=slack.response_url,
     )
-    process.start()
+    process.start(*args)
     yield process
     process.stop()
+
+
+@pytest.fixture
+def saydo(slack: SlackStandIn, database_url: str, tmp_path) -> Iterator[SaydoProcess]:
+    """`saydo run --no-scheduler` in HTTP mode as a subprocess, talking to the stand-in.
+
+    Without the scheduler, nothing is sent on the real clock; tests that need the sweeps run
+    `saydo tick --now` at the instants they choose."""
+    yield from _saydo(slack, database_url, tmp_path, "--no-scheduler")
+
+
+@pytest.fixture
+def saydo_with_scheduler(slack: SlackStandIn, database_url: str, tmp_path):
+    """`saydo run` exactly as deployed, scheduler included."""
+    yield from _saydo(slack, database_url, tmp_path)

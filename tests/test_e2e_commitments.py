@@ -178,10 +178,14 @@ def test_titles_over_300_characters_are_refused(saydo, people, db):
 def test_the_same_commit_twice_within_a_minute_is_logged_once(saydo, people, db):
     saydo.command("/commit", "send the budget by 12 Dec 2026")
     saydo.command("/commit", "send the budget by 12 Dec 2026")
-    first, second = (c.args for c in people.wait_for("response_url", count=2))
-    assert first["response_type"] == "in_channel"
-    assert second["response_type"] == "ephemeral"
-    assert "already logged as *#1*" in second["text"]
+    replies = sorted(
+        (c.args for c in people.wait_for("response_url", count=2)),
+        key=lambda reply: reply["response_type"],
+    )  # the two requests are handled concurrently, so either may answer first
+    ephemeral, in_channel = replies
+    assert in_channel["response_type"] == "in_channel" and "Logged *#1*" in in_channel["text"]
+    assert ephemeral["response_type"] == "ephemeral"
+    assert "already logged as *#1*" in ephemeral["text"]
     assert get_by_ref(db, team_id="T0001", ref=2) is None
 
 

@@ -74,8 +74,8 @@ def test_rejected_requests_leave_no_secret_in_the_log(saydo):
         assert secret not in log
 
 
-def test_healthz_reports_database_and_scheduler(saydo):
-    response = requests.get(saydo.base_url + "/healthz", timeout=5)
+def test_healthz_reports_database_and_scheduler(saydo_with_scheduler):
+    response = requests.get(saydo_with_scheduler.base_url + "/healthz", timeout=5)
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "scheduler": "running"}
 
@@ -105,7 +105,8 @@ def test_an_event_delivered_twice_is_handled_once(saydo, slack):
     slack.wait_for("chat.postMessage", count=2)
 
 
-def test_sigterm_exits_cleanly_and_says_so(saydo):
+def test_sigterm_exits_cleanly_and_says_so(saydo_with_scheduler):
+    saydo = saydo_with_scheduler
     assert saydo.command("/saydo", "help").status_code == 200
     assert saydo.terminate() == 0
     log = saydo.log()
