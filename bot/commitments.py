@@ -29,6 +29,7 @@ from bot.keeping import (
     derive_state,
     outcome,
 )
+from bot.nudge_planning import replan
 from storage.db import transaction
 from storage.models import (
     Commitment,
@@ -55,6 +56,7 @@ class PersonRef:
     name: str
     tz: str
     locale: str | None
+    away_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,21 @@ class CommitmentView:
     source_permalink: str | None
 
     def outcome(self, *, now: datetime) -> Outcome:
-        return outcome(_state_of(self), now=now)
+        return outcome(self.state(), now=now)
+
+    def state(self) -> CommitmentState:
+        return CommitmentState(
+            status=self.status,
+            original_due_at=self.original_due_at,
+            due_at=self.due_at,
+            judged_due_at=self.judged_due_at,
+            delivered_at=self.delivered_at,
+            confirmed=self.confirmed,
+            withdrawn_at=self.withdrawn_at,
+            date_changes=self.date_changes,
+            renegotiated=self.renegotiated,
+            evidence=self.evidence,
+        )
 
     def is_overdue(self, *, now: datetime) -> bool:
         return self.status == Status.OPEN and now > self.due_at
@@ -304,6 +320,8 @@ def _insert_commitment(
                     Commitment.created_by_id == creator.id,
                     Commitment.partnership_id == partnership.id,
                     Commitment.source_text == source_text,
+                    Commitment.owner_id == owner.id,
+                    Commitment.title == title,
                     Commitment.created_at >= now - DUPLICATE_WINDOW,
                 )
                 .order_by(Commitment.id.desc())
@@ -337,6 +355,7 @@ def _insert_commitment(
         session.add(row)
         session.flush()
         session.add(_event_row(row.id, created, creator.id))
+        replan(session, row, generation=1, now=now)
         return row.id
 
 
@@ -376,7 +395,7 @@ def change_commitment(
     """Append one event, after checking who may, and whether it can happen now."""
     with transaction(engine) as session:
         row = _locked_by_ref(session, team_id, ref)
-        _authorise(_view(session, row), actor, kind)
+        _authorise(_view(session, row), actor.user_id, kind)
         return _append(session, row, actor, kind, now, due_at=due_at, note=note)
 
 
@@ -533,13 +552,24 @@ def _append(
     for column, value in _columns(state).items():
         setattr(row, column, value)
     session.flush()
+    replan(session, row, generation=len(events) + 1, now=now)
     return _view(session, row)
 
 
-def _authorise(view: CommitmentView, actor: PersonRef, kind: EventKind) -> None:
-    if kind in _OWNER_ACTIONS and actor.id != view.owner.id:
+def check_allowed(commitment: CommitmentView, *, user_id: str, kind: EventKind) -> None:
+    """Raise a friendly CommitmentError if this person may not make this change now (so a
+    button can refuse before showing a form that could not be submitted)."""
+    _authorise(commitment, user_id, kind)
+    try:
+        check_transition(commitment.state(), kind)
+    except TransitionError as refusal:
+        raise CommitmentError(str(refusal)) from None
+
+
+def _authorise(view: CommitmentView, user_id: str, kind: EventKind) -> None:
+    if kind in _OWNER_ACTIONS and user_id != view.owner.user_id:
         raise CommitmentError(_REFUSALS[kind].format(owner=view.owner.name))
-    if kind in _RECIPIENT_ACTIONS and (view.recipient is None or actor.id != view.recipient.id):
+    if kind in _RECIPIENT_ACTIONS and (view.recipient is None or user_id != view.recipient.user_id):
         who = view.recipient.name if view.recipient else "the recipient"
         raise CommitmentError(_REFUSALS[kind].format(recipient=who))
 
@@ -595,24 +625,15 @@ def _columns(state: CommitmentState) -> dict:
     return {name: columns[name] for name in _PROJECTED}
 
 
-def _state_of(view: CommitmentView) -> CommitmentState:
-    return CommitmentState(
-        status=view.status,
-        original_due_at=view.original_due_at,
-        due_at=view.due_at,
-        judged_due_at=view.judged_due_at,
-        delivered_at=view.delivered_at,
-        confirmed=view.confirmed,
-        withdrawn_at=view.withdrawn_at,
-        date_changes=view.date_changes,
-        renegotiated=view.renegotiated,
-        evidence=view.evidence,
-    )
-
-
 def _person_ref(person: Person) -> PersonRef:
     return PersonRef(
-        person.id, person.team_id, person.user_id, person.name, person.tz, person.locale
+        person.id,
+        person.team_id,
+        person.user_id,
+        person.name,
+        person.tz,
+        person.locale,
+        person.away_until,
     )
 
 
