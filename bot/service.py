@@ -16,7 +16,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.server import build_server, make_wsgi_app
 from bot.slack_client import build_web_client
-from scheduler import build_scheduler
+from scheduler import build_scheduler, jobs
 from storage import migrate
 from storage.db import create_db_engine, ping
 
@@ -51,8 +51,13 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
     engine = create_db_engine(settings.database_url)
     migrate.upgrade(engine)
     logger.info("Database ready at %s", settings.redacted_database_url())
-    scheduler = build_scheduler() if with_scheduler else None
-    app = create_app(settings, engine=engine)
+    client = build_web_client(settings)
+    scheduler = (
+        build_scheduler(jobs.scheduled(jobs.build_sweeper(engine, client)))
+        if with_scheduler
+        else None
+    )
+    app = create_app(settings, engine=engine, client=client)
     stop = _stop_on_signals()
     if scheduler is not None:
         scheduler.start()

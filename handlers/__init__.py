@@ -13,6 +13,7 @@ from handlers import (
     home,
     mentions,
     modals,
+    nudge_buttons,
     saydo_command,
 )
 
@@ -23,6 +24,7 @@ LISTENER_MODULES = (
     mentions,
     commitment_buttons,
     modals,
+    nudge_buttons,
     home,
 )
 

@@ -74,6 +74,7 @@ class Person(SQLModel, table=True):
     tz: str = Field(default="Europe/London", max_length=64)
     locale: str | None = Field(default=None, max_length=16)
     profile_fetched_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    away_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class RefCounter(SQLModel, table=True):
@@ -135,3 +136,33 @@ class CommitmentEvent(SQLModel, table=True):
     due_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     proposed: bool = False
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One scheduled message: planned once (unique slot key), sent once.
+
+    `due_at` is the slot's instant; `send_after` starts equal and moves later for retries.
+    States: pending → claimed → sent | failed | cancelled | superseded.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        Index("ix_outbox_state_send_after", "state", "send_after"),
+        Index("ix_outbox_commitment_state", "commitment_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slot_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32)
+    commitment_id: int | None = Field(default=None, foreign_key="commitment.id")
+    channel: str = Field(max_length=64)
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    due_at: datetime = Field(sa_column=utc_column())
+    send_after: datetime = Field(sa_column=utc_column())
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    claimed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    claimed_by: str | None = Field(default=None, max_length=64)
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())

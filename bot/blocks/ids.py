@@ -19,3 +19,8 @@ DISPUTE_MODAL = "delivery_dispute_modal"
 
 # The message shortcut in manifest.yml
 MAKE_COMMITMENT_SHORTCUT = "make_commitment"
+
+# Nudge buttons (value: the commitment's reference number)
+SNOOZE = "nudge_snooze"
+CANT_DELIVER = "nudge_cant_deliver"
+CANT_DELIVER_MODAL = "nudge_cant_deliver_modal"

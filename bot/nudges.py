@@ -1,0 +1,71 @@
+"""Nudges: private reminders before, on and after a commitment's due date, through the outbox.
+
+Planning happens with every change (`bot.nudge_planning`); here are snoozing, away periods and
+rendering. At send time the renderer reads the commitment as it is then, so a nudge never goes
+out for a commitment that was delivered, withdrawn or moved meanwhile.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, select, update
+
+from bot.blocks import nudges as nudge_messages
+from bot.commitments import CommitmentError, PersonRef, get_commitment
+from bot.keeping import Status
+from bot.nudge_planning import DEFAULT_POLICY, NUDGE
+from bot.nudge_policy import in_working_hours, next_working_instant, snoozed
+from bot.outbox import Item, Later, Planned, Send, Skip, State, enqueue
+from storage.db import transaction
+from storage.models import Commitment, Person
+
+
+def snooze(engine: Engine, *, team_id: str, ref: int, actor: PersonRef, now: datetime) -> datetime:
+    """Send the nudge again one working day later; the due date does not move."""
+    with transaction(engine) as session:
+        row = session.execute(
+            select(Commitment).where(Commitment.team_id == team_id, Commitment.ref == ref)
+        ).scalar_one_or_none()
+        if row is None:
+            raise CommitmentError(f"I can't find commitment {ref}.")
+        if row.owner_id != actor.id:
+            raise CommitmentError("Only the owner can snooze this reminder.")
+        if row.status != Status.OPEN.value:
+            raise CommitmentError("It is no longer open, so there is nothing to snooze.")
+        at = snoozed(now, tz=actor.tz, policy=DEFAULT_POLICY)
+        enqueue(
+            session,
+            [
+                Planned(
+                    slot_key=f"{NUDGE}:{row.id}:{at:%Y%m%dT%H%M}:snoozed",
+                    kind=NUDGE,
+                    channel=actor.user_id,
+                    due_at=at,
+                    commitment_id=row.id,
+                )
+            ],
+            now=now,
+        )
+        return at
+
+
+def set_away(engine: Engine, *, person_id: int, until: datetime | None) -> None:
+    """Pause (or, with None, resume) every nudge to this person until `until`."""
+    with transaction(engine) as session:
+        session.execute(update(Person).where(Person.id == person_id).values(away_until=until))
+
+
+def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
+    """The nudge as it should read now, or why it should not (or not yet) be sent."""
+    commitment = get_commitment(engine, commitment_id=item.commitment_id)
+    if commitment.status != Status.OPEN:
+        return Skip(State.CANCELLED, f"#{commitment.ref} is {commitment.status.value}")
+    owner = commitment.owner
+    if owner.away_until and owner.away_until > now:
+        return Later(next_working_instant(owner.away_until, tz=owner.tz), "owner is away")
+    if not in_working_hours(now, tz=owner.tz, policy=DEFAULT_POLICY):
+        return Later(next_working_instant(now, tz=owner.tz), "outside the owner's working hours")
+    slot = item.slot_key.rsplit(":", 1)[-1]
+    message = nudge_messages.nudge(commitment, slot=slot, now=now)
+    return Send(owner.user_id, message, f"#{commitment.ref} {slot} nudge")

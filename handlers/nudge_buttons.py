@@ -1,0 +1,86 @@
+"""Buttons on a nudge: Snooze one day, and Can't deliver (which asks why, then withdraws it)."""
+
+from __future__ import annotations
+
+import json
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks import commitments as messages
+from bot.blocks import ids
+from bot.blocks import nudges as nudge_messages
+from bot.commitments import CommitmentError, change_commitment, get_by_ref
+from bot.dates import describe_due
+from bot.keeping import EventKind
+from bot.nudges import snooze
+from handlers import common, notify
+
+
+def handle_snooze(
+    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    try:
+        actor = common.person(context, client, body["user"]["id"])
+        at = snooze(
+            common.engine_of(context),
+            team_id=common.workspace_id(context),
+            ref=int(body["actions"][0]["value"]),
+            actor=actor,
+            now=common.utcnow(),
+        )
+    except CommitmentError as error:
+        respond(**common.refusal(str(error)))
+        return
+    when = describe_due(at, tz=actor.tz, has_time=True)
+    respond(**common.refusal(f"Snoozed. I'll remind you again {when}. The due date stays."))
+
+
+def handle_cant_deliver(
+    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    ref = int(body["actions"][0]["value"])
+    commitment = get_by_ref(
+        common.engine_of(context), team_id=common.workspace_id(context), ref=ref
+    )
+    if commitment is None or commitment.owner.user_id != body["user"]["id"]:
+        respond(**common.refusal("Only the owner can withdraw this commitment."))
+        return
+    client.views_open(
+        trigger_id=body["trigger_id"], view=nudge_messages.cant_deliver_modal(commitment)
+    )
+
+
+def handle_cant_deliver_submitted(
+    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
+) -> None:
+    block_id, action_id = nudge_messages.CANT_DELIVER_REASON
+    reason = (view["state"]["values"][block_id][action_id].get("value") or "").strip()
+    ref = json.loads(view["private_metadata"])["ref"]
+    try:
+        actor = common.person(context, client, body["user"]["id"])
+        commitment = change_commitment(
+            common.engine_of(context),
+            team_id=common.workspace_id(context),
+            ref=ref,
+            actor=actor,
+            kind=EventKind.WITHDRAWN,
+            now=common.utcnow(),
+            note=f"Can't deliver: {reason}",
+        )
+    except CommitmentError as error:
+        ack(response_action="errors", errors={block_id: str(error)})
+        return
+    ack()
+    common.direct_message(
+        client, actor.user_id, messages.changed(commitment, "Withdrawn, thank you for saying so:")
+    )
+    notify.changed_for_recipient(client, commitment, actor, "Can't be delivered, with regret:")
+
+
+def register(app: App) -> None:
+    app.action(ids.SNOOZE)(handle_snooze)
+    app.action(ids.CANT_DELIVER)(handle_cant_deliver)
+    app.view(ids.CANT_DELIVER_MODAL)(handle_cant_deliver_submitted)
