@@ -12,14 +12,17 @@ transaction, then records the result:
   failed after `MAX_ATTEMPTS`;
 - permanent errors (`PERMANENT_ERRORS`): failed at once, with the error kept;
 - a slot more than `STILL_USEFUL` past its due instant (Saydo was down) is superseded, not
-  sent; a claim older than `CLAIM_TIMEOUT` (its process died mid-send) is pending again, so
-  only messages in flight at a crash can be sent twice.
+  sent; a claim whose process died mid-send (older than `CLAIM_TIMEOUT`, or made on this host
+  by a process that is gone) is pending again, so only messages in flight at a crash can be
+  sent twice.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 STILL_USEFUL = timedelta(hours=24)
 CLAIM_TIMEOUT = timedelta(minutes=10)
-CLAIM_BATCH = 50
+CLAIM_BATCH = 20
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
@@ -192,7 +195,13 @@ class Sweeper:
         self._requeue_stale(now)
         reports: list[Report] = []
         while batch := self._claim(now):
-            reports += [self._handle(item, now) for item in batch]
+            current, replaced = _latest_per_commitment(batch)
+            for item in replaced:
+                self._finish(
+                    item, state=State.SUPERSEDED, last_error="a later reminder replaces it"
+                )
+                reports.append(Report(item, "superseded", "a later reminder replaces it"))
+            reports += [self._handle(item, now) for item in current]
             if len(batch) < CLAIM_BATCH:
                 break
         return reports
@@ -352,6 +361,38 @@ class Sweeper:
                 c: t for c, t in self._last_post.items() if now - t < self.pace_seconds
             }
         self._last_post[channel] = now
+
+
+def _latest_per_commitment(batch: list[Item]) -> tuple[list[Item], list[Item]]:
+    """Of several due messages about one commitment (after downtime), only the latest is
+    worth sending: two reminders at once say less than one."""
+    latest: dict[int, Item] = {}
+    for item in batch:
+        if item.commitment_id is not None:
+            kept = latest.get(item.commitment_id)
+            if kept is None or (item.due_at, item.id) > (kept.due_at, kept.id):
+                latest[item.commitment_id] = item
+    current = [i for i in batch if i.commitment_id is None or latest[i.commitment_id] is i]
+    return current, [i for i in batch if i not in current]
+
+
+def worker_name() -> str:
+    """This process, as `host:pid`, recorded on the messages it claims."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _died_here(worker: str | None) -> bool:
+    """Whether `worker` was a process on this host that is no longer running."""
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _item(row: OutboxMessage) -> Item:

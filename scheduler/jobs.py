@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
@@ -11,7 +9,7 @@ from sqlalchemy import Engine
 
 from bot import nudges
 from bot.nudge_planning import NUDGE
-from bot.outbox import Report, Sweeper
+from bot.outbox import Report, Sweeper, worker_name
 from scheduler import Sweep
 
 OUTBOX_SWEEP_SECONDS = 15
@@ -24,7 +22,7 @@ def build_sweeper(engine: Engine, client: WebClient) -> Sweeper:
         engine=engine,
         client=client,
         renderers=RENDERERS,
-        worker=f"{socket.gethostname()}:{os.getpid()}",
+        worker=worker_name(),
     )
 
 
