@@ -16,4 +16,32 @@ class CommandHelp:
     summary: str
 
 
-COMMANDS: tuple[CommandHelp, ...] = (CommandHelp("/saydo help", "Show this help."),)
+COMMANDS: tuple[CommandHelp, ...] = (
+    CommandHelp(
+        "/commit [@owner] what by when [for @recipient]",
+        "Log a commitment, e.g. `/commit send the budget by Friday for @sam`. "
+        "No text opens a form.",
+    ),
+    CommandHelp(
+        "/done ref [evidence]",
+        "Mark a commitment delivered, e.g. `/done 12 sent, see https://example.org/budget`.",
+    ),
+    CommandHelp(
+        "/saydo move ref when [because reason]",
+        "Agree a new date, e.g. `/saydo move 12 next Tuesday because finance needs a day`.",
+    ),
+    CommandHelp(
+        "/saydo drop ref [because reason]",
+        "Withdraw a commitment, e.g. `/saydo drop 12 because the event was cancelled`.",
+    ),
+    CommandHelp(
+        "/saydo list [mine|@someone|overdue|all]",
+        "Open commitments: yours (the default), someone's, everything overdue, "
+        "or everything in this channel.",
+    ),
+    CommandHelp(
+        "/saydo away until date | off",
+        "Pause your private nudges while you're away, e.g. `/saydo away until Monday`.",
+    ),
+    CommandHelp("/saydo help", "Show this help."),
+)

@@ -38,6 +38,10 @@ def button(text: str, action_id: str, value: str, *, style: str | None = None) -
     return element
 
 
+def command_list() -> str:
+    return "\n".join(f"`{escape_mrkdwn(c.usage)}`: {c.summary}" for c in COMMANDS)
+
+
 def help_message(*, unknown: str | None = None) -> Message:
     """The `/saydo help` reply; `unknown` is a subcommand Saydo did not recognise."""
     blocks: list[Block] = []
@@ -46,7 +50,7 @@ def help_message(*, unknown: str | None = None) -> Message:
         lead = f"I don't know `{escape_mrkdwn(unknown)}`. Here is what I can do."
         blocks.append(section(lead))
     blocks.append(section(ABOUT))
-    blocks.append(section("\n".join(f"`{c.usage}`: {c.summary}" for c in COMMANDS)))
+    blocks.append(section(command_list()))
     text = (lead + " " if lead else "") + ABOUT
     return {"text": text, "blocks": blocks}
 
@@ -59,6 +63,6 @@ def home_view() -> dict[str, Any]:
             {"type": "header", "text": plain("Saydo")},
             section(ABOUT),
             {"type": "divider"},
-            section("\n".join(f"`{c.usage}`: {c.summary}" for c in COMMANDS)),
+            section(command_list()),
         ],
     }

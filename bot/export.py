@@ -1,0 +1,207 @@
+"""`saydo export`: every commitment as CSV or JSON, one row each, streamed.
+
+One query joins commitments to their partnership, owner and recipient, and rows are written as
+the database yields them, so the export's memory and query count stay flat however many there
+are. Times are ISO-8601 in UTC (`2026-12-01T10:00:00Z`). `kept` follows `bot.keeping.outcome`
+at export time: true when kept, false when late or missed, empty (JSON null) when still pending
+or not counted (proposed, declined, withdrawn by the due date).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime
+from itertools import chain
+from typing import Any, TextIO
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import aliased
+
+from bot.keeping import CommitmentState, Outcome, Status, outcome
+from storage.db import transaction
+from storage.models import Commitment, Partnership, Person
+
+FORMATS = ("csv", "json")
+COLUMNS = (
+    "workspace_id",
+    "reference",
+    "channel_id",
+    "partnership",
+    "owner_id",
+    "owner_name",
+    "owner_team_id",
+    "title",
+    "created_at",
+    "original_due_at",
+    "due_at",
+    "status",
+    "delivered_at",
+    "kept",
+    "date_changes",
+    "recipient_id",
+    "recipient_name",
+    "evidence",
+    "source_permalink",
+)
+_BATCH = 500
+_KEPT = {Outcome.KEPT: True, Outcome.LATE: False, Outcome.MISSED: False}
+
+
+class ExportError(ValueError):
+    """Bad export options; the message is one line for the operator."""
+
+
+def parse_since(text: str) -> datetime:
+    """`2026-01-31` (midnight UTC) or an ISO date-time (naive means UTC) as an aware instant."""
+    try:
+        if len(text.strip()) == 10:
+            return datetime.combine(date.fromisoformat(text.strip()), datetime.min.time(), UTC)
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ExportError(f"--since must be an ISO date like 2026-01-31 (got {text!r}).") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def rows(
+    engine: Engine,
+    *,
+    now: datetime,
+    channels: Sequence[str] = (),
+    since: datetime | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every matching commitment as a dict keyed by COLUMNS, oldest reference first."""
+    owner, recipient = aliased(Person), aliased(Person)
+    statement = (
+        select(
+            Commitment.team_id,
+            Commitment.ref,
+            Partnership.channel_id,
+            Partnership.name,
+            owner.user_id,
+            owner.name,
+            owner.team_id,
+            Commitment.title,
+            Commitment.created_at,
+            Commitment.status,
+            Commitment.original_due_at,
+            Commitment.due_at,
+            Commitment.judged_due_at,
+            Commitment.delivered_at,
+            Commitment.confirmed,
+            Commitment.withdrawn_at,
+            Commitment.date_changes,
+            Commitment.renegotiated,
+            Commitment.evidence,
+            recipient.user_id,
+            recipient.name,
+            Commitment.source_permalink,
+        )
+        .join(Partnership, Partnership.id == Commitment.partnership_id)
+        .join(owner, owner.id == Commitment.owner_id)
+        .outerjoin(recipient, recipient.id == Commitment.recipient_id)
+        .order_by(Commitment.team_id, Commitment.ref)
+        .execution_options(yield_per=_BATCH)
+    )
+    if channels:
+        statement = statement.where(Partnership.channel_id.in_(list(channels)))
+    if since is not None:
+        statement = statement.where(Commitment.created_at >= since)
+    with transaction(engine) as session:
+        for r in session.execute(statement):
+            (
+                team_id, ref, channel_id, partnership, owner_id, owner_name, owner_team_id,
+                title, created_at, status, original_due_at, due_at, judged_due_at, delivered_at,
+                confirmed, withdrawn_at, date_changes, renegotiated, evidence, recipient_id,
+                recipient_name, source_permalink,
+            ) = r  # fmt: skip
+            state = CommitmentState(
+                status=Status(status),
+                original_due_at=original_due_at,
+                due_at=due_at,
+                judged_due_at=judged_due_at,
+                delivered_at=delivered_at,
+                confirmed=confirmed,
+                withdrawn_at=withdrawn_at,
+                date_changes=date_changes,
+                renegotiated=renegotiated,
+                evidence=evidence,
+            )
+            yield {
+                "workspace_id": team_id,
+                "reference": ref,
+                "channel_id": channel_id,
+                "partnership": partnership,
+                "owner_id": owner_id,
+                "owner_name": owner_name,
+                "owner_team_id": owner_team_id,
+                "title": title,
+                "created_at": iso(created_at),
+                "original_due_at": iso(original_due_at),
+                "due_at": iso(due_at),
+                "status": status,
+                "delivered_at": iso(delivered_at),
+                "kept": _KEPT.get(outcome(state, now=now)),
+                "date_changes": date_changes,
+                "recipient_id": recipient_id,
+                "recipient_name": recipient_name,
+                "evidence": evidence,
+                "source_permalink": source_permalink,
+            }
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """A header, then one line per record (true/false for kept, empty for none)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for record in records:
+        writer.writerow([_csv_value(record[column]) for column in COLUMNS])
+        count += 1
+    return count
+
+
+def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def write_json(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+    """A JSON array of objects, written one object at a time."""
+    count = 0
+    out.write("[")
+    for record in records:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(record, ensure_ascii=False))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def export(
+    engine: Engine,
+    out: TextIO,
+    *,
+    fmt: str = "csv",
+    channels: Sequence[str] = (),
+    since: datetime | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Write the export to `out`; returns the number of commitments written."""
+    if fmt not in FORMATS:
+        raise ExportError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r}).")
+    records = rows(engine, now=now or datetime.now(UTC), channels=channels, since=since)
+    # Run the query before writing anything, so a database problem leaves no partial output.
+    first = next(records, None)
+    records = chain([first] if first is not None else [], records)
+    return (write_csv if fmt == "csv" else write_json)(records, out)
