@@ -390,12 +390,18 @@ def change_commitment(
     kind: EventKind,
     now: datetime,
     due_at: datetime | None = None,
+    has_time: bool | None = None,
     note: str | None = None,
 ) -> CommitmentView:
-    """Append one event, after checking who may, and whether it can happen now."""
+    """Append one event, after checking who may, and whether it can happen now.
+
+    A move takes the new `due_at` and whether it carries a time (`has_time`, else end of day).
+    """
     with transaction(engine) as session:
         row = _locked_by_ref(session, team_id, ref)
         _authorise(_view(session, row), actor.user_id, kind)
+        if kind == EventKind.MOVED and has_time is not None:
+            row.has_time = has_time
         return _append(session, row, actor, kind, now, due_at=due_at, note=note)
 
 

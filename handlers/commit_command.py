@@ -49,7 +49,7 @@ def handle_commit(
     reply_type = "ephemeral" if result.duplicate else "in_channel"
     respond(
         response_type=reply_type,
-        **messages.confirmation(result.commitment, duplicate=result.duplicate),
+        **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
     )
     if not result.duplicate:
         notify.logged(client, result.commitment)

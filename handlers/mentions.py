@@ -52,7 +52,10 @@ def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContex
             **messages.problem(str(error)),
         )
         return
-    say(thread_ts=thread_ts, **messages.confirmation(result.commitment, duplicate=result.duplicate))
+    say(
+        thread_ts=thread_ts,
+        **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
+    )
     if not result.duplicate:
         notify.logged(client, result.commitment)
 

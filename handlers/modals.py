@@ -215,7 +215,9 @@ def handle_create_submission(
     ack()
 
     commitment = result.commitment
-    confirmation = messages.confirmation(commitment, duplicate=result.duplicate)
+    confirmation = messages.confirmation(
+        commitment, duplicate=result.duplicate, now=common.utcnow()
+    )
     if result.duplicate:
         common.direct_message(client, creator.user_id, confirmation)
         return
@@ -420,7 +422,9 @@ def handle_move_submission(
         if due is None:
             ack(response_action="errors", errors=errors)
             return
-        commitment = _change(context, meta, actor, EventKind.MOVED, due_at=due[0], note=reason)
+        commitment = _change(
+            context, meta, actor, EventKind.MOVED, due_at=due[0], has_time=due[1], note=reason
+        )
         if propose:  # The owner commits to the date they proposed.
             commitment = _change(context, meta, actor, EventKind.ACCEPTED)
     except CommitmentError as error:
@@ -476,6 +480,7 @@ def _change(
     kind: EventKind,
     *,
     due_at: datetime | None = None,
+    has_time: bool | None = None,
     note: str | None = None,
 ) -> CommitmentView:
     return change_commitment(
@@ -486,6 +491,7 @@ def _change(
         kind=kind,
         now=common.utcnow(),
         due_at=due_at,
+        has_time=has_time,
         note=note,
     )
 

@@ -65,7 +65,9 @@ def actions_for(commitment: CommitmentView, *, with_undo: bool = False) -> dict 
     return {"type": "actions", "block_id": f"commitment_{ref}", "elements": buttons}
 
 
-def confirmation(commitment: CommitmentView, *, duplicate: bool = False) -> Message:
+def confirmation(
+    commitment: CommitmentView, *, duplicate: bool = False, now: datetime | None = None
+) -> Message:
     """Posted where the commitment was made: reference, owner, due date, New date / Undo."""
     owner = who(commitment.owner)
     if duplicate:
@@ -87,7 +89,12 @@ def confirmation(commitment: CommitmentView, *, duplicate: bool = False) -> Mess
     actions = actions_for(commitment, with_undo=not duplicate)
     if actions:
         blocks.append(actions)
-    blocks.append(context(f"Mark it delivered with `/done {commitment.ref}`."))
+    notes = [f"Mark it delivered with `/done {commitment.ref}`."]
+    away = commitment.owner.away_until
+    if now is not None and away is not None and away > now:
+        until = describe_due(away, tz=commitment.owner.tz, has_time=True)
+        notes.append(f"{who(commitment.owner)} is away until {until}: nudges are paused.")
+    blocks.append(context(*notes))
     title = escape_mrkdwn(commitment.title)
     return {"text": f"{lead} {title} (due {due_text(commitment)})", "blocks": blocks}
 
