@@ -1,10 +1,11 @@
-"""The `saydo` command line: run, db upgrade, doctor."""
+"""The `saydo` command line: run, db upgrade, doctor, export, tick, schedule."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
@@ -44,6 +45,52 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "doctor", help="check configuration, database, migrations and Slack"
     ).set_defaults(handler=_doctor)
+
+    export = commands.add_parser(
+        "export",
+        help="write every commitment as CSV or JSON to standard output",
+        description="Write every commitment, one row each, to standard output. Times are "
+        "ISO-8601 UTC; kept is true, false (late or missed) or empty (pending, not counted).",
+    )
+    export.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="output format (default: csv)"
+    )
+    export.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="CHANNEL_ID",
+        help="only this partnership channel (repeat for more)",
+    )
+    export.add_argument(
+        "--since", metavar="DATE", help="only commitments created on or after this ISO date (UTC)"
+    )
+    export.set_defaults(handler=_export)
+
+    tick = commands.add_parser(
+        "tick",
+        help="run every sweep once as of an instant and print what was sent",
+        description="Run every scheduled sweep once, through the same code as `saydo run`, "
+        "and print one line per message sent (or, with --dry-run, that would be sent).",
+    )
+    tick.add_argument(
+        "--now",
+        metavar="ISO-8601",
+        help="the instant to sweep as of (default: now; no offset = UTC)",
+    )
+    tick.add_argument("--dry-run", action="store_true", help="send nothing and change nothing")
+    tick.set_defaults(handler=_tick)
+
+    schedule = commands.add_parser("schedule", help="what Saydo will send in the next days")
+    schedule.add_argument("--days", type=int, default=7, help="how far ahead (default: 7)")
+    schedule.add_argument(
+        "--channel",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only messages to this channel or person (repeat for more)",
+    )
+    schedule.set_defaults(handler=_schedule)
     return parser
 
 
@@ -129,6 +176,106 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
             print(f"FAIL  {name}: {_one_line(error)}")
     engine.dispose()
     return 1 if failures else 0
+
+
+def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.export import ExportError, export, parse_since
+    from storage.db import create_db_engine
+
+    try:
+        since = parse_since(args.since) if args.since is not None else None
+    except ExportError as error:
+        print(f"saydo: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    engine = create_db_engine(settings.database_url)
+    try:
+        export(engine, sys.stdout, fmt=args.format, channels=args.channel, since=since)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `saydo export | head`: the reader has all it wanted
+        _silence_stdout()
+    except Exception as error:  # noqa: BLE001  (one line for the operator, not a traceback)
+        print(f"saydo: export failed: {_one_line(error)}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _instant(text: str | None) -> datetime:
+    """`--now`: ISO-8601, UTC when it has no offset; one clear line when unreadable."""
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--now must be an ISO-8601 instant such as 2026-12-01T09:00Z (got '{text}')."
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _migrated_engine(settings: Settings):
+    """The database engine, refusing (one line) a database whose schema is not current."""
+    from storage import migrate
+    from storage.db import create_db_engine
+
+    engine = create_db_engine(settings.database_url)
+    if migrate.current_revision(engine) != migrate.head_revision(engine):
+        engine.dispose()
+        raise ConfigError("the database needs migrating first: run `saydo db upgrade`.")
+    return engine
+
+
+def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.slack_client import build_web_client
+    from scheduler.jobs import build_sweeper, run_sweeps
+
+    try:
+        now = _instant(args.now)
+        if not args.dry_run and not settings.bot_token:
+            raise ConfigError("sending needs SLACK_BOT_TOKEN (or use --dry-run).")
+        engine = _migrated_engine(settings)
+    except ConfigError as error:
+        print(f"saydo: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        reports = run_sweeps(
+            build_sweeper(engine, build_web_client(settings)), now=now, dry_run=args.dry_run
+        )
+    finally:
+        engine.dispose()
+    for report in reports:
+        print(report.line())
+    if not reports:
+        print(f"Nothing due at {now:%Y-%m-%dT%H:%MZ}.")
+    return 0
+
+
+def _schedule(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.operator import schedule_table, upcoming
+
+    try:
+        if not 1 <= args.days <= 366:
+            raise ConfigError(f"--days must be from 1 to 366 (got {args.days}).")
+        engine = _migrated_engine(settings)
+    except ConfigError as error:
+        print(f"saydo: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        rows = upcoming(engine, now=datetime.now(UTC), days=args.days, channels=args.channel)
+    finally:
+        engine.dispose()
+    print(schedule_table(rows))
+    return 0
 
 
 def _one_line(error: BaseException) -> str:
