@@ -227,7 +227,10 @@ class Sweeper:
         )
         claim = (
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .where(
+                OutboxMessage.id.in_(due.scalar_subquery()),
+                OutboxMessage.state == State.PENDING.value,  # re-checked after any lock wait
+            )
             .values(state=State.CLAIMED.value, claimed_at=utcnow(), claimed_by=self.worker)
             .returning(OutboxMessage)
         )

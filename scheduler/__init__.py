@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -32,7 +33,12 @@ def build_scheduler(sweeps: tuple[Sweep, ...] = ()) -> BackgroundScheduler:
     scheduler.add_listener(_log_job_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     for sweep in sweeps:
         scheduler.add_job(
-            sweep.func, "interval", seconds=sweep.seconds, id=sweep.id, replace_existing=True
+            sweep.func,
+            "interval",
+            seconds=sweep.seconds,
+            id=sweep.id,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),  # first sweep at start: catch up after downtime
         )
     return scheduler
 
