@@ -218,6 +218,9 @@ class Sweeper:
             return [_item(row) for row in rows]
 
     def _claim(self, now: datetime) -> list[Item]:
+        """Claim up to CLAIM_BATCH due messages. The ids are selected first (skipping rows
+        another sweeper has locked) and then updated: in one statement, PostgreSQL may run a
+        LIMIT ... SKIP LOCKED subquery more than once and claim more than the batch."""
         due = (
             select(OutboxMessage.id)
             .where(OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after <= now)
@@ -225,17 +228,20 @@ class Sweeper:
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
-        claim = (
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(due.scalar_subquery()),
-                OutboxMessage.state == State.PENDING.value,  # re-checked after any lock wait
-            )
-            .values(state=State.CLAIMED.value, claimed_at=utcnow(), claimed_by=self.worker)
-            .returning(OutboxMessage)
-        )
         with transaction(self.engine) as session:
-            rows = session.execute(claim).scalars().all()
+            ids = session.execute(due).scalars().all()
+            if not ids:
+                return []
+            rows = (
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids), OutboxMessage.state == State.PENDING.value)
+                    .values(state=State.CLAIMED.value, claimed_at=utcnow(), claimed_by=self.worker)
+                    .returning(OutboxMessage)
+                )
+                .scalars()
+                .all()
+            )
             return sorted((_item(row) for row in rows), key=lambda i: (i.due_at, i.id))
 
     def _requeue_stale(self, now: datetime) -> None:

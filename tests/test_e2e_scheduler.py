@@ -164,6 +164,12 @@ def test_two_sweepers_at_once_send_every_message_exactly_once(
     engine, database_url, slack, tmp_path
 ):
     count = 400
+
+    def slow_post(args):  # long enough that both sweepers are sending at the same time
+        time.sleep(0.01)
+        return {"channel": args["channel"], "ts": f"{time.time():.6f}", "message": {}}
+
+    slack.set_answer("chat.postMessage", slow_post)
     flood(engine, count, due=datetime(2026, 12, 1, 9, tzinfo=UTC))
     results: list[subprocess.CompletedProcess] = []
 
@@ -185,7 +191,7 @@ def test_two_sweepers_at_once_send_every_message_exactly_once(
     for thread in threads:
         thread.join()
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
-    per_process = [len(r.stdout.strip().splitlines()) for r in results]
+    per_process = [sum(line.startswith("sent") for line in r.stdout.splitlines()) for r in results]
     assert sum(per_process) == count
     assert all(n > 0 for n in per_process), per_process  # both really swept
     counts = delivered(slack)
@@ -225,7 +231,14 @@ def test_a_killed_sender_loses_nothing_and_repeats_only_what_was_in_flight(
     try:
         deadline = time.monotonic() + 90
         while len(delivered(slack)) < count:
-            assert time.monotonic() < deadline, f"only {len(delivered(slack))} of {count} sent"
+            if time.monotonic() > deadline:
+                with transaction(engine) as session:
+                    rows = session.execute(
+                        select(
+                            OutboxMessage.state, OutboxMessage.claimed_by, func.count()
+                        ).group_by(OutboxMessage.state, OutboxMessage.claimed_by)
+                    ).all()
+                raise AssertionError(f"only {len(delivered(slack))} of {count} sent: {rows}")
             time.sleep(0.1)
     finally:
         second.stop()
