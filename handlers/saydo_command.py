@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -43,7 +44,6 @@ AWAY_USAGE = (
     "`/saydo away until Monday` pauses your nudges until then; `/saydo away off` resumes them."
 )
 MAX_REASON = 2000
-SUBCOMMANDS = ("move", "drop", "list", "away")
 
 _REF = re.compile(r"^#?(?P<ref>\d{1,9})(?:\s+(?P<rest>.*))?$", re.DOTALL)
 _BECAUSE = re.compile(r"(?:^|\s)because\b[\s:,-]*", re.IGNORECASE)
@@ -107,7 +107,23 @@ def parse_list(text: str, *, user_id: str, channel_id: str) -> ListFilter:
     raise CommitmentError(f"I don't know how to list `{word}`. {LIST_USAGE}")
 
 
-# --- doing ---------------------------------------------------------------------------------
+# --- subcommands ---------------------------------------------------------------------------
+
+Subcommand = Callable[[BoltContext, WebClient, dict, str], dict | None]
+SUBCOMMANDS: dict[str, Subcommand] = {}
+
+
+def subcommand(name: str) -> Callable[[Subcommand], Subcommand]:
+    """Register `/saydo <name> ...`: the handler gets the context, client, the command payload
+    and the text after the name, and returns the ephemeral reply (None when it answers in
+    another way, e.g. by opening a modal). CommitmentError and DueDateError become friendly
+    ephemeral refusals."""
+
+    def register(handler: Subcommand) -> Subcommand:
+        SUBCOMMANDS[name] = handler
+        return handler
+
+    return register
 
 
 def _commitment(context: BoltContext, ref: int) -> CommitmentView:
@@ -117,7 +133,9 @@ def _commitment(context: BoltContext, ref: int) -> CommitmentView:
     return found
 
 
-def _move(context: BoltContext, client: WebClient, user_id: str, text: str) -> dict:
+@subcommand("move")
+def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
+    user_id = command["user_id"]
     ref, when, reason = parse_move(text)
     actor = common.person(context, client, user_id)
     commitment = _commitment(context, ref)
@@ -143,7 +161,9 @@ def _move(context: BoltContext, client: WebClient, user_id: str, text: str) -> d
     return messages.changed(moved, "New date for")
 
 
-def _drop(context: BoltContext, client: WebClient, user_id: str, text: str) -> dict:
+@subcommand("drop")
+def _drop(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
+    user_id = command["user_id"]
     ref, reason = parse_drop(text)
     actor = common.person(context, client, user_id)
     dropped = change_commitment(
@@ -159,9 +179,10 @@ def _drop(context: BoltContext, client: WebClient, user_id: str, text: str) -> d
     return messages.changed(dropped, "Withdrawn:")
 
 
-def _away(context: BoltContext, client: WebClient, user_id: str, text: str) -> dict:
+@subcommand("away")
+def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     """`away until <date>` pauses my nudges; `away off` resumes them; `away` says which."""
-    actor = common.person(context, client, user_id)
+    actor = common.person(context, client, command["user_id"])
     now = common.utcnow()
     words = text.split(maxsplit=1)
     if not words:
@@ -184,6 +205,12 @@ def _away(context: BoltContext, client: WebClient, user_id: str, text: str) -> d
         f"You're away until {until}. I'll pause your nudges until then; "
         "`/saydo away off` ends it sooner."
     )
+
+
+@subcommand("list")
+def _list(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
+    list_filter = parse_list(text, user_id=command["user_id"], channel_id=command["channel_id"])
+    return list_page(context, list_filter, 1)
 
 
 def list_page(context: BoltContext, list_filter: ListFilter, page: int) -> dict:
@@ -212,29 +239,22 @@ def handle_saydo(
     ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond
 ) -> None:
     words = (command.get("text") or "").split(maxsplit=1)
-    subcommand = words[0].lower() if words else "help"
+    name = words[0].lower() if words else "help"
     rest = words[1] if len(words) > 1 else ""
-    if subcommand not in SUBCOMMANDS:
+    handler = SUBCOMMANDS.get(name)
+    if handler is None:
         # Answered in the acknowledgement itself: ephemeral, with no extra round trip.
-        unknown = None if subcommand == "help" else words[0]
+        unknown = None if name == "help" else words[0]
         ack(response_type="ephemeral", **blocks.help_message(unknown=unknown))
         return
     ack()
-    user_id = command["user_id"]
     try:
-        if subcommand == "move":
-            reply = _move(context, client, user_id, rest)
-        elif subcommand == "drop":
-            reply = _drop(context, client, user_id, rest)
-        elif subcommand == "away":
-            reply = _away(context, client, user_id, rest)
-        else:
-            list_filter = parse_list(rest, user_id=user_id, channel_id=command["channel_id"])
-            reply = list_page(context, list_filter, 1)
+        reply = handler(context, client, command, rest)
     except USER_ERRORS as error:
         respond(**common.refusal(str(error)))
         return
-    respond(response_type="ephemeral", replace_original=False, **reply)
+    if reply is not None:
+        respond(response_type="ephemeral", replace_original=False, **reply)
 
 
 def handle_list_page(

@@ -166,3 +166,126 @@ class OutboxMessage(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class Member(SQLModel, table=True):
+    """A person in a partnership channel, with their organisation and role."""
+
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("partnership_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    organisation: str = Field(max_length=200)
+    is_admin: bool = False
+    active: bool = True  # False once they leave the channel
+    coffee_opt_out: bool = False
+    coffee_paused_until: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CharterVersion(SQLModel, table=True):
+    """One adopted version of a partnership's Relationship Charter; every version is kept."""
+
+    __tablename__ = "charter_version"
+    __table_args__ = (UniqueConstraint("partnership_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    version: int
+    purpose: str = Field(default="", sa_column=Column(Text, nullable=False))
+    behaviours: str = Field(default="", sa_column=Column(Text, nullable=False))
+    escalation: str = Field(default="", sa_column=Column(Text, nullable=False))
+    settings: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    change_summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    agreed_by: str = Field(default="", sa_column=Column(Text, nullable=False))
+    adopted_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CharterProposal(SQLModel, table=True):
+    """A proposed change to the charter, adopted once every organisation has agreed."""
+
+    __tablename__ = "charter_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    base_version: int
+    proposed_by_id: int = Field(foreign_key="person.id")
+    purpose: str = Field(default="", sa_column=Column(Text, nullable=False))
+    behaviours: str = Field(default="", sa_column=Column(Text, nullable=False))
+    escalation: str = Field(default="", sa_column=Column(Text, nullable=False))
+    settings: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    state: str = Field(default="open", max_length=16)  # open, adopted, withdrawn, superseded
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class CharterAgreement(SQLModel, table=True):
+    __tablename__ = "charter_agreement"
+    __table_args__ = (UniqueConstraint("proposal_id", "person_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    proposal_id: int = Field(foreign_key="charter_proposal.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    organisation: str = Field(max_length=200)
+    agreed_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CoffeeRound(SQLModel, table=True):
+    """One round of cup-of-coffee pairings (regular, or a private course correction)."""
+
+    __tablename__ = "coffee_round"
+    __table_args__ = (UniqueConstraint("partnership_id", "round_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    round_key: str = Field(max_length=64)  # e.g. "2026-12-01" or "correction:<person>:<date>"
+    kind: str = Field(default="regular", max_length=24)
+    scheduled_for: datetime = Field(sa_column=utc_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CoffeePairing(SQLModel, table=True):
+    """Two or three people introduced in a round, and what became of it."""
+
+    __tablename__ = "coffee_pairing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="coffee_round.id", index=True)
+    member_ids: str = Field(max_length=200)  # person ids, sorted, comma-separated
+    conversation_id: str | None = Field(default=None, max_length=32)
+    outcome: str | None = Field(default=None, max_length=16)  # met, not_yet, skipped
+    answered_by_id: int | None = Field(default=None, foreign_key="person.id")
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class Lesson(SQLModel, table=True):
+    """A lesson learned, logged by a partner for the quarterly review."""
+
+    __tablename__ = "lesson"
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    person_id: int = Field(foreign_key="person.id")
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ReviewRecord(SQLModel, table=True):
+    """What a quarterly review meeting decided, as recorded in Slack."""
+
+    __tablename__ = "review_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    review_date: datetime = Field(sa_column=utc_column())
+    recorded_by_id: int = Field(foreign_key="person.id")
+    attendees: str = Field(default="", sa_column=Column(Text, nullable=False))
+    outcomes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    decisions: str = Field(default="", sa_column=Column(Text, nullable=False))
+    charter_changes: str = Field(default="", sa_column=Column(Text, nullable=False))
+    proposal_id: int | None = Field(default=None, foreign_key="charter_proposal.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
