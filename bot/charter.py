@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, select
 
 from bot.nudge_policy import NudgePolicy
@@ -108,3 +110,46 @@ def current_charter(engine: Engine, *, partnership_id: int) -> Charter:
         CharterSettings.from_json(row.settings),
         row.agreed_by,
     )
+
+
+# --- the calendar the charter sets ---------------------------------------------------------
+
+
+def review_date_after(settings: CharterSettings, *, began: date, after: date) -> date:
+    """The first quarterly (or cadence) review date on or after `after`.
+
+    Reviews fall on `first_review_date` (default: `review_cadence_months` after the partnership
+    began) and every `review_cadence_months` after it.
+    """
+    months = max(1, settings.review_cadence_months)
+    first = settings.first_review_date or began + relativedelta(months=months)
+    n = 0
+    while (candidate := first + relativedelta(months=months * n)) < after:
+        n += 1
+    return candidate
+
+
+def weekly_instant(weekday: int, wall: time, tz: str, *, on_or_after: datetime) -> datetime:
+    """The first `weekday` at `wall` local time in `tz`, at or after `on_or_after` (UTC)."""
+    zone = ZoneInfo(tz)
+    local = on_or_after.astimezone(zone)
+    day = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
+    candidate = datetime.combine(day, wall, zone)
+    if candidate < on_or_after:
+        candidate = datetime.combine(day + timedelta(days=7), wall, zone)
+    return candidate.astimezone(UTC)
+
+
+def coffee_round_at(
+    settings: CharterSettings, tz: str, *, began: date, on_or_after: datetime
+) -> datetime:
+    """The next coffee round: the charter's weekday and time, every `coffee_cadence_weeks`
+    weeks counted from the week the partnership began."""
+    cadence = min(8, max(1, settings.coffee_cadence_weeks))
+    at = weekly_instant(settings.coffee_weekday, settings.coffee_time, tz, on_or_after=on_or_after)
+    anchor = began - timedelta(days=began.weekday())
+    while ((at.astimezone(ZoneInfo(tz)).date() - anchor).days // 7) % cadence:
+        at = weekly_instant(
+            settings.coffee_weekday, settings.coffee_time, tz, on_or_after=at + timedelta(days=1)
+        )
+    return at
