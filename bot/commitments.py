@@ -34,6 +34,7 @@ from storage.db import transaction
 from storage.models import (
     Commitment,
     CommitmentEvent,
+    Member,
     Partnership,
     Person,
     RefCounter,
@@ -369,6 +370,9 @@ _OWNER_ACTIONS = {
     EventKind.REOPENED,
 }
 _RECIPIENT_ACTIONS = {EventKind.CONFIRMED, EventKind.DISPUTED}
+# An admin of the commitment's partnership may also do these for the owner (the history
+# records the admin as the actor). Accepting and declining stay the owner's own.
+_ADMIN_ACTIONS = {EventKind.MOVED, EventKind.DELIVERED, EventKind.WITHDRAWN, EventKind.REOPENED}
 _REFUSALS = {
     EventKind.ACCEPTED: "Only {owner} can accept this commitment.",
     EventKind.DECLINED: "Only {owner} can decline this commitment.",
@@ -399,7 +403,7 @@ def change_commitment(
     """
     with transaction(engine) as session:
         row = _locked_by_ref(session, team_id, ref)
-        _authorise(_view(session, row), actor.user_id, kind)
+        _authorise(_view(session, row), actor.user_id, kind, session=session)
         if kind == EventKind.MOVED and has_time is not None:
             row.has_time = has_time
         return _append(session, row, actor, kind, now, due_at=due_at, note=note)
@@ -562,22 +566,46 @@ def _append(
     return _view(session, row)
 
 
-def check_allowed(commitment: CommitmentView, *, user_id: str, kind: EventKind) -> None:
+def check_allowed(
+    engine: Engine, commitment: CommitmentView, *, user_id: str, kind: EventKind
+) -> None:
     """Raise a friendly CommitmentError if this person may not make this change now (so a
-    button can refuse before showing a form that could not be submitted)."""
-    _authorise(commitment, user_id, kind)
+    button can refuse before showing a form that could not be submitted). Partnership admins
+    may do what the owner may."""
+    with transaction(engine) as session:
+        _authorise(commitment, user_id, kind, session=session)
     try:
         check_transition(commitment.state(), kind)
     except TransitionError as refusal:
         raise CommitmentError(str(refusal)) from None
 
 
-def _authorise(view: CommitmentView, user_id: str, kind: EventKind) -> None:
+def _authorise(view: CommitmentView, user_id: str, kind: EventKind, *, session=None) -> None:
     if kind in _OWNER_ACTIONS and user_id != view.owner.user_id:
-        raise CommitmentError(_REFUSALS[kind].format(owner=view.owner.name))
+        admin = kind in _ADMIN_ACTIONS and session is not None
+        if not (admin and _is_partnership_admin(session, view.partnership.id, user_id)):
+            raise CommitmentError(_REFUSALS[kind].format(owner=view.owner.name))
     if kind in _RECIPIENT_ACTIONS and (view.recipient is None or user_id != view.recipient.user_id):
         who = view.recipient.name if view.recipient else "the recipient"
         raise CommitmentError(_REFUSALS[kind].format(recipient=who))
+
+
+def _is_partnership_admin(session, partnership_id: int, user_id: str) -> bool:
+    """An active admin member of this partnership (admins of other partnerships are not)."""
+    return (
+        session.execute(
+            select(Member.id)
+            .join(Person, Person.id == Member.person_id)
+            .where(
+                Member.partnership_id == partnership_id,
+                Person.user_id == user_id,
+                Member.is_admin.is_(True),
+                Member.active.is_(True),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _events(session, commitment_id: int) -> list[Event]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine
 
 from bot.blocks import commitments as messages
 from bot.blocks import ids
@@ -340,11 +341,10 @@ def _open_change_form(
     clicker = body["user"]["id"]
     value = str((body.get("actions") or [{}])[0].get("value") or "")
     commitment = None
+    engine = common.engine_of(context)
     if value.isdigit():
-        commitment = get_by_ref(
-            common.engine_of(context), team_id=common.workspace_id(context), ref=int(value)
-        )
-    refusal = _may_not(commitment, value, clicker, kind, mode)
+        commitment = get_by_ref(engine, team_id=common.workspace_id(context), ref=int(value))
+    refusal = _may_not(engine, commitment, value, clicker, kind, mode)
     if refusal is not None:
         _refuse(body, client, respond, clicker, refusal)
         return
@@ -363,7 +363,12 @@ def _open_change_form(
 
 
 def _may_not(
-    commitment: CommitmentView | None, value: str, clicker: str, kind: EventKind, mode: str | None
+    engine: Engine,
+    commitment: CommitmentView | None,
+    value: str,
+    clicker: str,
+    kind: EventKind,
+    mode: str | None,
 ) -> str | None:
     """Why `clicker` can't do this now (the domain's own rules, checked before the form)."""
     if commitment is None:
@@ -371,7 +376,7 @@ def _may_not(
     if mode == forms.PROPOSE and commitment.status != Status.PROPOSED:
         return f"Commitment {commitment.ref} isn't waiting for your answer any more."
     try:
-        check_allowed(commitment, user_id=clicker, kind=kind)
+        check_allowed(engine, commitment, user_id=clicker, kind=kind)
     except CommitmentError as error:
         return str(error)
     return None

@@ -140,7 +140,9 @@ def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     actor = common.person(context, client, user_id)
     commitment = _commitment(context, ref)
     # Refuse (not yours, not open) before complaining about the date.
-    check_allowed(commitment, user_id=actor.user_id, kind=EventKind.MOVED)
+    check_allowed(
+        common.engine_of(context), commitment, user_id=actor.user_id, kind=EventKind.MOVED
+    )
     now = common.utcnow()
     try:
         due = parse_due(when, now=now, tz=actor.tz, locale=actor.locale)

@@ -23,6 +23,10 @@ class RegistrationRecorder:
             "view": set(),
         }
 
+    def middleware(self, func):
+        """Middleware is not a listener: nothing to declare in the manifest."""
+        return func
+
     def __getattr__(self, kind: str):
         if kind not in self.registered:
             raise AttributeError(kind)

@@ -1,0 +1,299 @@
+"""Partnership members: who is in the channel, their organisation, and who is an admin.
+
+No Slack here: handlers resolve people and workspace names and pass plain values in. Members
+come and go with the channel (`member_joined_channel`, `member_left_channel`, a periodic
+refresh); a member who leaves is kept, inactive, so their history and organisation survive a
+return. A member's organisation defaults to their Slack workspace's name and is set only on
+first insert; after that only an admin changes it (`set_organisation`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import EllipsisType
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.commitments import CommitmentError, PartnershipRef, PersonRef
+from storage.db import transaction
+from storage.models import Member, Partnership, Person
+
+MAX_ORGANISATION = 100
+
+
+@dataclass(frozen=True)
+class MemberView:
+    person: PersonRef
+    organisation: str
+    is_admin: bool
+    active: bool
+    coffee_opt_out: bool
+    coffee_paused_until: datetime | None
+
+
+# --- changes ------------------------------------------------------------------------------
+
+
+def upsert_member(
+    engine: Engine, *, partnership_id: int, person: PersonRef, organisation: str, now: datetime
+) -> MemberView:
+    """Insert an active member, or reactivate one who had left. The organisation is only set
+    on insert, so an organisation an admin chose is never overwritten."""
+    organisation = _clean_organisation(organisation) or person.team_id
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Member).values(
+        partnership_id=partnership_id,
+        person_id=person.id,
+        organisation=organisation[:MAX_ORGANISATION],
+        is_admin=False,
+        active=True,
+        coffee_opt_out=False,
+        joined_at=now,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["partnership_id", "person_id"], set_={"active": True}
+    ).returning(Member)
+    with transaction(engine) as session:
+        row = session.execute(statement).scalar_one()
+        return _view(row, person)
+
+
+def deactivate_member(engine: Engine, *, partnership_id: int, person_id: int) -> None:
+    """They left the channel: kept, but no longer counted (a no-op for a stranger)."""
+    with transaction(engine) as session:
+        session.execute(
+            update(Member)
+            .where(Member.partnership_id == partnership_id, Member.person_id == person_id)
+            .values(active=False)
+        )
+
+
+def make_admin(
+    engine: Engine, *, partnership_id: int, actor_person_id: int, person_id: int
+) -> MemberView:
+    """Make an active member an admin. Only an admin may, except while the partnership has no
+    active admin (the first one: whoever runs setup, or the first to ask)."""
+    with transaction(engine) as session:
+        _lock_partnership(session, partnership_id)  # two first admins at once queue up
+        admins = _admin_names(session, partnership_id)
+        if admins and not _is_admin(session, partnership_id, actor_person_id):
+            raise CommitmentError(
+                f"Only an admin of this partnership can add admins; ask {_either(admins)}."
+            )
+        row, person = _member_row(session, partnership_id, person_id)
+        if row is None or not row.active:
+            raise CommitmentError(_not_a_member(person))
+        row.is_admin = True
+        session.flush()
+        return _view(row, person)
+
+
+def set_organisation(
+    engine: Engine,
+    *,
+    partnership_id: int,
+    actor_person_id: int,
+    person_id: int,
+    organisation: str,
+) -> MemberView:
+    """An admin sets which organisation a member belongs to (1 to 100 characters)."""
+    cleaned = _clean_organisation(organisation)
+    if not cleaned:
+        raise CommitmentError("Please give the organisation's name, e.g. `Northshire NHS Trust`.")
+    if len(cleaned) > MAX_ORGANISATION:
+        raise CommitmentError(
+            f"Please keep the organisation's name under {MAX_ORGANISATION} characters; "
+            f"that one has {len(cleaned)}."
+        )
+    with transaction(engine) as session:
+        if not _is_admin(session, partnership_id, actor_person_id):
+            admins = _admin_names(session, partnership_id)
+            ask = f"; ask {_either(admins)}" if admins else ""
+            raise CommitmentError(
+                f"Only an admin of this partnership can change someone's organisation{ask}."
+            )
+        row, person = _member_row(session, partnership_id, person_id)
+        if row is None:
+            raise CommitmentError(_not_a_member(person))
+        row.organisation = cleaned
+        session.flush()
+        return _view(row, person)
+
+
+def set_coffee(
+    engine: Engine,
+    *,
+    partnership_id: int,
+    person_id: int,
+    opt_out: bool | None = None,
+    paused_until: datetime | EllipsisType | None = ...,
+) -> MemberView:
+    """Coffee preferences: `opt_out` None leaves it; `paused_until` ... leaves it, None clears."""
+    if isinstance(paused_until, datetime) and paused_until.tzinfo is None:
+        raise ValueError("paused_until must be timezone-aware")
+    with transaction(engine) as session:
+        row, person = _member_row(session, partnership_id, person_id)
+        if row is None:
+            raise CommitmentError(_not_a_member(person))
+        if opt_out is not None:
+            row.coffee_opt_out = opt_out
+        if paused_until is not ...:
+            row.coffee_paused_until = paused_until
+        session.flush()
+        return _view(row, person)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def list_members(
+    engine: Engine, *, partnership_id: int, active_only: bool = True
+) -> list[MemberView]:
+    """Members by name (one query)."""
+    query = (
+        select(Member, Person)
+        .join(Person, Person.id == Member.person_id)
+        .where(Member.partnership_id == partnership_id)
+        .order_by(func.lower(Person.name), Person.id)
+    )
+    if active_only:
+        query = query.where(Member.active.is_(True))
+    with transaction(engine) as session:
+        return [_view(m, _person_ref(p)) for m, p in session.execute(query).all()]
+
+
+def member(engine: Engine, *, partnership_id: int, person_id: int) -> MemberView | None:
+    with transaction(engine) as session:
+        row, person = _member_row(session, partnership_id, person_id)
+        return _view(row, person) if row is not None else None
+
+
+def organisations(engine: Engine, *, partnership_id: int) -> list[str]:
+    """The distinct organisations of active members, sorted."""
+    with transaction(engine) as session:
+        names = session.execute(
+            select(Member.organisation)
+            .where(Member.partnership_id == partnership_id, Member.active.is_(True))
+            .distinct()
+        ).scalars()
+        return sorted(names, key=lambda name: (name.casefold(), name))
+
+
+def is_admin(engine: Engine, *, partnership_id: int, person_id: int) -> bool:
+    """An active member who is an admin."""
+    with transaction(engine) as session:
+        return _is_admin(session, partnership_id, person_id)
+
+
+def admins(engine: Engine, *, partnership_id: int) -> list[MemberView]:
+    return [m for m in list_members(engine, partnership_id=partnership_id) if m.is_admin]
+
+
+def all_partnerships(engine: Engine) -> list[PartnershipRef]:
+    """Every partnership, for the periodic member refresh."""
+    with transaction(engine) as session:
+        rows = session.execute(select(Partnership).order_by(Partnership.id)).scalars()
+        return [PartnershipRef(p.id, p.team_id, p.channel_id, p.name, p.tz) for p in rows]
+
+
+def find_partnership(engine: Engine, *, team_id: str, channel_id: str) -> PartnershipRef | None:
+    """The channel's partnership if it already is one (never creates it)."""
+    with transaction(engine) as session:
+        p = session.execute(
+            select(Partnership).where(
+                Partnership.team_id == team_id, Partnership.channel_id == channel_id
+            )
+        ).scalar_one_or_none()
+        return PartnershipRef(p.id, p.team_id, p.channel_id, p.name, p.tz) if p else None
+
+
+# --- internals ----------------------------------------------------------------------------
+
+
+def _clean_organisation(text: str) -> str:
+    return " ".join((text or "").split())
+
+
+def _is_admin(session, partnership_id: int, person_id: int) -> bool:
+    return bool(
+        session.execute(
+            select(Member.id).where(
+                Member.partnership_id == partnership_id,
+                Member.person_id == person_id,
+                Member.is_admin.is_(True),
+                Member.active.is_(True),
+            )
+        ).first()
+    )
+
+
+def _admin_names(session, partnership_id: int) -> list[str]:
+    return list(
+        session.execute(
+            select(Person.name)
+            .join(Member, Member.person_id == Person.id)
+            .where(
+                Member.partnership_id == partnership_id,
+                Member.is_admin.is_(True),
+                Member.active.is_(True),
+            )
+            .order_by(func.lower(Person.name))
+        ).scalars()
+    )
+
+
+def _either(names: list[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _lock_partnership(session, partnership_id: int) -> None:
+    found = session.execute(
+        select(Partnership.id).where(Partnership.id == partnership_id).with_for_update()
+    ).first()
+    if found is None:
+        raise CommitmentError("I can't find that partnership any more.")
+
+
+def _member_row(session, partnership_id: int, person_id: int) -> tuple[Member | None, PersonRef]:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise CommitmentError("I don't know that person yet.")
+    row = session.execute(
+        select(Member).where(Member.partnership_id == partnership_id, Member.person_id == person_id)
+    ).scalar_one_or_none()
+    return row, _person_ref(person)
+
+
+def _not_a_member(person: PersonRef) -> str:
+    return (
+        f"{person.name} isn't a member of this partnership's channel. "
+        "Invite them to the channel first."
+    )
+
+
+def _person_ref(person: Person) -> PersonRef:
+    return PersonRef(
+        person.id,
+        person.team_id,
+        person.user_id,
+        person.name,
+        person.tz,
+        person.locale,
+        person.away_until,
+    )
+
+
+def _view(row: Member, person: PersonRef) -> MemberView:
+    return MemberView(
+        person=person,
+        organisation=row.organisation,
+        is_admin=row.is_admin,
+        active=row.active,
+        coffee_opt_out=row.coffee_opt_out,
+        coffee_paused_until=row.coffee_paused_until,
+    )
