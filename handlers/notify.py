@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 from bot.blocks import commitments as messages
 from bot.commitments import CommitmentView, PersonRef
 from bot.keeping import Status
+from handlers import home
 from handlers.common import direct_message
 
 
@@ -15,6 +16,7 @@ def logged(client: WebClient, commitment: CommitmentView) -> None:
     """A commitment logged for someone else needs their acceptance."""
     if commitment.status == Status.PROPOSED:
         direct_message(client, commitment.owner.user_id, messages.proposal_for_owner(commitment))
+    home.refresh(client, commitment)
 
 
 def proposal_answered(client: WebClient, commitment: CommitmentView, answer: str) -> None:
@@ -25,6 +27,7 @@ def proposal_answered(client: WebClient, commitment: CommitmentView, answer: str
             commitment.created_by.user_id,
             messages.proposal_answered(commitment, answer),
         )
+    home.refresh(client, commitment)
 
 
 def delivered(client: WebClient, commitment: CommitmentView) -> None:
@@ -33,6 +36,7 @@ def delivered(client: WebClient, commitment: CommitmentView) -> None:
         direct_message(
             client, commitment.recipient.user_id, messages.delivered_for_recipient(commitment)
         )
+    home.refresh(client, commitment)
 
 
 def delivery_judged(
@@ -43,6 +47,7 @@ def delivery_judged(
         commitment.owner.user_id,
         messages.delivery_judged(commitment, received=received, note=note),
     )
+    home.refresh(client, commitment)
 
 
 def changed_for_recipient(
@@ -51,3 +56,4 @@ def changed_for_recipient(
     """Renegotiation is open: the recipient hears of a new date or a withdrawal."""
     if commitment.recipient and commitment.recipient.id != actor.id:
         direct_message(client, commitment.recipient.user_id, messages.changed(commitment, what))
+    home.refresh(client, commitment)

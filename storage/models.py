@@ -96,6 +96,7 @@ class Commitment(SQLModel, table=True):
         Index("ix_commitment_partnership_judged_due", "partnership_id", "judged_due_at"),
         Index("ix_commitment_owner_status", "owner_id", "status"),
         Index("ix_commitment_recipient_status", "recipient_id", "status"),
+        Index("ix_commitment_partnership_status_due", "partnership_id", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

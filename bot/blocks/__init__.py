@@ -53,16 +53,3 @@ def help_message(*, unknown: str | None = None) -> Message:
     blocks.append(section(command_list()))
     text = (lead + " " if lead else "") + ABOUT
     return {"text": text, "blocks": blocks}
-
-
-def home_view() -> dict[str, Any]:
-    """The App Home tab."""
-    return {
-        "type": "home",
-        "blocks": [
-            {"type": "header", "text": plain("Saydo")},
-            section(ABOUT),
-            {"type": "divider"},
-            section(command_list()),
-        ],
-    }

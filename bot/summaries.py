@@ -1,0 +1,154 @@
+"""The weekly summary: planned through the outbox, rendered at send time from current data.
+
+The "summaries" sweep enqueues, for every partnership, a slot `summary:<partnership id>:<local
+date>` at the charter's `summary_weekday` and `summary_time` in the partnership's time zone
+(inserting an existing slot key is a no-op, so planning is idempotent). The renderer builds the
+summary of the week just ended (the seven local days before the summary day) when the slot is
+sent, and cancels a slot the charter no longer calls for (its day or time changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, func, select
+
+from bot import reports
+from bot.blocks import reports as report_blocks
+from bot.charter import (
+    CharterSettings,
+    current_charter,
+    weekly_instant,
+)
+from bot.commitments import PartnershipRef
+from bot.outbox import STILL_USEFUL, Item, Planned, Send, Skip, State, enqueue
+from storage.db import transaction
+from storage.models import CharterVersion, Partnership
+
+SUMMARY = "summary"
+PLAN_AHEAD = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Weekly:
+    partnership: PartnershipRef
+    settings: CharterSettings
+    figures: reports.Figures
+    ahead: reports.Ahead
+    calendar: reports.Calendar
+    week_start_local: datetime
+    week_end_local: datetime
+
+
+def slot_key(partnership_id: int, local_day) -> str:
+    return f"{SUMMARY}:{partnership_id}:{local_day.isoformat()}"
+
+
+def summary_instants(settings: CharterSettings, tz: str, *, start: datetime, end: datetime):
+    """The summary instants in [start, end)."""
+    at = weekly_instant(settings.summary_weekday, settings.summary_time, tz, on_or_after=start)
+    while at < end:
+        yield at
+        at = weekly_instant(
+            settings.summary_weekday,
+            settings.summary_time,
+            tz,
+            on_or_after=at + timedelta(minutes=1),
+        )
+
+
+def plan(engine: Engine, *, now: datetime) -> int:
+    """Enqueue every partnership's summaries from a day ago (still worth sending) to a week
+    ahead. Two reads and one insert whatever the number of partnerships."""
+    latest = (
+        select(CharterVersion.partnership_id, func.max(CharterVersion.version).label("version"))
+        .group_by(CharterVersion.partnership_id)
+        .subquery()
+    )
+    with transaction(engine) as session:
+        partnerships = session.execute(select(Partnership)).scalars().all()
+        charters = {
+            row.partnership_id: CharterSettings.from_json(row.settings)
+            for row in session.execute(
+                select(CharterVersion).join(
+                    latest,
+                    (latest.c.partnership_id == CharterVersion.partnership_id)
+                    & (latest.c.version == CharterVersion.version),
+                )
+            ).scalars()
+        }
+        planned = [
+            Planned(
+                slot_key=slot_key(p.id, at.astimezone(ZoneInfo(p.tz)).date()),
+                kind=SUMMARY,
+                channel=p.channel_id,
+                due_at=at,
+            )
+            for p in partnerships
+            for at in summary_instants(
+                charters.get(p.id, CharterSettings()),
+                p.tz,
+                start=now - STILL_USEFUL,
+                end=now + PLAN_AHEAD,
+            )
+        ]
+        enqueue(session, planned, now=now)
+    return len(planned)
+
+
+def weekly(engine: Engine, *, partnership_id: int, at: datetime, now: datetime) -> Weekly | None:
+    """The summary due at `at`: the seven local days before `at`'s local day, as of `now`."""
+    with transaction(engine) as session:
+        row = session.get(Partnership, partnership_id)
+        if row is None:
+            return None
+        ref = PartnershipRef(row.id, row.team_id, row.channel_id, row.name, row.tz)
+        began = row.created_at
+    charter = current_charter(engine, partnership_id=partnership_id)
+    week_end = reports.local_midnight(at.astimezone(ZoneInfo(ref.tz)).date(), ref.tz)
+    trend = reports.week_starts(week_end, ref.tz)
+    week_start = trend[-2]
+    figures = reports.figures(
+        engine,
+        partnership_id=partnership_id,
+        start=week_start,
+        end=week_end,
+        now=now,
+        trend=trend,
+    )
+    ahead = reports.ahead(engine, partnership_id=partnership_id, now=now, until=now + PLAN_AHEAD)
+    zone = ZoneInfo(ref.tz)
+    return Weekly(
+        partnership=ref,
+        settings=charter.settings,
+        figures=figures,
+        ahead=ahead,
+        calendar=reports.calendar(charter.settings, ref.tz, began, now=now),
+        week_start_local=week_start.astimezone(zone),
+        week_end_local=week_end.astimezone(zone),
+    )
+
+
+def render(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """The summary as it reads now, or a cancellation if the charter moved it."""
+    _, partnership_id, _ = item.slot_key.split(":", 2)
+    summary = weekly(engine, partnership_id=int(partnership_id), at=item.due_at, now=now)
+    if summary is None:
+        return Skip(State.CANCELLED, "the partnership no longer exists")
+    settings, tz = summary.settings, summary.partnership.tz
+    expected = weekly_instant(
+        settings.summary_weekday,
+        settings.summary_time,
+        tz,
+        on_or_after=item.due_at - timedelta(minutes=1),
+    )
+    if expected != item.due_at:
+        return Skip(State.CANCELLED, "the charter moved the weekly summary")
+    message = report_blocks.weekly_summary(summary)
+    return Send(item.channel, message, f"weekly summary for {summary.partnership.name}")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
