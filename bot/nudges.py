@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 
 from bot.blocks import nudges as nudge_messages
+from bot.charter import nudge_policy_in
 from bot.commitments import CommitmentError, PersonRef, get_commitment
 from bot.keeping import Status
-from bot.nudge_planning import DEFAULT_POLICY, NUDGE
+from bot.nudge_planning import NUDGE
 from bot.nudge_policy import in_working_hours, next_working_instant, snoozed
 from bot.outbox import Item, Later, Planned, Send, Skip, State, enqueue
 from storage.db import transaction
@@ -33,7 +34,13 @@ def snooze(engine: Engine, *, team_id: str, ref: int, actor: PersonRef, now: dat
             raise CommitmentError("Only the owner can snooze this reminder.")
         if row.status != Status.OPEN.value:
             raise CommitmentError("It is no longer open, so there is nothing to snooze.")
-        at = snoozed(now, tz=actor.tz, policy=DEFAULT_POLICY)
+        policy = nudge_policy_in(
+            session,
+            partnership_id=row.partnership_id,
+            person_id=actor.id,
+            years=(now.year, now.year + 1),
+        )
+        at = snoozed(now, tz=actor.tz, policy=policy)
         enqueue(
             session,
             [
@@ -64,8 +71,18 @@ def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
     owner = commitment.owner
     if owner.away_until and owner.away_until > now:
         return Later(next_working_instant(owner.away_until, tz=owner.tz), "owner is away")
-    if not in_working_hours(now, tz=owner.tz, policy=DEFAULT_POLICY):
-        return Later(next_working_instant(now, tz=owner.tz), "outside the owner's working hours")
+    with transaction(engine) as session:
+        policy = nudge_policy_in(
+            session,
+            partnership_id=commitment.partnership.id,
+            person_id=owner.id,
+            years=(now.year, now.year + 1),
+        )
+    if not in_working_hours(now, tz=owner.tz, policy=policy):
+        return Later(
+            next_working_instant(now, tz=owner.tz, policy=policy),
+            "outside the owner's working hours",
+        )
     slot = item.slot_key.rsplit(":", 1)[-1]
     message = nudge_messages.nudge(commitment, slot=slot, now=now)
     return Send(owner.user_id, message, f"#{commitment.ref} {slot} nudge")

@@ -60,7 +60,8 @@ def world(engine, people):
         ).commitment
 
     def sweep(now):
-        return run_sweeps(sweeper, now=now)
+        """The nudge part of a sweep (the partnership's summaries and coffee are tested apart)."""
+        return [r for r in run_sweeps(sweeper, now=now) if r.item.kind == "nudge"]
 
     return {
         "engine": engine,
@@ -73,10 +74,13 @@ def world(engine, people):
 
 
 def nudges_sent(slack, user_id=None):
+    """Direct messages to people (the weekly summary to the channel is not a nudge)."""
     return [
         c
         for c in slack.calls_to("chat.postMessage")
-        if c.succeeded and (user_id is None or c.args["channel"] == user_id)
+        if c.succeeded
+        and c.args["channel"].startswith("U")
+        and (user_id is None or c.args["channel"] == user_id)
     ]
 
 
@@ -84,7 +88,9 @@ def states(engine):
     with transaction(engine) as session:
         return {
             row.slot_key.rsplit(":", 1)[-1]: row.state
-            for row in session.execute(select(OutboxMessage)).scalars()
+            for row in session.execute(
+                select(OutboxMessage).where(OutboxMessage.kind == "nudge")
+            ).scalars()
         }
 
 
@@ -373,7 +379,11 @@ def test_dry_run_sends_and_changes_nothing(world):
     world["commit"](
         "U0ALICE", "Europe/London", created=utc(2026, 11, 23, 10), due=utc(2026, 11, 27, 17)
     )
-    reports = run_sweeps(world["sweeper"], now=utc(2026, 11, 26, 9), dry_run=True)
+    reports = [
+        r
+        for r in run_sweeps(world["sweeper"], now=utc(2026, 11, 26, 9), dry_run=True)
+        if r.item.kind == "nudge"
+    ]
     assert [r.result for r in reports] == ["would send"]
     assert world["slack"].calls_to("chat.postMessage") == []
     assert states(world["engine"])["before"] == "pending"
