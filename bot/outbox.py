@@ -11,6 +11,8 @@ transaction, then records the result:
 - 5xx, connection errors and other transient errors: pending again with exponential back-off,
   failed after `MAX_ATTEMPTS`;
 - permanent errors (`PERMANENT_ERRORS`): failed at once, with the error kept;
+- a channel written `users:U1,U2[,U3]` is a group DM: the sweeper opens it with
+  `conversations.open` right before posting and records the conversation id on the row;
 - a slot more than `STILL_USEFUL` past its due instant (Saydo was down) is superseded, not
   sent; a claim whose process died mid-send (older than `CLAIM_TIMEOUT`, or made on this host
   by a process that is gone) is pending again, so only messages in flight at a crash can be
@@ -86,11 +88,16 @@ class Item:
     attempts: int
 
 
+GROUP_DM_PREFIX = "users:"
+
+
 @dataclass(frozen=True)
 class Send:
-    channel: str
+    channel: str  # a channel or user id, or `users:U1,U2[,U3]` for a group DM
     message: dict
     summary: str  # one line for `saydo tick` and the log
+    # Called (outside any transaction) with the conversation id the message was posted in.
+    on_sent: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -292,14 +299,32 @@ class Sweeper:
             )
         self._pace(prepared.channel)
         try:
-            self.client.chat_postMessage(channel=prepared.channel, **prepared.message)
+            channel = self._conversation(prepared.channel)
+            self.client.chat_postMessage(channel=channel, **prepared.message)
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)
             return self._retry_later(item, now, f"{type(error).__name__}: {error}")
-        self._finish(item, state=State.SENT, sent_at=utcnow())
-        logger.info("Sent %s to %s", item.slot_key, prepared.channel)
+        self._finish(
+            item,
+            state=State.SENT,
+            sent_at=utcnow(),
+            channel=channel if channel != item.channel else None,
+        )
+        logger.info("Sent %s to %s", item.slot_key, channel)
+        if prepared.on_sent is not None:
+            try:
+                prepared.on_sent(channel)
+            except Exception:  # it was sent: a bookkeeping failure must not resend it
+                logger.exception("Could not record where %s was sent", item.slot_key)
         return Report(item, "sent", prepared.summary)
+
+    def _conversation(self, channel: str) -> str:
+        """The conversation to post in: `users:U1,U2` opens (or finds) that group DM."""
+        if not channel.startswith(GROUP_DM_PREFIX):
+            return channel
+        users = channel.removeprefix(GROUP_DM_PREFIX)
+        return self.client.conversations_open(users=users)["channel"]["id"]
 
     def _failed_send(self, item: Item, now: datetime, error: SlackApiError) -> Report:
         code = error.response.get("error") or f"HTTP {error.response.status_code}"
@@ -336,8 +361,11 @@ class Sweeper:
         attempts: int | None = None,
         sent_at: datetime | None = None,
         send_after: datetime | None = None,
+        channel: str | None = None,
     ) -> None:
         values: dict = {"state": state.value, "last_error": last_error}
+        if channel is not None:  # the group DM a `users:` slot was posted in
+            values["channel"] = channel
         if attempts is not None:
             values["attempts"] = attempts
         if sent_at is not None:
