@@ -63,7 +63,13 @@ def _parser() -> argparse.ArgumentParser:
         help="only this partnership channel (repeat for more)",
     )
     export.add_argument(
-        "--since", metavar="DATE", help="only commitments created on or after this ISO date (UTC)"
+        "--since", metavar="DATE", help="only records created on or after this ISO date (UTC)"
+    )
+    export.add_argument(
+        "--what",
+        choices=("commitments", "reviews", "lessons", "coffee"),
+        default="commitments",
+        help="what to export: commitments (default), review records, lessons or coffee pairings",
     )
     export.set_defaults(handler=_export)
 
@@ -189,7 +195,14 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     engine = create_db_engine(settings.database_url)
     try:
-        export(engine, sys.stdout, fmt=args.format, channels=args.channel, since=since)
+        export(
+            engine,
+            sys.stdout,
+            fmt=args.format,
+            channels=args.channel,
+            since=since,
+            what=args.what,
+        )
         sys.stdout.flush()
     except BrokenPipeError:  # `saydo export | head`: the reader has all it wanted
         _silence_stdout()

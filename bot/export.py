@@ -24,6 +24,7 @@ from storage.db import transaction
 from storage.models import Commitment, Partnership, Person
 
 FORMATS = ("csv", "json")
+WHAT = ("commitments", "reviews", "lessons", "coffee")
 COLUMNS = (
     "workspace_id",
     "reference",
@@ -157,13 +158,15 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def write_csv(records: Iterable[dict[str, Any]], out: TextIO) -> int:
+def write_csv(
+    records: Iterable[dict[str, Any]], out: TextIO, columns: Sequence[str] = COLUMNS
+) -> int:
     """A header, then one line per record (true/false for kept, empty for none)."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     count = 0
     for record in records:
-        writer.writerow([_csv_value(record[column]) for column in COLUMNS])
+        writer.writerow([_csv_value(record[column]) for column in columns])
         count += 1
     return count
 
@@ -196,12 +199,28 @@ def export(
     channels: Sequence[str] = (),
     since: datetime | None = None,
     now: datetime | None = None,
+    what: str = "commitments",
 ) -> int:
-    """Write the export to `out`; returns the number of commitments written."""
+    """Write the export to `out`; returns the number of records written.
+
+    `what` is commitments (the default) or one of `bot.reviews.EXPORTS`: reviews, lessons,
+    coffee (the same formats, filters, streaming and constant query count)."""
+    from bot.reviews import EXPORTS
+
     if fmt not in FORMATS:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r}).")
-    records = rows(engine, now=now or datetime.now(UTC), channels=channels, since=since)
+    columns: Sequence[str] = COLUMNS
+    if what == "commitments":
+        records = rows(engine, now=now or datetime.now(UTC), channels=channels, since=since)
+    elif what in EXPORTS:
+        columns, source = EXPORTS[what]
+        records = source(engine, channels=channels, since=since)
+    else:
+        choices = ", ".join(WHAT)
+        raise ExportError(f"--what must be one of {choices} (got {what!r}).")
     # Run the query before writing anything, so a database problem leaves no partial output.
     first = next(records, None)
     records = chain([first] if first is not None else [], records)
-    return (write_csv if fmt == "csv" else write_json)(records, out)
+    if fmt == "csv":
+        return write_csv(records, out, columns)
+    return write_json(records, out)

@@ -43,5 +43,40 @@ COMMANDS: tuple[CommandHelp, ...] = (
         "/saydo away until date | off",
         "Pause your private nudges while you're away, e.g. `/saydo away until Monday`.",
     ),
+    CommandHelp(
+        "/saydo coffee [pause until date | off | on]",
+        "Your next cup-of-coffee pairing and round; pause the rounds until a date, "
+        "leave them (`off`) or rejoin (`on`).",
+    ),
+    CommandHelp(
+        "/saydo org [@someone [organisation]]",
+        "Organisations in this partnership; someone's; or (admins) set it, "
+        "e.g. `/saydo org @sam Northshire NHS Trust`.",
+    ),
+    CommandHelp(
+        "/saydo admin [@someone]",
+        "This partnership's admins; or (admins, or anyone while there is none) add one.",
+    ),
+    CommandHelp(
+        "/saydo stats [this week|last week|this month|this quarter|from to to]",
+        "Say/do figures for this channel's partnership, e.g. `/saydo stats last week` or "
+        "`/saydo stats 2026-10-01 to 2026-12-31`.",
+    ),
+    CommandHelp(
+        "/saydo setup",
+        "Set up this channel's partnership: name, time zone and its first Relationship "
+        "Charter (you become an admin).",
+    ),
+    CommandHelp(
+        "/saydo charter [history]",
+        "The Relationship Charter, who agreed it and when, with Propose a change; "
+        "`history` lists every version and what changed.",
+    ),
+    CommandHelp(
+        "/saydo lesson text",
+        "Log a lesson learned for the quarterly review, e.g. "
+        "`/saydo lesson share drafts a week before the board`.",
+    ),
+    CommandHelp("/saydo lessons", "The lessons logged in this partnership, newest first."),
     CommandHelp("/saydo help", "Show this help."),
 )

@@ -6,15 +6,20 @@ from slack_bolt import App
 from sqlalchemy import Engine
 
 from handlers import (
+    charter,
+    coffee,
     commit_command,
     commitment_buttons,
     common,
     done_command,
     home,
+    members,
     mentions,
     modals,
     nudge_buttons,
+    reviews,
     saydo_command,
+    stats,
 )
 
 LISTENER_MODULES = (
@@ -26,6 +31,11 @@ LISTENER_MODULES = (
     modals,
     nudge_buttons,
     home,
+    members,
+    coffee,
+    reviews,
+    stats,
+    charter,
 )
 
 

@@ -7,14 +7,23 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import nudges
+from bot import coffee, nudges, reviews, summaries
 from bot.nudge_planning import NUDGE
 from bot.outbox import Report, Sweeper, worker_name
+from handlers.members import REFRESH_SECONDS, refresh_all_members
 from scheduler import Sweep
 
 OUTBOX_SWEEP_SECONDS = 15
 
-RENDERERS = {NUDGE: nudges.render}
+RENDERERS = {
+    NUDGE: nudges.render,
+    reviews.REVIEW: reviews.render,
+    summaries.SUMMARY: summaries.render,
+    **coffee.RENDERERS,
+}
+# Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
+# scheduler's "outbox" job and `saydo tick --now`); each enqueues slots as of `now`.
+PLANNERS = {"reviews": reviews.plan, "summaries": summaries.plan, "coffee": coffee.plan}
 
 
 def build_sweeper(engine: Engine, client: WebClient) -> Sweeper:
@@ -28,15 +37,27 @@ def build_sweeper(engine: Engine, client: WebClient) -> Sweeper:
 
 def run_sweeps(sweeper: Sweeper, *, now: datetime, dry_run: bool = False) -> list[Report]:
     """Every sweep once, as of `now`."""
+    if not dry_run:  # planning sweeps only enqueue (idempotent slot keys); the outbox sends
+        for plan in PLANNERS.values():
+            plan(sweeper.engine, now=now)
     return sweeper.sweep(now=now, dry_run=dry_run)
 
 
 def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
-    """The fixed jobs of a running Saydo, with stable ids."""
+    """The fixed jobs of a running Saydo, with stable ids.
+
+    "members" re-reads every partnership channel's members from Slack (joins and leaves also
+    arrive as events); it is the running scheduler's only, not part of `run_sweeps`/`tick`.
+    """
     return (
         Sweep(
             id="outbox",
             func=lambda: run_sweeps(sweeper, now=datetime.now(UTC)),
             seconds=OUTBOX_SWEEP_SECONDS,
+        ),
+        Sweep(
+            id="members",
+            func=lambda: refresh_all_members(sweeper.engine, sweeper.client),
+            seconds=REFRESH_SECONDS,
         ),
     )

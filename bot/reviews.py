@@ -1,0 +1,727 @@
+"""Quarterly reviews: reminders with an evidence pack, the review record, and lessons learned.
+
+Reminders go through the outbox. The `reviews` sweep plans, for each partnership, the next
+review date its charter sets (`bot.charter.review_date_after`, counted from the partnership's
+`created_at` date) and enqueues three slots, `review:<partnership>:<date>:14`, `:2` and `:0`,
+at the charter's summary time in the partnership's time zone, 14 days, 2 days and 0 days before
+the review. Slot keys make planning idempotent; the message is rendered at send time, so it
+reflects the database as it is then (and a slot whose date the charter no longer sets is
+cancelled).
+
+The evidence pack covers the quarter: the three months before the review date, as
+[review date - 3 months, review date) in local days of the partnership's time zone, and the
+quarter before it for comparison. Its figures are SQL aggregates following the mapping in
+`bot.keeping`, so it takes the same number of queries however many commitments there are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import combinations
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import Engine, and_, func, or_, select
+
+from bot import reports
+from bot.charter import CharterSettings, current_charter, review_date_after
+from bot.commitments import CommitmentError, PartnershipRef, PersonRef
+from bot.keeping import Status
+from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
+from bot.reports import Tally
+from storage.db import transaction
+from storage.models import (
+    CharterProposal,
+    CharterVersion,
+    CoffeePairing,
+    CoffeeRound,
+    Commitment,
+    Lesson,
+    Member,
+    Partnership,
+    Person,
+    ReviewRecord,
+)
+
+REVIEW = "review"  # the outbox kind
+OFFSETS = (14, 2, 0)  # days before the review date
+RECORDABLE_OFFSETS = (2, 0)  # reminders that carry the "Record the review" button
+QUARTER = relativedelta(months=3)
+PLAN_AHEAD = timedelta(days=7)  # slots are enqueued in the week before they are due
+LIST_LIMIT = 8  # items of each list shown in the pack; the rest are in `saydo export`
+MAX_LESSON = 1000
+MAX_RECORD_FIELD = 3000
+LESSONS_SHOWN = 20
+
+
+class ReviewError(CommitmentError):
+    """A friendly refusal about reviews or lessons (shown as an ephemeral message)."""
+
+
+# --- planning (the `reviews` sweep) -------------------------------------------------------
+
+
+def slot_key(partnership_id: int, review_date: date, offset: int) -> str:
+    return f"{REVIEW}:{partnership_id}:{review_date.isoformat()}:{offset}"
+
+
+def parse_slot_key(key: str) -> tuple[int, date, int]:
+    _, partnership_id, day, offset = key.split(":")
+    return int(partnership_id), date.fromisoformat(day), int(offset)
+
+
+def reminder_at(settings: CharterSettings, tz: str, review_date: date, offset: int) -> datetime:
+    """The charter's summary time, `offset` days before the review, in the partnership's zone."""
+    day = review_date - timedelta(days=offset)
+    return datetime.combine(day, settings.summary_time, ZoneInfo(tz)).astimezone(UTC)
+
+
+def began(partnership: Partnership | PartnershipRef, created_at: datetime) -> date:
+    return created_at.astimezone(ZoneInfo(partnership.tz)).date()
+
+
+def plan(engine: Engine, *, now: datetime) -> int:
+    """Enqueue the reminder slots of each partnership's next review that fall due within
+    `PLAN_AHEAD` (so a charter change moving the date leaves few stale slots, and `saydo
+    schedule` shows the coming week's); returns how many were new or already planned. Slots
+    already more than `STILL_USEFUL` late are not planned."""
+    latest = (
+        select(CharterVersion.partnership_id, func.max(CharterVersion.version).label("version"))
+        .group_by(CharterVersion.partnership_id)
+        .subquery()
+    )
+    statement = (
+        select(Partnership, CharterVersion.settings)
+        .outerjoin(latest, latest.c.partnership_id == Partnership.id)
+        .outerjoin(
+            CharterVersion,
+            and_(
+                CharterVersion.partnership_id == Partnership.id,
+                CharterVersion.version == latest.c.version,
+            ),
+        )
+    )
+    planned: list[Planned] = []
+    with transaction(engine) as session:
+        for partnership, settings_json in session.execute(statement):
+            settings = CharterSettings.from_json(settings_json or "{}")
+            today = now.astimezone(ZoneInfo(partnership.tz)).date()
+            start = began(partnership, partnership.created_at)
+            review = review_date_after(settings, began=start, after=today)
+            for offset in OFFSETS:
+                at = reminder_at(settings, partnership.tz, review, offset)
+                if now - STILL_USEFUL <= at <= now + PLAN_AHEAD:
+                    planned.append(
+                        Planned(
+                            slot_key=slot_key(partnership.id, review, offset),
+                            kind=REVIEW,
+                            channel=partnership.channel_id,
+                            due_at=at,
+                        )
+                    )
+        enqueue(session, planned, now=now)
+    return len(planned)
+
+
+# --- the evidence pack --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganisationFigures:
+    organisation: str
+    current: Tally
+    previous: Tally
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A commitment in the pack's lists: reference, title and the owner's organisation."""
+
+    ref: int
+    title: str
+    organisation: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class LessonView:
+    id: int
+    text: str
+    person: PersonRef
+    organisation: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Pack:
+    partnership: PartnershipRef
+    review_date: date
+    start: datetime  # the quarter, [start, end), UTC
+    end: datetime
+    previous_start: datetime
+    target: float
+    total: Tally
+    previous_total: Tally
+    organisations: tuple[OrganisationFigures, ...]
+    missed: tuple[Listed, ...]
+    missed_count: int
+    renegotiated: tuple[Listed, ...]
+    renegotiated_count: int
+    coffee_rounds: int
+    coffees_held: int
+    coffees_planned: int
+    pairs_met: tuple[tuple[str, str], ...]  # organisation pairs, sorted
+    lessons: tuple[LessonView, ...]
+    lessons_count: int
+    charter_version: int
+    open_proposals: tuple[tuple[int, datetime], ...]  # (id, created_at)
+    open_proposals_count: int
+
+
+def quarter_bounds(review_date: date, tz: str) -> tuple[datetime, datetime, datetime]:
+    """(previous quarter start, quarter start, quarter end) as UTC instants: local midnights."""
+    zone = ZoneInfo(tz)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), zone).astimezone(UTC)
+
+    return (
+        midnight(review_date - 2 * QUARTER),
+        midnight(review_date - QUARTER),
+        midnight(review_date),
+    )
+
+
+def _outcome_columns(now: datetime):
+    """kept/late/missed/withdrawn/pending as SQL conditions, exactly as `bot.keeping` says."""
+    c = Commitment
+    delivered = c.status == Status.DELIVERED.value
+    withdrawn = c.status == Status.WITHDRAWN.value
+    opened = c.status == Status.OPEN.value
+    return {
+        "kept": and_(delivered, c.delivered_at <= c.judged_due_at),
+        "late": and_(delivered, c.delivered_at > c.judged_due_at),
+        "missed": or_(
+            and_(opened, c.judged_due_at < now), and_(withdrawn, c.withdrawn_at > c.judged_due_at)
+        ),
+        "withdrawn": and_(withdrawn, c.withdrawn_at <= c.judged_due_at),
+        "pending": and_(opened, c.judged_due_at >= now),
+    }
+
+
+def _organisation_column():
+    """The owner's organisation as `bot.reports` has it: their member row's, else their
+    Slack workspace id."""
+    return func.coalesce(Member.organisation, Person.team_id)
+
+
+def _counted(partnership_id: int, start: datetime, end: datetime):
+    return and_(
+        Commitment.partnership_id == partnership_id,
+        Commitment.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
+        Commitment.judged_due_at >= start,
+        Commitment.judged_due_at < end,
+    )
+
+
+def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now: datetime) -> Pack:
+    """The figures and lists for the review on `review_date`, as they stand at `now`."""
+    with transaction(engine) as session:
+        row = session.get(Partnership, partnership_id)
+        if row is None:
+            raise ReviewError("That partnership no longer exists.")
+        partnership = PartnershipRef(row.id, row.team_id, row.channel_id, row.name, row.tz)
+        previous_start, start, end = quarter_bounds(review_date, row.tz)
+        conditions = _outcome_columns(now)
+        renegotiated_count = session.execute(
+            select(func.count())
+            .select_from(Commitment)
+            .where(_counted(partnership_id, start, end), Commitment.renegotiated)
+        ).scalar_one()
+
+        def listed(condition) -> list[Listed]:
+            rows = session.execute(
+                select(
+                    Commitment.ref,
+                    Commitment.title,
+                    _organisation_column(),
+                    Commitment.judged_due_at,
+                )
+                .join(Person, Person.id == Commitment.owner_id)
+                .outerjoin(
+                    Member,
+                    and_(
+                        Member.partnership_id == Commitment.partnership_id,
+                        Member.person_id == Commitment.owner_id,
+                    ),
+                )
+                .where(_counted(partnership_id, start, end), condition)
+                .order_by(Commitment.judged_due_at, Commitment.ref)
+                .limit(LIST_LIMIT)
+            )
+            return [Listed(*r) for r in rows]
+
+        missed = listed(conditions["missed"])
+        renegotiated = listed(Commitment.renegotiated)
+
+        organisations = dict(
+            session.execute(
+                select(Member.person_id, Member.organisation).where(
+                    Member.partnership_id == partnership_id
+                )
+            ).all()
+        )
+        coffee = session.execute(
+            select(CoffeePairing.member_ids, CoffeePairing.outcome)
+            .join(CoffeeRound, CoffeeRound.id == CoffeePairing.round_id)
+            .where(
+                CoffeeRound.partnership_id == partnership_id,
+                CoffeeRound.scheduled_for >= start,
+                CoffeeRound.scheduled_for < end,
+            )
+        ).all()
+        rounds = session.execute(
+            select(func.count())
+            .select_from(CoffeeRound)
+            .where(
+                CoffeeRound.partnership_id == partnership_id,
+                CoffeeRound.scheduled_for >= start,
+                CoffeeRound.scheduled_for < end,
+            )
+        ).scalar_one()
+
+        in_quarter = and_(
+            Lesson.partnership_id == partnership_id,
+            Lesson.created_at >= start,
+            Lesson.created_at < end,
+        )
+        lessons_count = session.execute(
+            select(func.count()).select_from(Lesson).where(in_quarter)
+        ).scalar_one()
+        lessons = _lessons(session, in_quarter, partnership_id, LIST_LIMIT)
+
+        version = session.execute(
+            select(func.max(CharterVersion.version)).where(
+                CharterVersion.partnership_id == partnership_id
+            )
+        ).scalar_one()
+        open_rows = session.execute(
+            select(
+                CharterProposal.id,
+                CharterProposal.created_at,
+                func.count().over().label("total"),
+            )
+            .where(
+                CharterProposal.partnership_id == partnership_id, CharterProposal.state == "open"
+            )
+            .order_by(CharterProposal.created_at, CharterProposal.id)
+            .limit(LIST_LIMIT)
+        ).all()
+    settings = _settings(engine, partnership_id)
+    current = reports.figures(engine, partnership_id=partnership_id, start=start, end=end, now=now)
+    previous = reports.figures(
+        engine, partnership_id=partnership_id, start=previous_start, end=start, now=now
+    )
+    before = {line.label: line.tally for line in previous.organisations}
+    names = sorted({line.label for line in current.organisations} | set(before), key=str.lower)
+    now_by_org = {line.label: line.tally for line in current.organisations}
+
+    met_pairs: set[tuple[str, str]] = set()
+    held = 0
+    for member_ids, outcome in coffee:
+        if outcome != "met":
+            continue
+        held += 1
+        orgs = {organisations.get(int(i)) for i in member_ids.split(",") if i.strip().isdigit()}
+        orgs.discard(None)
+        met_pairs.update(combinations(sorted(orgs), 2))
+    return Pack(
+        partnership=partnership,
+        review_date=review_date,
+        start=start,
+        end=end,
+        previous_start=previous_start,
+        target=settings.kept_target,
+        total=current.total.tally,
+        previous_total=previous.total.tally,
+        organisations=tuple(
+            OrganisationFigures(n, now_by_org.get(n, Tally()), before.get(n, Tally()))
+            for n in names
+        ),
+        missed=tuple(missed),
+        missed_count=current.total.tally.missed,
+        renegotiated=tuple(renegotiated),
+        renegotiated_count=renegotiated_count,
+        coffee_rounds=rounds,
+        coffees_held=held,
+        coffees_planned=len(coffee),
+        pairs_met=tuple(sorted(met_pairs)),
+        lessons=tuple(lessons),
+        lessons_count=lessons_count,
+        charter_version=version or 0,
+        open_proposals=tuple((r.id, r.created_at) for r in open_rows),
+        open_proposals_count=open_rows[0].total if open_rows else 0,
+    )
+
+
+def _settings(engine: Engine, partnership_id: int) -> CharterSettings:
+    return current_charter(engine, partnership_id=partnership_id).settings
+
+
+def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
+    """The reminder as it should read now, or why it should not be sent."""
+    from bot.blocks import reviews as review_messages
+
+    partnership_id, review_date, offset = parse_slot_key(item.slot_key)
+    with transaction(engine) as session:
+        row = session.get(Partnership, partnership_id)
+        if row is None:
+            return Skip(State.CANCELLED, "the partnership no longer exists")
+        start = began(row, row.created_at)
+    settings = _settings(engine, partnership_id)
+    day_before = review_date - timedelta(days=1)
+    if review_date_after(settings, began=start, after=day_before) != review_date:
+        return Skip(State.CANCELLED, f"{review_date} is no longer a review date in the charter")
+    pack = evidence_pack(engine, partnership_id=partnership_id, review_date=review_date, now=now)
+    message = review_messages.reminder(pack, days_before=offset)
+    return Send(item.channel, message, f"review {review_date} reminder ({offset} days before)")
+
+
+# --- the review record ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordView:
+    id: int
+    partnership: PartnershipRef
+    review_date: date
+    recorded_by: PersonRef
+    attendees: tuple[str, ...]  # Slack user ids
+    outcomes: str
+    decisions: str
+    charter_changes: str
+    proposal_id: int | None
+    created_at: datetime
+
+
+def review_opens(engine: Engine, *, partnership_id: int, review_date: date, now: datetime) -> None:
+    """Refuse to record a review before its date (in the partnership's time zone)."""
+    with transaction(engine) as session:
+        row = session.get(Partnership, partnership_id)
+        if row is None:
+            raise ReviewError("That partnership no longer exists.")
+        today = now.astimezone(ZoneInfo(row.tz)).date()
+    if today < review_date:
+        raise ReviewError(
+            f"The review is on {review_date:%a %d %b %Y}; you can record it from that day."
+        )
+
+
+def record_review(
+    engine: Engine,
+    *,
+    partnership_id: int,
+    review_date: date,
+    recorded_by: PersonRef,
+    attendees: Sequence[str],
+    outcomes: str,
+    decisions: str,
+    charter_changes: str,
+    now: datetime,
+) -> RecordView:
+    """Keep what the review decided (one transaction). Raises ReviewError for bad input."""
+    outcomes, decisions, charter_changes = (
+        (t or "").strip() for t in (outcomes, decisions, charter_changes)
+    )
+    if not outcomes:
+        raise ReviewError("Please write down the review's outcomes.")
+    for label, value in (
+        ("outcomes", outcomes),
+        ("decisions", decisions),
+        ("charter changes", charter_changes),
+    ):
+        if len(value) > MAX_RECORD_FIELD:
+            raise ReviewError(
+                f"Please keep the {label} under {MAX_RECORD_FIELD} characters; "
+                f"you wrote {len(value)}."
+            )
+    review_opens(engine, partnership_id=partnership_id, review_date=review_date, now=now)
+    people = tuple(dict.fromkeys(a for a in attendees if a))
+    with transaction(engine) as session:
+        row = session.get(Partnership, partnership_id)
+        record = ReviewRecord(
+            partnership_id=partnership_id,
+            review_date=datetime.combine(review_date, time(0), UTC),
+            recorded_by_id=recorded_by.id,
+            attendees=",".join(people),
+            outcomes=outcomes,
+            decisions=decisions,
+            charter_changes=charter_changes,
+            created_at=now,
+        )
+        session.add(record)
+        session.flush()
+        partnership = PartnershipRef(row.id, row.team_id, row.channel_id, row.name, row.tz)
+        view = RecordView(
+            record.id,
+            partnership,
+            review_date,
+            recorded_by,
+            people,
+            outcomes,
+            decisions,
+            charter_changes,
+            None,
+            now,
+        )
+    return view
+
+
+def records(engine: Engine, *, partnership_id: int) -> list[RecordView]:
+    """The partnership's review records, newest review first."""
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(ReviewRecord, Person, Partnership)
+            .join(Person, Person.id == ReviewRecord.recorded_by_id)
+            .join(Partnership, Partnership.id == ReviewRecord.partnership_id)
+            .where(ReviewRecord.partnership_id == partnership_id)
+            .order_by(ReviewRecord.review_date.desc(), ReviewRecord.id.desc())
+        ).all()
+        return [
+            RecordView(
+                r.id,
+                PartnershipRef(p.id, p.team_id, p.channel_id, p.name, p.tz),
+                r.review_date.date(),
+                _person(person),
+                tuple(a for a in r.attendees.split(",") if a),
+                r.outcomes,
+                r.decisions,
+                r.charter_changes,
+                r.proposal_id,
+                r.created_at,
+            )
+            for r, person, p in rows
+        ]
+
+
+# --- lessons -------------------------------------------------------------------------------
+
+
+def log_lesson(
+    engine: Engine, *, partnership: PartnershipRef, person: PersonRef, text: str, now: datetime
+) -> LessonView:
+    text = (text or "").strip()
+    if not text:
+        raise ReviewError(
+            "What was the lesson? For example: `/saydo lesson share drafts a week earlier`."
+        )
+    if len(text) > MAX_LESSON:
+        raise ReviewError(
+            f"Please keep a lesson under {MAX_LESSON} characters; you wrote {len(text)}."
+        )
+    with transaction(engine) as session:
+        lesson = Lesson(
+            partnership_id=partnership.id, person_id=person.id, text=text, created_at=now
+        )
+        session.add(lesson)
+        session.flush()
+        organisation = session.execute(
+            select(Member.organisation).where(
+                Member.partnership_id == partnership.id, Member.person_id == person.id
+            )
+        ).scalar_one_or_none()
+        return LessonView(lesson.id, text, person, organisation, now)
+
+
+def lessons(engine: Engine, *, partnership_id: int, limit: int = LESSONS_SHOWN):
+    """(newest `limit` lessons, how many there are in all)."""
+    where = Lesson.partnership_id == partnership_id
+    with transaction(engine) as session:
+        count = session.execute(select(func.count()).select_from(Lesson).where(where)).scalar_one()
+        return _lessons(session, where, partnership_id, limit), count
+
+
+def _lessons(session, where, partnership_id: int, limit: int) -> list[LessonView]:
+    rows = session.execute(
+        select(Lesson, Person, Member.organisation)
+        .join(Person, Person.id == Lesson.person_id)
+        .outerjoin(
+            Member,
+            and_(Member.partnership_id == partnership_id, Member.person_id == Lesson.person_id),
+        )
+        .where(where)
+        .order_by(Lesson.created_at.desc(), Lesson.id.desc())
+        .limit(limit)
+    ).all()
+    return [LessonView(le.id, le.text, _person(p), org, le.created_at) for le, p, org in rows]
+
+
+def _person(p: Person) -> PersonRef:
+    return PersonRef(p.id, p.team_id, p.user_id, p.name, p.tz, p.locale, p.away_until)
+
+
+# --- exports (`saydo export --what reviews|lessons|coffee`) -----------------------------------
+
+REVIEW_COLUMNS = (
+    "workspace_id",
+    "channel_id",
+    "partnership",
+    "review_date",
+    "recorded_at",
+    "recorded_by_id",
+    "recorded_by_name",
+    "attendee_ids",
+    "outcomes",
+    "decisions",
+    "charter_changes",
+    "charter_proposal_id",
+)
+LESSON_COLUMNS = (
+    "workspace_id",
+    "channel_id",
+    "partnership",
+    "logged_at",
+    "person_id",
+    "person_name",
+    "organisation",
+    "lesson",
+)
+COFFEE_COLUMNS = (
+    "workspace_id",
+    "channel_id",
+    "partnership",
+    "round",
+    "kind",
+    "scheduled_for",
+    "member_ids",
+    "organisations",
+    "outcome",
+    "answered_at",
+)
+_BATCH = 500
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _filtered(statement, channels: Sequence[str], since_column, since: datetime | None):
+    if channels:
+        statement = statement.where(Partnership.channel_id.in_(list(channels)))
+    if since is not None:
+        statement = statement.where(since_column >= since)
+    return statement.execution_options(yield_per=_BATCH)
+
+
+def review_rows(
+    engine: Engine, *, channels: Sequence[str] = (), since: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    statement = _filtered(
+        select(ReviewRecord, Partnership, Person)
+        .join(Partnership, Partnership.id == ReviewRecord.partnership_id)
+        .join(Person, Person.id == ReviewRecord.recorded_by_id)
+        .order_by(ReviewRecord.review_date, ReviewRecord.id),
+        channels,
+        ReviewRecord.created_at,
+        since,
+    )
+    with transaction(engine) as session:
+        for record, p, person in session.execute(statement):
+            yield {
+                "workspace_id": p.team_id,
+                "channel_id": p.channel_id,
+                "partnership": p.name,
+                "review_date": record.review_date.date().isoformat(),
+                "recorded_at": _iso(record.created_at),
+                "recorded_by_id": person.user_id,
+                "recorded_by_name": person.name,
+                "attendee_ids": " ".join(a for a in record.attendees.split(",") if a),
+                "outcomes": record.outcomes,
+                "decisions": record.decisions,
+                "charter_changes": record.charter_changes,
+                "charter_proposal_id": record.proposal_id,
+            }
+
+
+def lesson_rows(
+    engine: Engine, *, channels: Sequence[str] = (), since: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    statement = _filtered(
+        select(Lesson, Partnership, Person, Member.organisation)
+        .join(Partnership, Partnership.id == Lesson.partnership_id)
+        .join(Person, Person.id == Lesson.person_id)
+        .outerjoin(
+            Member,
+            and_(
+                Member.partnership_id == Lesson.partnership_id, Member.person_id == Lesson.person_id
+            ),
+        )
+        .order_by(Lesson.created_at, Lesson.id),
+        channels,
+        Lesson.created_at,
+        since,
+    )
+    with transaction(engine) as session:
+        for lesson, p, person, organisation in session.execute(statement):
+            yield {
+                "workspace_id": p.team_id,
+                "channel_id": p.channel_id,
+                "partnership": p.name,
+                "logged_at": _iso(lesson.created_at),
+                "person_id": person.user_id,
+                "person_name": person.name,
+                "organisation": organisation,
+                "lesson": lesson.text,
+            }
+
+
+def coffee_rows(
+    engine: Engine, *, channels: Sequence[str] = (), since: datetime | None = None
+) -> Iterator[dict[str, Any]]:
+    """One row per pairing. People and organisations are looked up once (two queries), not
+    per row, so the query count stays constant."""
+    with transaction(engine) as session:
+        users = dict(session.execute(select(Person.id, Person.user_id)).all())
+        orgs = {
+            (m.partnership_id, m.person_id): m.organisation
+            for m in session.execute(
+                select(Member.partnership_id, Member.person_id, Member.organisation)
+            )
+        }
+    statement = _filtered(
+        select(CoffeePairing, CoffeeRound, Partnership)
+        .join(CoffeeRound, CoffeeRound.id == CoffeePairing.round_id)
+        .join(Partnership, Partnership.id == CoffeeRound.partnership_id)
+        .order_by(CoffeeRound.scheduled_for, CoffeePairing.id),
+        channels,
+        CoffeeRound.scheduled_for,
+        since,
+    )
+    with transaction(engine) as session:
+        for pairing, round_, p in session.execute(statement):
+            ids = [int(i) for i in pairing.member_ids.split(",") if i.strip().isdigit()]
+            found = sorted({orgs[(p.id, i)] for i in ids if (p.id, i) in orgs})
+            yield {
+                "workspace_id": p.team_id,
+                "channel_id": p.channel_id,
+                "partnership": p.name,
+                "round": round_.round_key,
+                "kind": round_.kind,
+                "scheduled_for": _iso(round_.scheduled_for),
+                "member_ids": " ".join(users.get(i, str(i)) for i in ids),
+                "organisations": " + ".join(found),
+                "outcome": pairing.outcome,
+                "answered_at": _iso(pairing.answered_at),
+            }
+
+
+EXPORTS = {
+    "reviews": (REVIEW_COLUMNS, review_rows),
+    "lessons": (LESSON_COLUMNS, lesson_rows),
+    "coffee": (COFFEE_COLUMNS, coffee_rows),
+}
