@@ -230,7 +230,7 @@ def test_an_admin_delivers_moves_and_withdraws_for_the_owner_and_history_shows_t
     commitment = _bobs_commitment(world)
     join(world, "alice", "Org")
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
-    check_allowed(commitment, user_id="U0ALICE", kind=EventKind.DELIVERED, engine=engine)
+    check_allowed(engine, commitment, user_id="U0ALICE", kind=EventKind.DELIVERED)
     delivered = change_commitment(
         engine,
         team_id="T0001",
@@ -295,7 +295,7 @@ def test_an_admin_of_another_partnership_or_a_plain_member_is_refused(world):
                 now=NOW + timedelta(days=1),
             )
         with pytest.raises(CommitmentError, match="Only bob can change the date"):
-            check_allowed(commitment, user_id=actor.user_id, kind=EventKind.MOVED, engine=engine)
+            check_allowed(engine, commitment, user_id=actor.user_id, kind=EventKind.MOVED)
     assert get_commitment(engine, commitment_id=commitment.id).status == Status.OPEN
 
 
@@ -323,9 +323,9 @@ def test_an_admin_cannot_accept_for_the_owner(world):
             kind=EventKind.ACCEPTED,
             now=NOW + timedelta(hours=1),
         )
-    # Without the engine, the early check knows nothing of admins: owner only.
-    with pytest.raises(CommitmentError, match="Only bob can mark"):
-        check_allowed(proposal, user_id="U0ALICE", kind=EventKind.DELIVERED)
+    # Accepting is the owner's alone, admin or not; so is delivering a proposal.
+    with pytest.raises(CommitmentError, match="only a proposal"):
+        check_allowed(engine, proposal, user_id="U0ALICE", kind=EventKind.DELIVERED)
 
 
 # --- the refresh, against the stand-in ----------------------------------------------------
