@@ -179,6 +179,8 @@ class SlackStandIn:
         self._failures: dict[str, list[_Reply]] = {}
         self._intervals: dict[str, float] = {}
         self._next_allowed: dict[str, float] = {}
+        self._windows: dict[str, tuple[int, float]] = {}  # method -> (calls, seconds)
+        self._window_use: dict[str, tuple[float, int]] = {}  # method -> (window start, calls)
         self._custom: dict[str, AnswerFn] = {}
         self._messages_sent = 0
         self._views_made = 0
@@ -347,6 +349,20 @@ class SlackStandIn:
         with self._lock:
             self._intervals[method] = 1.0 / per_second
 
+    def rate_limit_window(self, method: str, calls: int, seconds: float) -> None:
+        """Allow ``calls`` calls of ``method`` per fixed window of ``seconds``, like Slack's
+        per-minute tiers (bursts allowed); beyond that answer 429 with ``Retry-After`` = whole
+        seconds until the window resets (rounded up, at least 1).
+
+        Windows are consecutive and anchored at the first call after this is set: the k-th
+        window is ``[t0 + k * seconds, t0 + (k + 1) * seconds)``. Answers 429 do not count.
+        """
+        if calls < 1 or seconds <= 0:
+            raise ValueError("calls must be at least 1 and seconds positive")
+        with self._lock:
+            self._windows[method] = (calls, seconds)
+            self._window_use.pop(method, None)
+
     def set_answer(self, method: str, answer: Answer | AnswerFn) -> None:
         """Answer ``method`` with a fixed body or ``answer(args)``; ``ok: true`` unless given."""
         with self._lock:
@@ -440,6 +456,25 @@ class SlackStandIn:
         return pending.pop(0) if pending else None
 
     def _throttled(self, method: str) -> _Reply | None:
+        return self._over_interval(method) or self._over_window(method)
+
+    def _over_window(self, method: str) -> _Reply | None:
+        limit = self._windows.get(method)
+        if limit is None:
+            return None
+        calls, seconds = limit
+        now = time.monotonic()
+        anchor, used = self._window_use.get(method, (now, 0))
+        if now - anchor >= seconds:  # move to the window containing `now`
+            anchor += (now - anchor) // seconds * seconds
+            used = 0
+        if used >= calls:
+            self._window_use[method] = (anchor, used)
+            return _rate_limited(max(1, math.ceil(anchor + seconds - now)))
+        self._window_use[method] = (anchor, used + 1)
+        return None
+
+    def _over_interval(self, method: str) -> _Reply | None:
         interval = self._intervals.get(method)
         if interval is None:
             return None

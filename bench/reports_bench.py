@@ -1,0 +1,251 @@
+"""Weekly summary cost: building a partnership's weekly summary over 100,000 commitments, against
+one raw SQL aggregate over the same rows.
+
+For each backend (SQLite, PostgreSQL) a scratch database is migrated with
+`storage.migrate.upgrade` and filled by SQL alone (a recursive CTE on SQLite, `generate_series`
+on PostgreSQL): 60 people in 4 organisations (member rows), one partnership, and N commitments
+whose judged due dates are spread evenly, one an hour, back from Mon 30 Nov 2026; older than eight
+weeks they are delivered (kept or late), withdrawn or declined; within the last eight weeks and
+ahead they are also open or proposed. A second partnership holds as many rows again (noise the
+indexes must skip).
+
+Timed, alternately, round after round (median reported):
+
+- summary: `bot.summaries.weekly(...)` + `bot.blocks.reports.weekly_summary(...)` for the
+  summary due Mon 30 Nov 2026 09:00 UTC: every query and the Block Kit message;
+- raw: one `SELECT sum(CASE ...)...` over the rows the summary reads (the eight trend weeks), the
+  same outcome sums (`bot.reports.raw_week_aggregate`).
+
+    .venv/bin/python -m bench.reports_bench [--rows 100000] [--backends sqlite,postgresql]
+                                           [--runs 15] [--json PATH]
+
+The schema is the migrated one, including migration 0005's commitment (partnership_id, status,
+due_at) index, which serves "open and past its date" and "open and due next week" without
+reading the partnership's history. Exits 1 if the summary takes more than 3 times the raw query
+on a backend.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bench.ack_latency import machine
+from bot import reports, summaries
+from bot.blocks import reports as report_blocks
+from storage import migrate
+from storage.db import create_db_engine
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SUMMARY_AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
+GOAL = 3.0
+PEOPLE = 60
+ORGS = ("Council", "NHS Trust", "Supplier Ltd", "Housing Association")
+
+
+def _series(dialect: str, rows: int) -> str:
+    if dialect == "sqlite":
+        return (
+            f"WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < {rows - 1}) "
+        )
+    return f"WITH s AS (SELECT generate_series(0::bigint, {rows - 1}) AS n) "
+
+
+def _ts(dialect: str, minutes_back: str) -> str:
+    """Mon 30 Nov 2026 00:00 UTC minus `minutes_back` minutes, as each backend stores it."""
+    if dialect == "sqlite":
+        return (
+            f"strftime('%Y-%m-%d %H:%M:%S', '2026-11-30 00:00:00', "
+            f"printf('%+d minutes', -({minutes_back}))) || '.000000'"
+        )
+    return f"(TIMESTAMPTZ '2026-11-30 00:00:00+00' - ({minutes_back}) * INTERVAL '1 minute')"
+
+
+def fill(engine, rows: int) -> float:
+    dialect = engine.dialect.name
+    started = time.perf_counter()
+    now_sql = _ts(dialect, "0")
+    with engine.begin() as connection:
+        run = connection.execute
+        for pid in (1, 2):
+            run(
+                text(
+                    "INSERT INTO partnership (id, team_id, channel_id, name, tz, created_at) "
+                    f"VALUES ({pid}, 'T1', 'C{pid}', 'partnership {pid}', 'Europe/London', "
+                    f"{_ts(dialect, '60 * 24 * 365 * 2')})"
+                )
+            )
+        run(
+            text(
+                _series(dialect, PEOPLE)
+                + "INSERT INTO person (id, team_id, user_id, name, tz, profile_fetched_at) "
+                f"SELECT n + 1, 'T1', 'U' || n, 'Person ' || n, 'Europe/London', {now_sql} FROM s"
+            )
+        )
+        orgs = " ".join(f"WHEN {i} THEN '{o}'" for i, o in enumerate(ORGS))
+        run(
+            text(
+                _series(dialect, PEOPLE)
+                + "INSERT INTO member (partnership_id, person_id, organisation, is_admin, "
+                "active, coffee_opt_out, joined_at) "
+                f"SELECT 1, n + 1, CASE n % {len(ORGS)} {orgs} END, "
+                f"{'0' if dialect == 'sqlite' else 'false'}, "
+                f"{'1' if dialect == 'sqlite' else 'true'}, "
+                f"{'0' if dialect == 'sqlite' else 'false'}, {now_sql} FROM s"
+            )
+        )
+        false = "0" if dialect == "sqlite" else "false"
+        # minutes back from Mon 30 Nov 00:00: two years of rows, the newest four weeks ahead.
+        span = 60 * 24 * 7 * 104
+        back = f"((n / 2) * {span} / {rows} - 60 * 24 * 28)"
+        recent = f"(({back}) < 60 * 24 * 7 * 8)"
+        status = (
+            f"CASE WHEN NOT {recent} THEN CASE (n / 2) % 20 "
+            "WHEN 0 THEN 'withdrawn' WHEN 1 THEN 'declined' ELSE 'delivered' END "
+            "ELSE CASE (n / 2) % 10 WHEN 0 THEN 'withdrawn' WHEN 1 THEN 'proposed' "
+            "WHEN 2 THEN 'open' WHEN 3 THEN 'open' "
+            "ELSE CASE WHEN ({b}) < 0 THEN 'open' ELSE 'delivered' END END END"
+        ).format(b=back)
+        judged = _ts(dialect, back)
+        created = _ts(dialect, back + " + 60 * 24 * 30")
+        delivered = _ts(dialect, back + " + 60 * (30 - n % 40)")
+        withdrawn = _ts(dialect, back + " + 60 * 24 * (3 - n % 7)")
+        true = "1" if dialect == "sqlite" else "true"
+        run(
+            text(
+                _series(dialect, rows * 2)
+                + "INSERT INTO commitment (team_id, ref, partnership_id, owner_id, recipient_id, "
+                "created_by_id, title, has_time, created_at, status, original_due_at, due_at, "
+                "judged_due_at, delivered_at, withdrawn_at, date_changes, confirmed, "
+                "renegotiated) "
+                f"SELECT 'T1', n + 1, 1 + n % 2, 1 + (n / 2) % {PEOPLE}, "
+                f"1 + (n / 2 + 7) % {PEOPLE}, 1 + (n / 2) % {PEOPLE}, 'commitment ' || n, "
+                f"{true}, {created}, "
+                f"st, {judged}, {judged}, {judged}, "
+                f"CASE WHEN st = 'delivered' THEN {delivered} END, "
+                f"CASE WHEN st = 'withdrawn' THEN {withdrawn} END, "
+                f"0, {false}, {false} "
+                f"FROM (SELECT n, {status} AS st FROM s) AS g"
+            )
+        )
+    if dialect == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in ("person", "partnership", "commitment", "member"):
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - started
+
+
+def build_summary(engine) -> dict:
+    weekly = summaries.weekly(engine, partnership_id=1, at=SUMMARY_AT, now=SUMMARY_AT)
+    return report_blocks.weekly_summary(weekly)
+
+
+def raw(engine):
+    week_end = reports.local_midnight(SUMMARY_AT.date(), "Europe/London")
+    trend = reports.week_starts(week_end, "Europe/London")
+    return reports.raw_week_aggregate(
+        engine, partnership_id=1, start=trend[0], end=trend[-1], now=SUMMARY_AT
+    )
+
+
+def timed(func, engine) -> float:
+    started = time.perf_counter()
+    func(engine)
+    return time.perf_counter() - started
+
+
+def measure(engine, runs: int) -> dict:
+    summary_times, raw_times = [], []
+    for _ in range(runs):
+        summary_times.append(timed(build_summary, engine))
+        raw_times.append(timed(raw, engine))
+    summary_ms = statistics.median(summary_times) * 1000
+    raw_ms = statistics.median(raw_times) * 1000
+    return {
+        "summary_ms": round(summary_ms, 2),
+        "raw_ms": round(raw_ms, 2),
+        "ratio": round(summary_ms / raw_ms, 2),
+    }
+
+
+def bench(backend: str, rows: int, runs: int, workdir: Path) -> dict:
+    name = None
+    if backend == "sqlite":
+        url = f"sqlite:///{workdir / 'reports.db'}"
+    else:
+        name = f"saydo_bench_reports_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        admin.dispose()
+        url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(False)
+    engine = create_db_engine(url)
+    try:
+        migrate.upgrade(engine)
+        fill_seconds = fill(engine, rows)
+        with engine.connect() as connection:
+            count = connection.execute(
+                text("SELECT count(*) FROM commitment WHERE partnership_id = 1")
+            ).scalar_one()
+        message = build_summary(engine)  # warm caches and check the summary has content
+        week_rows = raw(engine)
+        result = {
+            "backend": backend,
+            "rows_in_partnership": count,
+            "fill_seconds": round(fill_seconds, 1),
+            "rows_read_by_raw": int(sum(int(v or 0) for v in week_rows)),
+            "summary_blocks": len(message["blocks"]),
+        }
+        if backend == "postgresql":
+            with engine.begin() as connection:
+                connection.exec_driver_sql("ANALYZE")
+        build_summary(engine)
+        result["timings"] = measure(engine, runs)
+        return result
+    finally:
+        engine.dispose()
+        if name:
+            admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for backend in args.backends.split(","):
+            result = bench(backend.strip(), args.rows, args.runs, Path(workdir))
+            results.append(result)
+            print(json.dumps(result))
+    report = {"machine": machine(), "results": results, "goal_ratio": GOAL}
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    return 0 if all(r["timings"]["ratio"] <= GOAL for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
