@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
 from bot.blocks import ids
-from bot.commitments import CommitmentError, change_commitment, undo_commitment
+from bot.commitments import CommitmentError, CommitmentView, change_commitment, undo_commitment
 from bot.keeping import EventKind
 from handlers import common, notify
 
@@ -16,55 +18,48 @@ def _ref(body: dict) -> int:
     return int(body["actions"][0]["value"])
 
 
-def _change(body: dict, client: WebClient, context: BoltContext, kind: EventKind):
-    actor = common.person(context, client, body["user"]["id"])
-    return change_commitment(
-        common.engine_of(context),
-        team_id=common.workspace_id(context),
-        ref=_ref(body),
-        actor=actor,
-        kind=kind,
-        now=common.utcnow(),
-    )
+def _one_click(kind: EventKind, done: str, tell: Callable[[WebClient, CommitmentView], None]):
+    """A listener that appends `kind`, replaces the message with `done`, then tells whoever
+    should hear (the domain refuses anyone who may not, politely and privately)."""
+
+    def handle(
+        ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
+    ) -> None:
+        ack()
+        try:
+            actor = common.person(context, client, body["user"]["id"])
+            commitment = change_commitment(
+                common.engine_of(context),
+                team_id=common.workspace_id(context),
+                ref=_ref(body),
+                actor=actor,
+                kind=kind,
+                now=common.utcnow(),
+            )
+        except CommitmentError as error:
+            respond(**common.refusal(str(error)))
+            return
+        respond(replace_original=True, **messages.changed(commitment, done))
+        tell(client, commitment)
+
+    return handle
 
 
-def handle_accept(
-    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
-) -> None:
-    ack()
-    try:
-        commitment = _change(body, client, context, EventKind.ACCEPTED)
-    except CommitmentError as error:
-        respond(**common.refusal(str(error)))
-        return
-    respond(replace_original=True, **messages.changed(commitment, "You accepted"))
-    notify.proposal_answered(client, commitment, "accepted")
-
-
-def handle_decline(
-    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
-) -> None:
-    ack()
-    try:
-        commitment = _change(body, client, context, EventKind.DECLINED)
-    except CommitmentError as error:
-        respond(**common.refusal(str(error)))
-        return
-    respond(replace_original=True, **messages.changed(commitment, "You declined"))
-    notify.proposal_answered(client, commitment, "declined")
-
-
-def handle_received(
-    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
-) -> None:
-    ack()
-    try:
-        commitment = _change(body, client, context, EventKind.CONFIRMED)
-    except CommitmentError as error:
-        respond(**common.refusal(str(error)))
-        return
-    respond(replace_original=True, **messages.changed(commitment, "Thanks, confirmed received:"))
-    notify.delivery_judged(client, commitment, received=True)
+handle_accept = _one_click(
+    EventKind.ACCEPTED,
+    "You accepted",
+    lambda client, c: notify.proposal_answered(client, c, "accepted"),
+)
+handle_decline = _one_click(
+    EventKind.DECLINED,
+    "You declined",
+    lambda client, c: notify.proposal_answered(client, c, "declined"),
+)
+handle_received = _one_click(
+    EventKind.CONFIRMED,
+    "Thanks, confirmed received:",
+    lambda client, c: notify.delivery_judged(client, c, received=True),
+)
 
 
 def handle_undo(
