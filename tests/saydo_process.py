@@ -193,6 +193,30 @@ class SaydoProcess:
     def _response_url(self) -> str:
         return self.response_url_factory() if self.response_url_factory else "http://127.0.0.1:9/"
 
+    def submit_view(self, view: dict, user: dict, values: dict) -> requests.Response:
+        """Submit a modal as Slack does: the view as opened, with the state of its inputs."""
+        return self.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": TEAM_ID, "domain": "saydo-test"},
+                "user": user,
+                "api_app_id": "A0SAYDO",
+                "token": "legacy-verification-token",
+                "trigger_id": f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}",
+                "view": {
+                    **view,
+                    "id": "V0000000001",
+                    "team_id": TEAM_ID,
+                    "state": {"values": values},
+                    "hash": "1764000000.abcdef12",
+                    "app_id": "A0SAYDO",
+                    "bot_id": "BBOT",
+                },
+                "response_urls": [],
+                "is_enterprise_install": False,
+            }
+        )
+
     def interaction(self, payload: dict) -> requests.Response:
         body = urlencode({"payload": json.dumps(payload)})
         return self.post_signed(body)

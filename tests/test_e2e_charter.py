@@ -91,26 +91,7 @@ def choose(values: dict, field: tuple[str, str], value: str) -> None:
 
 
 def submit(saydo, view: dict, user_id: str, values: dict):
-    payload = {
-        "type": "view_submission",
-        "team": TEAM,
-        "user": user(user_id),
-        "api_app_id": "A0SAYDO",
-        "token": "legacy-verification-token",
-        "trigger_id": trigger(),
-        "view": {
-            **view,
-            "id": "V0000000001",
-            "team_id": "T0001",
-            "state": {"values": values},
-            "hash": "1764000000.abcdef12",
-            "app_id": "A0SAYDO",
-            "bot_id": "BBOT",
-        },
-        "response_urls": [],
-        "is_enterprise_install": False,
-    }
-    return saydo.interaction(payload)
+    return saydo.submit_view(view, user(user_id), values)
 
 
 def press(saydo, slack, action_id: str, value: str, user_id: str, *, ts: str) -> str:

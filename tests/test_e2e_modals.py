@@ -67,27 +67,7 @@ def blocks_by_id(view: dict) -> dict[str, dict]:
 
 
 def submit(saydo, view: dict, user_id: str, values: dict):
-    """Submit a modal as Slack does: the view as opened, with the state of its inputs."""
-    payload = {
-        "type": "view_submission",
-        "team": TEAM,
-        "user": user(user_id),
-        "api_app_id": "A0SAYDO",
-        "token": "legacy-verification-token",
-        "trigger_id": trigger(),
-        "view": {
-            **view,
-            "id": "V0000000001",
-            "team_id": "T0001",
-            "state": {"values": values},
-            "hash": "1764000000.abcdef12",
-            "app_id": "A0SAYDO",
-            "bot_id": "BBOT",
-        },
-        "response_urls": [],
-        "is_enterprise_install": False,
-    }
-    return saydo.interaction(payload)
+    return saydo.submit_view(view, user(user_id), values)
 
 
 def form_values(

@@ -198,26 +198,7 @@ def press(saydo, slack, value: str, user_id: str = "U0CAROL") -> None:
 
 
 def submit(saydo, view: dict, user_id: str, values: dict):
-    payload = {
-        "type": "view_submission",
-        "team": TEAM,
-        "user": user(user_id),
-        "api_app_id": "A0SAYDO",
-        "token": "legacy-verification-token",
-        "trigger_id": trigger(),
-        "view": {
-            **view,
-            "id": "V0000000001",
-            "team_id": "T0001",
-            "state": {"values": values},
-            "hash": "1764000000.abcdef12",
-            "app_id": "A0SAYDO",
-            "bot_id": "BBOT",
-        },
-        "response_urls": [],
-        "is_enterprise_install": False,
-    }
-    return saydo.interaction(payload)
+    return saydo.submit_view(view, user(user_id), values)
 
 
 def record_values(outcomes: str | None, attendees=("U0ALICE", "U0CAROL")) -> dict:
