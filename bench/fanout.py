@@ -124,8 +124,9 @@ class RemoteStandIn:
 
 
 def _serve_standin(connection) -> None:
-    """The stand-in process: answer commands from `RemoteStandIn` until told to stop."""
-    with SlackStandIn() as slack:
+    """The stand-in process: answer commands from `RemoteStandIn` until told to stop. Its
+    contract checks are off: the tests check payloads; here only the rate limit matters."""
+    with SlackStandIn(check_contract=False) as slack:
         while True:
             name, args = connection.recv()
             try:
