@@ -15,11 +15,10 @@ plus the time elapsed, so put-back messages come due as they would in production
 
 Reported: deliveries per channel (all 1,000 exactly once?), 429 answers, sweeps, the total
 time against the least the limit allows, and where the time above it went. For reference the
-same 1,000 are also sent once without any limit (the sender's own speed). With `--try-fix`
-two proposed changes, defined here and not in Saydo, are measured the same way.
+same 1,000 are also sent once without any limit (the sender's own speed).
 
     .venv/bin/python -m bench.fanout [--backends sqlite,postgresql] [--messages 1000]
-                                     [--calls 100] [--window 2] [--try-fix] [--json PATH]
+                                     [--calls 100] [--window 2] [--json PATH]
 
 Exits 1 if a message is missing or delivered twice.
 """
@@ -41,15 +40,14 @@ from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import text
 
 from bench.ack_latency import machine
 from bench.sweep_cost import BOT_TOKEN, PEOPLE, SWEEP_AT, Database, StatementLog, build
 from bot.config import Settings
-from bot.outbox import Sweeper, worker_name
+from bot.outbox import Sweeper
 from bot.slack_client import build_web_client
-from scheduler.jobs import OUTBOX_SWEEP_SECONDS, RENDERERS, build_sweeper, run_sweeps
+from scheduler.jobs import OUTBOX_SWEEP_SECONDS, build_sweeper, run_sweeps
 from tests.slack_standin import SlackStandIn
 
 METHOD = "chat.postMessage"
@@ -257,48 +255,6 @@ def where_time_went(calls, calls_per_window: int, window: float) -> dict:
     }
 
 
-class ExactRetryAfter(RateLimitErrorRetryHandler):
-    """The change proposed for `bot/slack_client.py`, tried here only: after a 429 wait
-    exactly `Retry-After`, without the 0-1 s of random jitter slack_sdk's handler adds."""
-
-    def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
-        if response is None:
-            raise error
-        state.next_attempt_requested = True
-        values = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), [])
-        time.sleep(int(values[0]) if values else 1)
-        state.increment_current_attempt()
-
-
-def proposed_client(settings: Settings):
-    """Saydo's client with its rate-limit handler swapped for `ExactRetryAfter`."""
-    client = build_web_client(settings)
-    client.retry_handlers = [
-        ExactRetryAfter(max_retry_count=h.max_retry_count)
-        if isinstance(h, RateLimitErrorRetryHandler)
-        else h
-        for h in client.retry_handlers
-    ]
-    return client
-
-
-@dataclass
-class PacedSweeper(Sweeper):
-    """The second change proposed, for `bot/outbox.py`, tried here only: besides the
-    per-channel pace, space all posts at least `post_interval` apart, so a sweep never runs
-    into the workspace's limit and never waits out a rounded-up `Retry-After`."""
-
-    post_interval: float = 0.0
-    _last_any: float = -math.inf
-
-    def _pace(self, channel: str) -> None:
-        wait = self.post_interval - (time.monotonic() - self._last_any)
-        if wait > 0:
-            self.sleep(wait)
-        super()._pace(channel)
-        self._last_any = time.monotonic()
-
-
 def run_backend(backend: str, args, workdir: Path) -> dict:
     db = Database(backend, HISTORY + args.messages, workdir)
     try:
@@ -308,25 +264,10 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
         with RemoteStandIn() as slack:
             settings = Settings(bot_token=BOT_TOKEN, slack_api_url=slack.url)
             saydo = build_web_client(settings)
-            exact = proposed_client(settings)
             variants: list[tuple[str, Callable[[], Sweeper]]] = [
                 ("unlimited", lambda: build_sweeper(db.engine, saydo)),
                 ("limited", lambda: build_sweeper(db.engine, saydo)),
             ]
-            if args.try_fix:
-                variants += [
-                    ("exact_retry_after", lambda: build_sweeper(db.engine, exact)),
-                    (
-                        "exact_and_paced",
-                        lambda: PacedSweeper(
-                            engine=db.engine,
-                            client=exact,
-                            renderers=RENDERERS,
-                            worker=worker_name(),
-                            post_interval=args.window / args.calls,
-                        ),
-                    ),
-                ]
             runs = {}
             for name, make_sweeper in variants:
                 if name != "unlimited":
@@ -406,12 +347,6 @@ def format_report(report: dict) -> str:
             f"{len(u['sweeps'])} sweep(s), database time {u['db_s']:.2f} s",
             *_limited_lines("with the limit (Saydo)", r["limited"], goal_checked=True),
         ]
-        for name, label in (
-            ("exact_retry_after", "proposed: wait exactly Retry-After (no jitter)"),
-            ("exact_and_paced", "proposed: that, and posts paced to the limit"),
-        ):
-            if name in r:
-                lines += _limited_lines(label + " [not Saydo's code]", r[name], False)
         if r["violations"]:
             lines.append(f"  Slack contract violations: {r['violations']}")
     return "\n".join(lines)
@@ -431,11 +366,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=1000, help=f"at most {PEOPLE}")
     parser.add_argument("--calls", type=int, default=100, help="calls allowed per window")
     parser.add_argument("--window", type=float, default=2.0, help="window length, seconds")
-    parser.add_argument(
-        "--try-fix",
-        action="store_true",
-        help="also run the proposed changes (exact Retry-After; paced posts), for comparison",
-    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="save raw figures as JSON")
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
