@@ -162,7 +162,7 @@ def save_person(
     ).returning(Person)
     with transaction(engine) as session:
         person = session.execute(statement).scalar_one()
-        return _person_ref(person)
+        return person_ref(person)
 
 
 def find_person(engine: Engine, *, user_id: str, fresh_since: datetime) -> PersonRef | None:
@@ -174,7 +174,7 @@ def find_person(engine: Engine, *, user_id: str, fresh_since: datetime) -> Perso
             .order_by(Person.profile_fetched_at.desc())
             .limit(1)
         ).scalar_one_or_none()
-        return _person_ref(person) if person else None
+        return person_ref(person) if person else None
 
 
 def ensure_partnership(
@@ -199,7 +199,7 @@ def ensure_partnership(
                 Partnership.team_id == team_id, Partnership.channel_id == channel_id
             )
         ).scalar_one()
-        return _partnership_ref(partnership)
+        return partnership_ref(partnership)
 
 
 def partnerships_for(engine: Engine, *, team_id: str) -> list[PartnershipRef]:
@@ -207,7 +207,7 @@ def partnerships_for(engine: Engine, *, team_id: str) -> list[PartnershipRef]:
         rows = session.execute(
             select(Partnership).where(Partnership.team_id == team_id).order_by(Partnership.name)
         ).scalars()
-        return [_partnership_ref(p) for p in rows]
+        return [partnership_ref(p) for p in rows]
 
 
 def get_partnership(engine: Engine, *, team_id: str, partnership_id: int) -> PartnershipRef | None:
@@ -215,7 +215,7 @@ def get_partnership(engine: Engine, *, team_id: str, partnership_id: int) -> Par
         partnership = session.get(Partnership, partnership_id)
         if partnership is None or partnership.team_id != team_id:
             return None
-        return _partnership_ref(partnership)
+        return partnership_ref(partnership)
 
 
 # --- due dates in the owner's terms -----------------------------------------------------
@@ -453,7 +453,7 @@ def history(engine: Engine, *, commitment_id: int) -> list[EventView]:
             .order_by(CommitmentEvent.id)
         ).all()
         return [
-            EventView(EventKind(e.kind), e.at, _person_ref(p), e.due_at, e.note) for e, p in rows
+            EventView(EventKind(e.kind), e.at, person_ref(p), e.due_at, e.note) for e, p in rows
         ]
 
 
@@ -512,7 +512,7 @@ def list_commitments(
             .scalars()
             .all()
         )
-        return Page(items=_views(session, rows), page=page, pages=pages, total=total)
+        return Page(items=views_of(session, rows), page=page, pages=pages, total=total)
 
 
 # --- internals -----------------------------------------------------------------------------
@@ -659,7 +659,8 @@ def _columns(state: CommitmentState) -> dict:
     return {name: columns[name] for name in _PROJECTED}
 
 
-def _person_ref(person: Person) -> PersonRef:
+def person_ref(person: Person) -> PersonRef:
+    """A Person row as the plain value the domain passes around."""
     return PersonRef(
         person.id,
         person.team_id,
@@ -671,27 +672,27 @@ def _person_ref(person: Person) -> PersonRef:
     )
 
 
-def _partnership_ref(p: Partnership) -> PartnershipRef:
+def partnership_ref(p: Partnership) -> PartnershipRef:
     return PartnershipRef(p.id, p.team_id, p.channel_id, p.name, p.tz)
 
 
 def _view(session, row: Commitment) -> CommitmentView:
-    return _views(session, [row])[0]
+    return views_of(session, [row])[0]
 
 
-def _views(session, rows: list[Commitment]) -> list[CommitmentView]:
+def views_of(session, rows: list[Commitment]) -> list[CommitmentView]:
     """Views for many commitments with two extra queries in all (people, partnerships)."""
     if not rows:
         return []
     person_ids = {r.owner_id for r in rows} | {r.created_by_id for r in rows}
     person_ids |= {r.recipient_id for r in rows if r.recipient_id}
     people = {
-        p.id: _person_ref(p)
+        p.id: person_ref(p)
         for p in session.execute(select(Person).where(Person.id.in_(person_ids))).scalars()
     }
     partnership_ids = {r.partnership_id for r in rows}
     partnerships = {
-        p.id: _partnership_ref(p)
+        p.id: partnership_ref(p)
         for p in session.execute(
             select(Partnership).where(Partnership.id.in_(partnership_ids))
         ).scalars()

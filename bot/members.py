@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef
+from bot.commitments import CommitmentError, PartnershipRef, PersonRef, person_ref
 from storage.db import transaction
 from storage.models import Member, Partnership, Person
 
@@ -162,7 +162,7 @@ def list_members(
     if active_only:
         query = query.where(Member.active.is_(True))
     with transaction(engine) as session:
-        return [_view(m, _person_ref(p)) for m, p in session.execute(query).all()]
+        return [_view(m, person_ref(p)) for m, p in session.execute(query).all()]
 
 
 def member(engine: Engine, *, partnership_id: int, person_id: int) -> MemberView | None:
@@ -266,25 +266,13 @@ def _member_row(session, partnership_id: int, person_id: int) -> tuple[Member | 
     row = session.execute(
         select(Member).where(Member.partnership_id == partnership_id, Member.person_id == person_id)
     ).scalar_one_or_none()
-    return row, _person_ref(person)
+    return row, person_ref(person)
 
 
 def _not_a_member(person: PersonRef) -> str:
     return (
         f"{person.name} isn't a member of this partnership's channel. "
         "Invite them to the channel first."
-    )
-
-
-def _person_ref(person: Person) -> PersonRef:
-    return PersonRef(
-        person.id,
-        person.team_id,
-        person.user_id,
-        person.name,
-        person.tz,
-        person.locale,
-        person.away_until,
     )
 
 

@@ -531,7 +531,7 @@ def home_data(
     """Everything the person's Home tab shows for one of their partnerships (the one asked
     for, else the one with their soonest open commitment): a fixed number of queries."""
     from bot.charter import current_charter
-    from bot.commitments import _partnership_ref, _views
+    from bot.commitments import partnership_ref, views_of
 
     with transaction(engine) as session:
         people = session.execute(select(Person).where(Person.user_id == user_id)).scalars().all()
@@ -554,7 +554,7 @@ def home_data(
             .scalars()
             .all()
         )
-        partnerships = [_partnership_ref(p) for p in rows]
+        partnerships = [partnership_ref(p) for p in rows]
         began = {p.id: p.created_at for p in rows}
         if not partnerships:
             return HomeData(user_id, tz, [], None, [], 0, [], 0, None, None, now)
@@ -590,7 +590,7 @@ def home_data(
             .scalars()
             .all()
         )
-        views = _views(session, [*open_rows, *owed_rows])
+        views = views_of(session, [*open_rows, *owed_rows])
     charter = current_charter(engine, partnership_id=chosen.id)
     return HomeData(
         user_id=user_id,

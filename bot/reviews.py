@@ -28,7 +28,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from bot import reports
 from bot.charter import CharterSettings, current_charter, review_date_after
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef
+from bot.commitments import CommitmentError, PartnershipRef, PersonRef, person_ref
 from bot.keeping import Status
 from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
 from bot.reports import Tally
@@ -495,7 +495,7 @@ def records(engine: Engine, *, partnership_id: int) -> list[RecordView]:
                 r.id,
                 PartnershipRef(p.id, p.team_id, p.channel_id, p.name, p.tz),
                 r.review_date.date(),
-                _person(person),
+                person_ref(person),
                 tuple(a for a in r.attendees.split(",") if a),
                 r.outcomes,
                 r.decisions,
@@ -556,11 +556,7 @@ def _lessons(session, where, partnership_id: int, limit: int) -> list[LessonView
         .order_by(Lesson.created_at.desc(), Lesson.id.desc())
         .limit(limit)
     ).all()
-    return [LessonView(le.id, le.text, _person(p), org, le.created_at) for le, p, org in rows]
-
-
-def _person(p: Person) -> PersonRef:
-    return PersonRef(p.id, p.team_id, p.user_id, p.name, p.tz, p.locale, p.away_until)
+    return [LessonView(le.id, le.text, person_ref(p), org, le.created_at) for le, p, org in rows]
 
 
 # --- exports (`saydo export --what reviews|lessons|coffee`) -----------------------------------
