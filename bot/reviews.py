@@ -24,11 +24,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select, update
 
 from bot import reports
 from bot.charter import CharterSettings, current_charter, review_date_after
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, person_ref
+from bot.commitments import (
+    CommitmentError,
+    PartnershipRef,
+    PersonRef,
+    partnership_ref,
+    person_ref,
+)
 from bot.keeping import Status
 from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
 from bot.reports import Tally
@@ -407,6 +413,20 @@ class RecordView:
     created_at: datetime
 
 
+def get_record(engine: Engine, *, partnership_id: int, record_id: int) -> RecordView | None:
+    """A review record of this partnership (ids from buttons are never trusted alone)."""
+    found = [r for r in records(engine, partnership_id=partnership_id) if r.id == record_id]
+    return found[0] if found else None
+
+
+def link_proposal(engine: Engine, *, record_id: int, proposal_id: int) -> None:
+    """The charter proposal that carries out a review's agreed changes."""
+    with transaction(engine) as session:
+        session.execute(
+            update(ReviewRecord).where(ReviewRecord.id == record_id).values(proposal_id=proposal_id)
+        )
+
+
 def review_opens(engine: Engine, *, partnership_id: int, review_date: date, now: datetime) -> None:
     """Refuse to record a review before its date (in the partnership's time zone)."""
     with transaction(engine) as session:
@@ -493,7 +513,7 @@ def records(engine: Engine, *, partnership_id: int) -> list[RecordView]:
         return [
             RecordView(
                 r.id,
-                PartnershipRef(p.id, p.team_id, p.channel_id, p.name, p.tz),
+                partnership_ref(p),
                 r.review_date.date(),
                 person_ref(person),
                 tuple(a for a in r.attendees.split(",") if a),

@@ -17,7 +17,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import charter as domain
+from bot import reviews
 from bot.blocks import charter as forms
+from bot.blocks.reviews import PROPOSE_FROM_REVIEW
 from bot.charter import (
     BY_ORGANISATION,
     BY_PERSON,
@@ -202,6 +204,39 @@ def handle_propose_button(
     _views_open(client, body["trigger_id"], view)
 
 
+def handle_propose_from_review(
+    ack: Ack, body: dict, action: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    """ "Propose these charter changes" on a recorded review: the Propose form, with what the
+    review agreed shown above the charter to edit."""
+    ack()
+    engine = common.engine_of(context)
+    partnership_value, _, record_value = str(action.get("value") or "").partition(":")
+    partnership = _partnership_by_id(context, partnership_value)
+    record = None
+    if partnership is not None and record_value.isdigit():
+        record = reviews.get_record(
+            engine, partnership_id=partnership.id, record_id=int(record_value)
+        )
+    if partnership is None or record is None:
+        respond(**common.refusal("I can't find that review any more."))
+        return
+    if record.proposal_id is not None:
+        respond(**common.refusal("Those changes have already been proposed."))
+        return
+    current = domain.current_charter(engine, partnership_id=partnership.id)
+    if current.version == 0:
+        respond(**common.refusal("There is no charter yet: start with `/saydo setup`."))
+        return
+    view = forms.propose_modal(
+        charter=current,
+        organisations=organisations(engine, partnership_id=partnership.id),
+        partnership_id=partnership.id,
+        review=(record.id, record.charter_changes),
+    )
+    _views_open(client, body["trigger_id"], view)
+
+
 def handle_propose_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
@@ -236,6 +271,8 @@ def handle_propose_submission(
         return
     ack()
     proposal = outcome.proposal
+    if str(meta.get("review", "")).isdigit():
+        reviews.link_proposal(engine, record_id=int(meta["review"]), proposal_id=proposal.id)
     try:
         posted = client.chat_postMessage(
             channel=partnership.channel_id, **forms.proposal_message(proposal)
@@ -528,5 +565,6 @@ def register(app: App) -> None:
     app.view(forms.SETUP_MODAL)(handle_setup_submission)
     app.view(forms.PROPOSE_MODAL)(handle_propose_submission)
     app.action(forms.PROPOSE)(handle_propose_button)
+    app.action(PROPOSE_FROM_REVIEW)(handle_propose_from_review)
     app.action(forms.AGREE)(handle_agree)
     app.action(forms.ADOPT)(handle_adopt)

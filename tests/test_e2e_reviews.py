@@ -9,12 +9,13 @@ import io
 import json
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 
-from bot import reviews
+from bot import charter, reviews
+from bot.blocks import charter as charter_forms
 from bot.blocks import reviews as messages
 from bot.commitments import (
     PersonRef,
@@ -26,6 +27,7 @@ from bot.commitments import (
 from bot.keeping import EventKind
 from storage.db import create_db_engine, transaction
 from storage.models import CoffeePairing, CoffeeRound, Lesson, Member, Partnership, ReviewRecord
+from tests.test_e2e_charter import choose, state_of
 from tests.test_e2e_scheduler import saydo_cli
 
 pytestmark = pytest.mark.e2e
@@ -166,7 +168,9 @@ def user(user_id: str) -> dict:
     return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": "T0001"}
 
 
-def press(saydo, slack, value: str, user_id: str = "U0CAROL") -> None:
+def press(
+    saydo, slack, value: str, user_id: str = "U0CAROL", action_id: str = messages.RECORD_BUTTON
+) -> None:
     payload = {
         "type": "block_actions",
         "team": TEAM,
@@ -186,7 +190,7 @@ def press(saydo, slack, value: str, user_id: str = "U0CAROL") -> None:
         "actions": [
             {
                 "type": "button",
-                "action_id": messages.RECORD_BUTTON,
+                "action_id": action_id,
                 "block_id": "review",
                 "text": {"type": "plain_text", "text": "Record the review", "emoji": True},
                 "value": value,
@@ -281,6 +285,74 @@ def test_reminders_14_and_2_days_before_and_on_the_day_then_record_it(
     assert kept.outcomes == "Objectives still right"
     assert kept.attendees == ("U0ALICE", "U0CAROL")
     assert kept.charter_changes == "Coffee every week"
+
+
+def test_agreed_charter_changes_become_a_charter_proposal(saydo, people, db, partnership):
+    alice = save_person(
+        db,
+        team_id="T0001",
+        user_id="U0ALICE",
+        name="Alice Person",
+        tz="Europe/London",
+        locale="en-GB",
+        now=utc(2026, 4, 1),
+    )
+    carol = save_person(
+        db,
+        team_id="T0PARTNER",
+        user_id="U0CAROL",
+        name="Carol Person",
+        tz="Europe/London",
+        locale="en-GB",
+        now=utc(2026, 4, 1),
+    )
+    charter.setup(
+        db,
+        partnership_id=partnership.id,
+        actor=alice,
+        agreed_by="Alice (Council)",
+        name="housing",
+        tz="Europe/London",
+        draft=charter.Draft("Better homes, sooner.", "", "", charter.CharterSettings()),
+        now=utc(2026, 4, 1),
+    )
+    record = reviews.record_review(
+        db,
+        partnership_id=partnership.id,
+        review_date=date(2026, 4, 15),
+        recorded_by=carol,
+        attendees=["U0ALICE", "U0CAROL"],
+        outcomes="On track",
+        decisions="",
+        charter_changes="Coffee every week",
+        now=utc(2026, 4, 15, 12),
+    )
+    [value] = [
+        e["value"]
+        for b in messages.record_message(record)["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == messages.PROPOSE_FROM_REVIEW
+    ]
+    press(saydo, people, value, action_id=messages.PROPOSE_FROM_REVIEW)
+    view = people.wait_for("views.open")[0].args["view"]
+    assert view["callback_id"] == charter_forms.PROPOSE_MODAL
+    assert "Agreed at the review" in json.dumps(view) and "Coffee every week" in json.dumps(view)
+
+    values = state_of(view)
+    choose(values, charter_forms.COFFEE_EVERY, "1")
+    assert submit(saydo, view, "U0CAROL", values).text == ""
+    proposal_post = people.wait_for("chat.postMessage")[0]
+    assert proposal_post.args["channel"] == CHANNEL
+    assert "every 1 week" in json.dumps(proposal_post.args["blocks"])
+    [linked] = reviews.records(db, partnership_id=partnership.id)
+    assert linked.proposal_id is not None
+    again = json.dumps(messages.record_message(linked))
+    assert f"Proposed as charter amendment {linked.proposal_id}" in again
+    assert messages.PROPOSE_FROM_REVIEW not in again
+
+    press(saydo, people, value, action_id=messages.PROPOSE_FROM_REVIEW)  # a second time
+    assert "already been proposed" in people.wait_for("response_url")[0].args["text"]
 
 
 def test_the_record_button_before_the_review_date_is_refused(saydo, people, db, partnership):

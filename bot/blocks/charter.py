@@ -313,22 +313,35 @@ def organisation_summary(members: Sequence[MemberView]) -> str:
     return shorten("*Organisations taking part*\n" + "\n".join(lines), MAX_SECTION)
 
 
-def propose_modal(*, charter: Charter, organisations: Sequence[str], partnership_id: int) -> View:
-    """The charter as it stands, to edit into a proposal."""
+def propose_modal(
+    *,
+    charter: Charter,
+    organisations: Sequence[str],
+    partnership_id: int,
+    review: tuple[int, str] | None = None,
+) -> View:
+    """The charter as it stands, to edit into a proposal; `review` (record id, the agreed
+    changes) when the proposal carries out what a quarterly review agreed."""
+    data: dict[str, Any] = {"partnership": partnership_id, "base_version": charter.version}
+    agreed: list[Block] = []
+    if review is not None:
+        data["review"] = review[0]
+        agreed.append(
+            section(shorten(f"*Agreed at the review*\n{escape_mrkdwn(review[1])}", MAX_SECTION))
+        )
     return {
         "type": "modal",
         "callback_id": PROPOSE_MODAL,
         "title": plain("Propose a change"),
         "submit": plain("Propose"),
         "close": plain("Cancel"),
-        "private_metadata": metadata(
-            {"partnership": partnership_id, "base_version": charter.version}
-        ),
+        "private_metadata": metadata(data),
         "blocks": [
             section(
                 f"Editing version {charter.version}. Your proposal is posted in the channel; "
                 "it is adopted once someone from every organisation agrees."
             ),
+            *agreed,
             *charter_inputs(charter, organisations)[1:],
         ],
     }

@@ -33,6 +33,7 @@ View = dict[str, Any]
 # Action, modal and input ids (block id, action id)
 RECORD_BUTTON = "review_record"  # value: {"p": partnership id, "d": review date}
 RECORD_MODAL = "review_record_modal"
+PROPOSE_FROM_REVIEW = "review_propose_charter"  # value: "<partnership id>:<review record id>"
 ATTENDEES = ("review_attendees", "attendees")
 OUTCOMES = ("review_outcomes", "outcomes")
 DECISIONS = ("review_decisions", "decisions")
@@ -309,6 +310,20 @@ def record_message(record: RecordView) -> Message:
         )
         if record.proposal_id is not None:
             blocks.append(context(f"Proposed as charter amendment {record.proposal_id}."))
+        else:
+            blocks.append(
+                {
+                    "type": "actions",
+                    "block_id": "review_charter_changes",
+                    "elements": [
+                        button(
+                            "Propose these charter changes",
+                            PROPOSE_FROM_REVIEW,
+                            f"{record.partnership.id}:{record.id}",
+                        )
+                    ],
+                }
+            )
     return {"text": f"Quarterly review recorded: {when}", "blocks": blocks}
 
 
