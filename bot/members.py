@@ -17,7 +17,13 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, person_ref
+from bot.commitments import (
+    CommitmentError,
+    PartnershipRef,
+    PersonRef,
+    partnership_ref,
+    person_ref,
+)
 from storage.db import transaction
 from storage.models import Member, Partnership, Person
 
@@ -285,3 +291,16 @@ def _view(row: Member, person: PersonRef) -> MemberView:
         coffee_opt_out=row.coffee_opt_out,
         coffee_paused_until=row.coffee_paused_until,
     )
+
+
+def partnerships_of(engine: Engine, *, team_id: str, user_id: str) -> list[PartnershipRef]:
+    """The workspace's partnerships this person is an active member of, by name."""
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Partnership)
+            .join(Member, Member.partnership_id == Partnership.id)
+            .join(Person, Person.id == Member.person_id)
+            .where(Partnership.team_id == team_id, Person.user_id == user_id, Member.active)
+            .order_by(Partnership.name, Partnership.id)
+        ).scalars()
+        return [partnership_ref(p) for p in rows]

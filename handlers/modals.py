@@ -31,13 +31,12 @@ from bot.commitments import (
     check_allowed,
     due_from_picker,
     get_by_ref,
-    get_partnership,
     log_commitment,
-    partnerships_for,
 )
 from bot.dates import MAX_AHEAD, describe_due
 from bot.grammar import MAX_TITLE
 from bot.keeping import EventKind, Status
+from bot.members import partnerships_of
 from handlers import common, notify
 
 logger = logging.getLogger(__name__)
@@ -123,8 +122,8 @@ def _open_form(
     in_dm = not channel_id or channel_id.startswith("D")
     partnerships = None
     if in_dm:
-        partnerships = partnerships_for(
-            common.engine_of(context), team_id=common.workspace_id(context)
+        partnerships = partnerships_of(
+            common.engine_of(context), team_id=common.workspace_id(context), user_id=user_id
         )
         if not partnerships:
             common.direct_message(client, user_id, messages.problem(NO_PARTNERSHIPS))
@@ -172,11 +171,10 @@ def handle_create_submission(
     partnership: PartnershipRef | None = None
     if not meta.get("channel"):
         chosen = _value(values, forms.PARTNERSHIP, "selected_option") or {}
-        partnership_id = str(chosen.get("value") or "")
-        if partnership_id.isdigit():
-            partnership = get_partnership(
-                engine, team_id=common.workspace_id(context), partnership_id=int(partnership_id)
-            )
+        mine = partnerships_of(
+            engine, team_id=common.workspace_id(context), user_id=body["user"]["id"]
+        )
+        partnership = next((p for p in mine if str(p.id) == chosen.get("value")), None)
         if partnership is None:
             errors[forms.PARTNERSHIP[0]] = "Please choose one of the partnerships."
 

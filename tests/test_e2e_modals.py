@@ -21,6 +21,7 @@ from bot.commitments import (
     save_person,
 )
 from bot.keeping import EventKind, Status
+from bot.members import upsert_member
 from storage.db import create_db_engine
 
 pytestmark = pytest.mark.e2e
@@ -246,8 +247,31 @@ def test_a_commitment_for_someone_else_is_proposed_in_their_time_zone(saydo, sla
     assert (local.date().isoformat(), local.hour, local.minute) == (day, 23, 59)
 
 
+def member_of(db, partnership, user_id: str) -> None:
+    """`user_id` as an active member of `partnership` (as the channel's member list says)."""
+    person = save_person(
+        db,
+        team_id="T0001",
+        user_id=user_id,
+        name=user_id.lower(),
+        tz="Europe/London",
+        locale="en-GB",
+        now=datetime.now(UTC),
+    )
+    upsert_member(
+        db,
+        partnership_id=partnership.id,
+        person=person,
+        organisation="Council",
+        now=datetime.now(UTC),
+    )
+
+
 def test_commit_in_a_dm_asks_which_partnership(saydo, slack, people, db):
-    ensure_partnership(db, team_id="T0001", channel_id=CHANNEL, name="housing")
+    here = ensure_partnership(db, team_id="T0001", channel_id=CHANNEL, name="housing")
+    member_of(db, here, "U0ALICE")
+    elsewhere = ensure_partnership(db, team_id="T0001", channel_id="C0PRIVATE", name="board")
+    member_of(db, elsewhere, "U0BOB")  # Alice is not in it, so it is not offered to her
     saydo.command("/commit", "call the landlord", user_id="U0ALICE", channel_id=ALICE_DM)
     view = opened_view(slack)
     select = blocks_by_id(view)[forms.PARTNERSHIP[0]]["element"]
@@ -266,13 +290,17 @@ def test_commit_in_a_dm_asks_which_partnership(saydo, slack, people, db):
 
 
 def test_a_dm_without_partnership_choice_is_refused_on_the_form(saydo, slack, people, db):
-    ensure_partnership(db, team_id="T0001", channel_id=CHANNEL, name="housing")
+    here = ensure_partnership(db, team_id="T0001", channel_id=CHANNEL, name="housing")
+    member_of(db, here, "U0ALICE")
+    elsewhere = ensure_partnership(db, team_id="T0001", channel_id="C0PRIVATE", name="board")
     saydo.command("/commit", "", user_id="U0ALICE", channel_id=ALICE_DM)
     view = opened_view(slack)
-    values = form_values(day=day_in("Europe/London", 2), partnership="999999")
-    reply = submit(saydo, view, "U0ALICE", values).json()
-    assert reply["response_action"] == "errors"
-    assert list(reply["errors"]) == [forms.PARTNERSHIP[0]]
+    # A made-up id, and a real partnership Alice is not in: both refused on the form.
+    for chosen in ("999999", str(elsewhere.id)):
+        values = form_values(day=day_in("Europe/London", 2), partnership=chosen)
+        reply = submit(saydo, view, "U0ALICE", values).json()
+        assert reply["response_action"] == "errors"
+        assert list(reply["errors"]) == [forms.PARTNERSHIP[0]]
     assert get_by_ref(db, team_id="T0001", ref=1) is None
 
 
