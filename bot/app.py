@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
@@ -16,6 +17,17 @@ from bot.slack_client import build_web_client
 from storage.events import claim_event
 
 logger = logging.getLogger(__name__)
+
+
+class _TokenComesWithTheClient(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and, given a client too, warns that the token "will be
+    unused". Saydo's client carries that same token, so the warning only misleads operators."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_TokenComesWithTheClient())
 
 
 def create_app(

@@ -113,3 +113,4 @@ def test_sigterm_exits_cleanly_and_says_so(saydo_with_scheduler):
     assert "Received SIGTERM, shutting down" in log
     assert "Scheduler stopped" in log
     assert "Saydo stopped" in log
+    assert "will be unused" not in log  # Bolt's misleading warning about the token is filtered
