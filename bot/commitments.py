@@ -270,19 +270,24 @@ def log_commitment(
     if due_at <= now:
         raise CommitmentError("That due date has already passed; please pick a later one.")
     try:
-        commitment_id = _insert_commitment(
+        commitment_id = _insert(
             engine,
-            partnership=partnership,
+            Commitment(
+                team_id=partnership.team_id,
+                ref=0,  # set from the workspace's counter inside the transaction
+                partnership_id=partnership.id,
+                owner_id=owner.id,
+                recipient_id=recipient.id if recipient else None,
+                created_by_id=creator.id,
+                title=title,
+                notes=notes,
+                source_text=source_text,
+                source_permalink=source_permalink,
+                has_time=has_time,
+                created_at=now,
+            ),
             creator=creator,
-            owner=owner,
-            recipient=recipient,
-            title=title,
             due_at=due_at,
-            has_time=has_time,
-            now=now,
-            notes=notes,
-            source_text=source_text,
-            source_permalink=source_permalink,
         )
     except _Duplicate as duplicate:
         return Logged(get_commitment(engine, commitment_id=duplicate.commitment_id), True)
@@ -296,34 +301,20 @@ class _Duplicate(Exception):
         self.commitment_id = commitment_id
 
 
-def _insert_commitment(
-    engine: Engine,
-    *,
-    partnership: PartnershipRef,
-    creator: PersonRef,
-    owner: PersonRef,
-    recipient: PersonRef | None,
-    title: str,
-    due_at: datetime,
-    has_time: bool,
-    now: datetime,
-    notes: str | None,
-    source_text: str | None,
-    source_permalink: str | None,
-) -> int:
-    team_id = partnership.team_id
+def _insert(engine: Engine, row: Commitment, *, creator: PersonRef, due_at: datetime) -> int:
+    """Insert `row` with its CREATED event and its nudge plan, in one transaction."""
     with transaction(engine) as session:
-        ref = _next_ref(session, team_id)  # first statement: serialises creators per workspace
-        if source_text is not None:
+        row.ref = _next_ref(session, row.team_id)  # first: serialises creators per workspace
+        if row.source_text is not None:
             earlier = session.execute(
                 select(Commitment.id)
                 .where(
-                    Commitment.created_by_id == creator.id,
-                    Commitment.partnership_id == partnership.id,
-                    Commitment.source_text == source_text,
-                    Commitment.owner_id == owner.id,
-                    Commitment.title == title,
-                    Commitment.created_at >= now - DUPLICATE_WINDOW,
+                    Commitment.created_by_id == row.created_by_id,
+                    Commitment.partnership_id == row.partnership_id,
+                    Commitment.source_text == row.source_text,
+                    Commitment.owner_id == row.owner_id,
+                    Commitment.title == row.title,
+                    Commitment.created_at >= row.created_at - DUPLICATE_WINDOW,
                 )
                 .order_by(Commitment.id.desc())
                 .limit(1)
@@ -332,31 +323,17 @@ def _insert_commitment(
                 raise _Duplicate(earlier)
         created = Event(
             kind=EventKind.CREATED,
-            at=now,
+            at=row.created_at,
             actor_id=creator.user_id,
             due_at=due_at,
-            proposed=owner.id != creator.id,
+            proposed=row.owner_id != creator.id,
         )
-        state = derive_state([created])
-        row = Commitment(
-            team_id=team_id,
-            ref=ref,
-            partnership_id=partnership.id,
-            owner_id=owner.id,
-            recipient_id=recipient.id if recipient else None,
-            created_by_id=creator.id,
-            title=title,
-            notes=notes,
-            source_text=source_text,
-            source_permalink=source_permalink,
-            has_time=has_time,
-            created_at=now,
-            **_columns(state),
-        )
+        for column, value in _columns(derive_state([created])).items():
+            setattr(row, column, value)
         session.add(row)
         session.flush()
         session.add(_event_row(row.id, created, creator.id))
-        replan(session, row, generation=1, now=now)
+        replan(session, row, generation=1, now=row.created_at)
         return row.id
 
 
