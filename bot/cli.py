@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from slack_sdk.errors import SlackApiError
 
+from bot import clock
 from bot.config import CREDENTIALS_HELP, ConfigError, Settings, configure_logging, load_settings
 
 EXIT_USAGE = 2
@@ -226,7 +227,7 @@ def _silence_stdout() -> None:
 def _instant(text: str | None) -> datetime:
     """`--now`: ISO-8601, UTC when it has no offset; one clear line when unreadable."""
     if text is None:
-        return datetime.now(UTC)
+        return clock.now()
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -284,7 +285,7 @@ def _schedule(settings: Settings, args: argparse.Namespace) -> int:
         print(f"saydo: {error}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        rows = upcoming(engine, now=datetime.now(UTC), days=args.days, channels=args.channel)
+        rows = upcoming(engine, now=clock.now(), days=args.days, channels=args.channel)
     finally:
         engine.dispose()
     print(schedule_table(rows))

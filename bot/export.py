@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
+from bot import clock
 from bot.keeping import CommitmentState, Outcome, Status, outcome
 from storage.db import transaction
 from storage.models import Commitment, Partnership, Person
@@ -211,7 +212,7 @@ def export(
         raise ExportError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r}).")
     columns: Sequence[str] = COLUMNS
     if what == "commitments":
-        records = rows(engine, now=now or datetime.now(UTC), channels=channels, since=since)
+        records = rows(engine, now=now or clock.now(), channels=channels, since=since)
     elif what in EXPORTS:
         columns, source = EXPORTS[what]
         records = source(engine, channels=channels, since=since)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
+from bot import clock
 from bot.blocks import commitments as messages
 from bot.commitments import CommitmentError, PartnershipRef, PersonRef, ensure_partnership
 from bot.people import Profile, UnknownPerson, person_for, profile_from_users_info
@@ -43,7 +44,7 @@ def workspace_id(context: BoltContext) -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def fetcher(client: WebClient):

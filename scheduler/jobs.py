@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import coffee, nudges, reviews, summaries
+from bot import clock, coffee, nudges, reviews, summaries
 from bot.nudge_planning import NUDGE
 from bot.outbox import Report, Sweeper, worker_name
 from handlers.members import REFRESH_SECONDS, refresh_all_members
@@ -52,7 +52,7 @@ def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
     return (
         Sweep(
             id="outbox",
-            func=lambda: run_sweeps(sweeper, now=datetime.now(UTC)),
+            func=lambda: run_sweeps(sweeper, now=clock.now()),
             seconds=OUTBOX_SWEEP_SECONDS,
         ),
         Sweep(
