@@ -4,7 +4,7 @@ A database is built as in `bench.sweep_cost` (1,000 closed commitments of histor
 open ones, one owner each, all with their `overdue-1` nudge due at Tuesday 2026-12-01 09:00
 UTC). Saydo's own sweeper (`scheduler.jobs.build_sweeper`, the Web API client from
 `bot.slack_client.build_web_client` with its retry handlers) sends them to
-`tests.slack_standin.SlackStandIn`, run in its own process, which allows `chat.postMessage`
+`bot.playground.standin.SlackStandIn`, run in its own process, which allows `chat.postMessage`
 100 calls per fixed 2-second window and answers the rest 429 with `Retry-After` (whole
 seconds to the window's reset, at least 1), like Slack.
 
@@ -46,9 +46,9 @@ from bench.ack_latency import machine
 from bench.sweep_cost import BOT_TOKEN, PEOPLE, SWEEP_AT, Database, StatementLog, build
 from bot.config import Settings
 from bot.outbox import Sweeper
+from bot.playground.standin import SlackStandIn
 from bot.slack_client import build_web_client
 from scheduler.jobs import OUTBOX_SWEEP_SECONDS, build_sweeper, run_sweeps
-from tests.slack_standin import SlackStandIn
 
 METHOD = "chat.postMessage"
 RATIO_GOAL = 1.25
@@ -124,7 +124,7 @@ class RemoteStandIn:
 def _serve_standin(connection) -> None:
     """The stand-in process: answer commands from `RemoteStandIn` until told to stop. Its
     contract checks are off: the tests check payloads; here only the rate limit matters."""
-    with SlackStandIn(check_contract=False) as slack:
+    with SlackStandIn() as slack:
         while True:
             name, args = connection.recv()
             try:

@@ -4,7 +4,8 @@ Bolt calls `auth.test` once, on the first request it serves; every other method 
 `unknown_method`, so a server that calls Slack while acknowledging a command shows up in
 `calls` rather than going unnoticed. With `post_message=True` it also answers
 `chat.postMessage` like Slack (`ok`, the channel and a `ts`) and counts the posts per channel
-in `channels`, for the outbox benchmarks, with none of `tests.slack_standin`'s contract checks.
+in `channels`, for the outbox benchmarks, without the stand-in's state keeping and the tests'
+contract checks.
 """
 
 from __future__ import annotations

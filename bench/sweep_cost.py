@@ -9,7 +9,7 @@ two slots sent, `overdue-1` due at Tuesday 2026-12-01 09:00 UTC and the rest pen
 
 Each timed run resets those 100 rows to pending, builds a fresh sweeper with
 `scheduler.jobs.build_sweeper` (a Web API client from `bot.slack_client.build_web_client`
-pointed at `tests.slack_standin.SlackStandIn`) and times `run_sweeps(sweeper, now=10:00)`,
+pointed at `bot.playground.standin.SlackStandIn`) and times `run_sweeps(sweeper, now=10:00)`,
 which must send exactly 100 nudges. The two sizes run alternately, round after round, and the
 median of the rounds is reported with the ratio 1M/10k. The plans of the claim query, and
 per-statement database time of one extra (untimed, instrumented) sweep per size show where
@@ -47,6 +47,7 @@ from bench.slack_stub import SlackStub
 from bot.config import Settings
 from bot.nudge_planning import NUDGE
 from bot.nudge_policy import NudgePolicy, plan_slots
+from bot.playground.standin import SlackStandIn
 from bot.slack_client import build_web_client
 from scheduler.jobs import build_sweeper, run_sweeps
 from storage import migrate
@@ -59,7 +60,7 @@ from storage.models import (
     Person,
     UTCDateTime,
 )
-from tests.slack_standin import SlackStandIn
+from tests.slack_contract import call_problems
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BOT_TOKEN = "xoxb-0000000000-bench-token"
@@ -436,12 +437,15 @@ class StatementLog:
 
 class Slack:
     """Where the sweeps post: the minimal `bench.slack_stub.SlackStub` (default) or, with
-    `--standin`, `tests.slack_standin.SlackStandIn`, which also checks every message against
-    Slack's contract (at several milliseconds per call, the same for every size)."""
+    `--standin`, `bot.playground.standin.SlackStandIn` with the tests' contract checker, which
+    checks every message against Slack's contract (at several milliseconds per call, the same
+    for every size)."""
 
     def __init__(self, standin: bool) -> None:
         self.standin = standin
-        self.server = SlackStandIn() if standin else SlackStub(post_message=True)
+        self.server = (
+            SlackStandIn(contract=call_problems) if standin else SlackStub(post_message=True)
+        )
 
     def __enter__(self) -> Slack:
         self.server.__enter__()
@@ -617,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--standin",
         action="store_true",
-        help="post to tests.slack_standin.SlackStandIn (contract-checked) instead of the stub",
+        help="post to bot.playground.standin.SlackStandIn (contract-checked) instead of the stub",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="save raw figures as JSON")
     args = parser.parse_args(argv)

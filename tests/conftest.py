@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from bot.playground.standin import SlackStandIn
 from storage.db import create_db_engine
 from tests.databases import PostgresDatabases, SQLiteDatabases, selected_backends
 from tests.saydo_process import SaydoProcess
-from tests.slack_standin import SlackStandIn
+from tests.slack_contract import call_problems
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -47,7 +48,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
     """The local Slack Web API; every call it received must match Slack's spec."""
-    with SlackStandIn() as standin:
+    with SlackStandIn(contract=call_problems) as standin:
         yield standin
         standin.assert_clean()
 

@@ -37,6 +37,8 @@ SPEC_GAPS: dict[str, frozenset[str]] = {
     "apps.connections.open": frozenset(),
 }
 _VIEW_DEFS = {"modal": "modal_view", "home": "home_view"}
+_MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage")
+RESPONSE_URL = "response_url"
 _MAX_MESSAGE_CHARS = 200
 
 
@@ -206,6 +208,17 @@ def validate_view(view: Any) -> list[str]:
         return [f"$.type: view type must be 'modal' or 'home', got {view_type!r}"]
     problems = _schema_problems(_validator(f"#/$defs/{_VIEW_DEFS[view_type]}"), view)
     return problems + _duplicate_ids(view.get("blocks"), "$.blocks")
+
+
+def call_problems(method: str, args: dict[str, Any]) -> list[str]:
+    """Everything wrong with one call to the Slack stand-in: the method and argument names
+    (not for a ``response_url`` POST), message blocks and views. For ``SlackStandIn(contract=)``."""
+    problems = [] if method == RESPONSE_URL else check_call(method, args)
+    if "blocks" in args and (method in _MESSAGE_METHODS or method == RESPONSE_URL):
+        problems += [f"{method}: blocks {p}" for p in validate_message_blocks(args["blocks"])]
+    if "view" in args and method.startswith("views."):
+        problems += [f"{method}: view {p}" for p in validate_view(args["view"])]
+    return problems
 
 
 def _raise_if(problems: list[str], what: str) -> None:

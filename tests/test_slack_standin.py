@@ -17,15 +17,18 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
+from bot.playground.standin import ACCEPTED_ARGUMENTS, SlackStandIn
 from tests.slack_contract import (
+    ALWAYS_ALLOWED,
+    SPEC_GAPS,
     assert_valid_blocks,
     assert_valid_view,
+    call_problems,
     check_call,
     shared_dir,
     validate_message_blocks,
     web_api_methods,
 )
-from tests.slack_standin import SlackStandIn
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Agreed:* buy a kettle"}}
 MODAL = {
@@ -48,7 +51,7 @@ FAST = FixedValueRetryIntervalCalculator(fixed_internal=0.01)
 @pytest.fixture
 def slack() -> Iterator[SlackStandIn]:
     """Overrides the conftest fixture: these tests provoke violations on purpose."""
-    with SlackStandIn() as standin:
+    with SlackStandIn(contract=call_problems) as standin:
         yield standin
 
 
@@ -164,9 +167,16 @@ def test_unknown_method_answers_unknown_method_and_is_a_violation(slack: SlackSt
         slack.assert_clean()
 
 
-def test_unknown_argument_is_a_violation(slack: SlackStandIn) -> None:
-    client(slack).api_call("chat.postMessage", params={"channel": "C1", "text": "x", "colour": 1})
+def test_unknown_argument_is_refused_like_slack_and_is_a_violation(slack: SlackStandIn) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        client(slack).api_call(
+            "chat.postMessage", params={"channel": "C1", "text": "x", "colour": 1}
+        )
 
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert refused.value.response["response_metadata"]["messages"] == [
+        "[ERROR] unknown argument 'colour'"
+    ]
     [violation] = slack.violations
     assert "chat.postMessage" in violation
     assert "'colour'" in violation
@@ -192,12 +202,19 @@ def test_raw_form_post_with_token_argument_is_parsed(slack: SlackStandIn) -> Non
     "blocks",
     [
         pytest.param([{"type": "section"}], id="section-without-text-or-fields"),
-        pytest.param([{"type": "divider"}] * 51, id="51-blocks"),
         pytest.param([SECTION | {"block_id": "a"}, SECTION | {"block_id": "a"}], id="dup-block-id"),
     ],
 )
 def test_invalid_blocks_are_violations(slack: SlackStandIn, blocks: list[dict]) -> None:
     client(slack).chat_postMessage(channel="C1", text="fallback", blocks=blocks)
+
+    assert slack.violations
+    assert all(v.startswith("chat.postMessage: blocks $") for v in slack.violations)
+
+
+def test_more_than_fifty_blocks_are_refused_like_slack(slack: SlackStandIn) -> None:
+    with pytest.raises(SlackApiError, match="invalid_blocks"):
+        client(slack).chat_postMessage(channel="C1", text="x", blocks=[{"type": "divider"}] * 51)
 
     assert slack.violations
     assert all(v.startswith("chat.postMessage: blocks $") for v in slack.violations)
@@ -331,10 +348,29 @@ def test_block_kit_problems_point_at_json_paths() -> None:
 
 def test_known_method_without_answer_needs_set_answer(slack: SlackStandIn) -> None:
     web = client(slack)
-    web.reactions_add(channel="C1", name="thumbsup", timestamp="1700000000.000100")
+    with pytest.raises(SlackApiError, match="unknown_method"):
+        web.reactions_add(channel="C1", name="thumbsup", timestamp="1700000000.000100")
     assert [v.split(":")[0] for v in slack.violations] == ["reactions.add"]
 
     slack.clear()
     slack.set_answer("reactions.get", lambda args: {"type": "message", "channel": args["channel"]})
     assert web.reactions_get(channel="C1", timestamp="1.2")["channel"] == "C1"
     slack.assert_clean()
+
+
+def test_the_stand_ins_argument_table_is_the_specs() -> None:
+    """What the stand-in accepts (and so what the playground accepts) is what Slack documents:
+    the spec's names for each method answered, plus the spec's known gaps."""
+    for method, (names, required) in ACCEPTED_ARGUMENTS.items():
+        spec_names, spec_required = web_api_methods().get(method, (frozenset(), frozenset()))
+        documented = (spec_names | SPEC_GAPS.get(method, frozenset())) - ALWAYS_ALLOWED
+        assert names == documented, method
+        assert required == spec_required, method
+
+
+def test_missing_required_argument_is_refused(slack: SlackStandIn) -> None:
+    with pytest.raises(SlackApiError) as refused:
+        client(slack).api_call("chat.getPermalink", params={"channel": "C1"})
+
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert "missing required argument 'message_ts'" in str(refused.value.response.data)

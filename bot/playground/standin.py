@@ -1,13 +1,23 @@
-"""A real local HTTP server standing in for the Slack Web API (and response_url) in tests.
+"""A real local HTTP server standing in for the Slack Web API (and ``response_url``).
 
-Point ``WebClient(base_url=slack.url)`` or the app's ``SLACK_API_URL`` at it. Every request is
-recorded as a :class:`RecordedCall` and checked against the shared Slack specs
-(:mod:`tests.slack_contract`); problems go to ``slack.violations`` and ``slack.assert_clean()``.
+Two users: the tests (``WebClient(base_url=slack.url)`` or Saydo's ``SLACK_API_URL`` pointed at
+it) and the playground, which shows people what Saydo does without a Slack workspace.
+
+It answers the Web API methods Saydo calls like Slack does, from a small directory of teams,
+users and channels, and keeps what a workspace would show: the messages in each conversation
+(ephemeral ones visible to one person only), the modals open for each person and each person's
+Home tab. Unknown methods get ``unknown_method``, unknown or missing arguments
+``invalid_arguments``, more than 50 blocks in a message ``invalid_blocks``, as on Slack.
+
+Every request is recorded as a :class:`RecordedCall`. Tests pass ``contract=`` a checker of
+their own (the shared OpenAPI spec and Block Kit schema); what it reports is collected in
+``violations`` and raised by ``assert_clean()``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import math
@@ -24,23 +34,59 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
-from tests.slack_contract import (
-    SPEC_GAPS,
-    check_call,
-    validate_message_blocks,
-    validate_view,
-    web_api_methods,
-)
-
 # Arguments that form-encoded calls send as JSON strings; RecordedCall.args holds them decoded.
 JSON_ARGS = ("blocks", "attachments", "view", "metadata")
 RESPONSE_URL = "response_url"
-_MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage")
+BOT_USER, BOT_ID, APP_ID = "UBOT", "BBOT", "A0001"
+HOST_TEAM = "T0001"
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
 _FIRST_TS_MICROS = 1_700_000_000_000_100
-_BOT_USER, _BOT_ID, _APP_ID = "UBOT", "BBOT", "A0001"
+
+# Every method answered, with its argument names and the required ones: the OpenAPI spec's
+# (tests/test_slack_standin.py checks they agree), plus `metadata`, which Slack added after the
+# spec was generated. `token` and `team_id` are accepted everywhere (Bolt adds `team_id`).
+ACCEPTED_ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    method: (frozenset(names.split()), frozenset(required.split()))
+    for method, names, required in (
+        ("auth.test", "", ""),
+        ("apps.connections.open", "", ""),
+        (
+            "chat.postMessage",
+            "as_user attachments blocks channel icon_emoji icon_url link_names metadata mrkdwn "
+            "parse reply_broadcast text thread_ts unfurl_links unfurl_media username",
+            "channel",
+        ),
+        (
+            "chat.postEphemeral",
+            "as_user attachments blocks channel icon_emoji icon_url link_names parse text "
+            "thread_ts user username",
+            "channel user",
+        ),
+        (
+            "chat.update",
+            "as_user attachments blocks channel link_names metadata parse text ts",
+            "channel ts",
+        ),
+        ("chat.delete", "as_user channel ts", ""),
+        ("chat.getPermalink", "channel message_ts", "channel message_ts"),
+        ("users.info", "include_locale user", ""),
+        ("users.conversations", "cursor exclude_archived limit types user", ""),
+        ("conversations.info", "channel include_locale include_num_members", ""),
+        ("conversations.members", "channel cursor limit", ""),
+        ("conversations.open", "channel return_im users", ""),
+        ("views.open", "trigger_id view", "trigger_id view"),
+        ("views.push", "trigger_id view", "trigger_id view"),
+        ("views.update", "external_id hash view view_id", ""),
+        ("views.publish", "hash user_id view", "user_id view"),
+        ("team.info", "team", ""),
+    )
+}
+ALWAYS_ACCEPTED = frozenset({"token", "team_id"})
 
 Answer = dict[str, Any]
 AnswerFn = Callable[[dict[str, Any]], Answer]
+ContractCheck = Callable[[str, dict[str, Any]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +115,17 @@ class RecordedCall:
 
 
 @dataclass(frozen=True)
+class ResponseContext:
+    """Where a ``response_url`` answers: the person who acted, in which conversation, and the
+    message they acted on (``message_ts``; ``ephemeral`` when it was visible to them only)."""
+
+    channel: str
+    user: str
+    message_ts: str | None = None
+    ephemeral: bool = False
+
+
+@dataclass(frozen=True)
 class _Reply:
     status: int = 200
     body: Answer | None = None  # None: drop the connection without answering
@@ -87,8 +144,21 @@ def _rate_limited(retry_after: int) -> _Reply:
     return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(retry_after)})
 
 
-def _stable_id(prefix: str, *parts: str) -> str:
+def _error(code: str, *messages: str) -> Answer:
+    answer: Answer = {"ok": False, "error": code}
+    if messages:
+        answer["response_metadata"] = {"messages": [f"[ERROR] {m}" for m in messages]}
+    return answer
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """The id Slack would give a conversation (or anything) identified by ``parts``."""
     return prefix + hashlib.sha1(",".join(parts).encode()).hexdigest()[:10].upper()
+
+
+def dm_id(user_id: str) -> str:
+    """The id of the direct message between the bot and ``user_id``."""
+    return stable_id("D", user_id)
 
 
 def _decode_json_args(args: dict[str, Any]) -> dict[str, Any]:
@@ -101,11 +171,20 @@ def _decode_json_args(args: dict[str, Any]) -> dict[str, Any]:
     return decoded
 
 
+def _argument_problems(method: str, args: dict[str, Any]) -> list[str]:
+    names, required = ACCEPTED_ARGUMENTS[method]
+    unknown = sorted(set(args) - names - ALWAYS_ACCEPTED)
+    missing = sorted(required - {name for name, value in args.items() if value not in ("", None)})
+    return [f"unknown argument '{name}'" for name in unknown] + [
+        f"missing required argument '{name}'" for name in missing
+    ]
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, standin: SlackStandIn) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, standin: SlackStandIn, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.standin = standin
 
 
@@ -119,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def log_message(self, format: str, *args: Any) -> None:
-        """Keep test output quiet."""
+        """Keep output quiet."""
 
     def _handle(self) -> None:
         url = urlsplit(self.path)
@@ -160,25 +239,34 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class SlackStandIn:
-    """Local Slack Web API: records calls, answers like Slack, checks the contract.
+    """Local Slack Web API: answers like Slack, keeps the workspace's state, records calls.
 
-    Use as ``with SlackStandIn() as slack:`` (or ``start()``/``stop()``). Starts with team
-    T0001 "Saydo Test Council" and the bot user UBOT (bot_id BBOT).
+    Use as ``with SlackStandIn() as slack:`` (or ``start()``/``stop()``). Starts with the host
+    team T0001 "Saydo Test Council" and the bot user UBOT (bot_id BBOT).
     """
 
-    def __init__(self, *, socket_mode_url: str | None = None, check_contract: bool = True) -> None:
-        """`check_contract=False` skips the spec and Block Kit checks (about 9 ms a call): for
-        benchmarks that measure Saydo's sending, not its payloads, which the tests check."""
+    def __init__(
+        self, *, socket_mode_url: str | None = None, contract: ContractCheck | None = None
+    ) -> None:
+        """``contract(method, args)`` returns problems with a call (tests check the shared
+        specs with it); without one only the built-in argument table is enforced."""
         self.socket_mode_url = socket_mode_url
-        self.check_contract = check_contract
+        self.contract = contract
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._version = 0
         self._calls: list[RecordedCall] = []
         self._violations: list[str] = []
         self._teams: dict[str, dict[str, Any]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
+        self._messages: dict[str, list[dict[str, Any]]] = {}
+        self._ephemerals: dict[str, list[dict[str, Any]]] = {}  # channel -> messages + "for"
         self._views: dict[str, dict[str, Any]] = {}
         self._home_views: dict[str, str] = {}  # user id -> view id
+        self._modal_stacks: dict[str, list[str]] = {}  # user id -> open modal view ids
+        self._triggers: dict[str, str] = {}  # trigger id -> user id
+        self._response_contexts: dict[str, ResponseContext] = {}
         self._failures: dict[str, list[_Reply]] = {}
         self._intervals: dict[str, float] = {}
         self._next_allowed: dict[str, float] = {}
@@ -195,28 +283,27 @@ class SlackStandIn:
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
-            "chat.delete": lambda a: {"channel": a.get("channel"), "ts": a.get("ts")},
+            "chat.delete": self._chat_delete,
             "chat.getPermalink": self._chat_get_permalink,
             "users.info": self._users_info,
             "users.conversations": self._users_conversations,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
-            "views.open": self._store_view,
-            "views.push": self._store_view,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "team.info": self._team_info,
-            RESPONSE_URL: lambda _args: {},
         }
-        self.add_team("T0001", "Saydo Test Council", "saydo-test")
-        self.add_user(_BOT_USER, name="saydo", real_name="Saydo", is_bot=True, bot_id=_BOT_ID)
+        self.add_team(HOST_TEAM, "Saydo Test Council", "saydo-test")
+        self.add_user(BOT_USER, name="saydo", real_name="Saydo", is_bot=True, bot_id=BOT_ID)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> SlackStandIn:
-        """Start serving on 127.0.0.1 at an OS-chosen port, in a daemon thread."""
-        self._server = _Server(self)
+    def start(self, port: int = 0) -> SlackStandIn:
+        """Start serving on 127.0.0.1 (an OS-chosen port by default), in a daemon thread."""
+        self._server = _Server(self, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -252,9 +339,14 @@ class SlackStandIn:
         """Web API base URL for ``WebClient(base_url=...)``/``SLACK_API_URL``."""
         return f"{self.base}/api/"
 
-    def response_url(self) -> str:
-        """A fresh response_url; POSTs to it are recorded with method ``"response_url"``."""
-        return f"{self.base}/response/{secrets.token_hex(8)}"
+    def response_url(self, context: ResponseContext | None = None) -> str:
+        """A fresh response_url; POSTs to it are recorded with method ``"response_url"`` and,
+        given the ``context`` of the action, shown where Slack would show them."""
+        token = secrets.token_hex(8)
+        if context is not None:
+            with self._lock:
+                self._response_contexts[token] = context
+        return f"{self.base}/response/{token}"
 
     # -- directory -----------------------------------------------------------------------------
 
@@ -272,7 +364,7 @@ class SlackStandIn:
         user_id: str,
         *,
         name: str,
-        team_id: str = "T0001",
+        team_id: str = HOST_TEAM,
         real_name: str | None = None,
         tz: str = "Europe/London",
         locale: str = "en-GB",
@@ -310,9 +402,170 @@ class SlackStandIn:
                 "id": channel_id,
                 "name": name,
                 "members": list(members),
-                "is_private": is_private,
+                "kind": "private_channel" if is_private else "public_channel",
                 "is_ext_shared": is_ext_shared,
             }
+            self._touch()
+
+    def users(self) -> list[dict[str, Any]]:
+        """Every user of the directory (bot included), as added."""
+        with self._lock:
+            return [dict(user) for user in self._users.values()]
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._users.get(user_id)
+            return dict(record) if record else None
+
+    def team(self, team_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._teams.get(team_id)
+            return dict(record) if record else None
+
+    def channel(self, channel_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._channels.get(channel_id)
+            return copy.deepcopy(record) if record else None
+
+    def conversations_of(self, user_id: str) -> list[dict[str, Any]]:
+        """The channels, direct messages and group DMs ``user_id`` is in, in creation order."""
+        with self._lock:
+            return [
+                copy.deepcopy(record)
+                for record in self._channels.values()
+                if user_id in record["members"]
+            ]
+
+    def join(self, channel_id: str, user_id: str) -> None:
+        """Add a member to a channel (as `/invite` would)."""
+        with self._lock:
+            members = self._channels[channel_id]["members"]
+            if user_id not in members:
+                members.append(user_id)
+            self._touch()
+
+    def leave(self, channel_id: str, user_id: str) -> None:
+        """Remove a member from a channel."""
+        with self._lock:
+            members = self._channels[channel_id]["members"]
+            if user_id in members:
+                members.remove(user_id)
+            self._touch()
+
+    # -- what people see -----------------------------------------------------------------------
+
+    def post_as(self, user_id: str, channel: str, text: str) -> dict[str, Any]:
+        """A person's own message in a conversation (typed in Slack's composer)."""
+        with self._lock:
+            ts = self._next_ts()
+            message = {
+                "type": "message",
+                "user": user_id,
+                "team": self._users[user_id]["team_id"] if user_id in self._users else HOST_TEAM,
+                "text": text,
+                "ts": ts,
+            }
+            self._messages.setdefault(channel, []).append(message)
+            self._touch()
+            return dict(message)
+
+    def conversation(self, channel: str, *, viewer: str) -> list[dict[str, Any]]:
+        """The messages of a conversation as ``viewer`` sees them, oldest first; ephemeral
+        ones (visible to the viewer only) are marked ``"ephemeral": True``."""
+        with self._lock:
+            visible = [copy.deepcopy(m) for m in self._messages.get(channel, [])]
+            visible += [
+                {**copy.deepcopy(m), "ephemeral": True}
+                for m in self._ephemerals.get(channel, [])
+                if m["for"] == viewer
+            ]
+        return sorted(visible, key=lambda m: float(m["ts"]))
+
+    def message(self, channel: str, ts: str, *, viewer: str) -> dict[str, Any] | None:
+        """One message as ``viewer`` sees it, or None."""
+        return next((m for m in self.conversation(channel, viewer=viewer) if m["ts"] == ts), None)
+
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab Saydo last published for ``user_id``."""
+        with self._lock:
+            view_id = self._home_views.get(user_id)
+            return copy.deepcopy(self._views[view_id]) if view_id else None
+
+    def view(self, view_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            view = self._views.get(view_id)
+            return copy.deepcopy(view) if view else None
+
+    def register_trigger(self, trigger_id: str, user_id: str) -> None:
+        """Say whose action a trigger_id came from, so the modal it opens is theirs."""
+        with self._lock:
+            self._triggers[trigger_id] = user_id
+
+    def modals_of(self, user_id: str) -> list[dict[str, Any]]:
+        """The modals open for ``user_id``, bottom of the stack first."""
+        with self._lock:
+            return [copy.deepcopy(self._views[v]) for v in self._modal_stacks.get(user_id, [])]
+
+    def push_modal(self, user_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        """Push a view onto a person's modal stack (a ``response_action: push``)."""
+        with self._lock:
+            stored = self._store_view({"view": view})["view"]
+            self._modal_stacks.setdefault(user_id, []).append(stored["id"])
+            return copy.deepcopy(stored)
+
+    def replace_modal(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        """Replace an open modal in place (a ``response_action: update``)."""
+        with self._lock:
+            return copy.deepcopy(self._store_view({"view": view}, view_id)["view"])
+
+    def close_modal(self, user_id: str, *, everything: bool = False) -> None:
+        """Close the top modal (a cancel or a plain submission), or the whole stack."""
+        with self._lock:
+            stack = self._modal_stacks.get(user_id, [])
+            if everything:
+                stack.clear()
+            elif stack:
+                stack.pop()
+            self._touch()
+
+    @property
+    def version(self) -> int:
+        """A number that grows whenever anything a person could see changes."""
+        with self._lock:
+            return self._version
+
+    def wait_for_change(self, since: int, timeout: float) -> int:
+        """Wait until ``version`` exceeds ``since`` (or ``timeout`` passes); return it."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._version > since, timeout=timeout)
+            return self._version
+
+    # -- saving and restoring --------------------------------------------------------------------
+
+    _STATE = (
+        "_teams",
+        "_users",
+        "_channels",
+        "_messages",
+        "_ephemerals",
+        "_views",
+        "_home_views",
+        "_modal_stacks",
+        "_messages_sent",
+        "_views_made",
+    )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The workspace's state (directory, conversations, views) as JSON-ready data."""
+        with self._lock:
+            return copy.deepcopy({name.lstrip("_"): getattr(self, name) for name in self._STATE})
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Bring back a :meth:`snapshot`."""
+        with self._lock:
+            for name in self._STATE:
+                setattr(self, name, copy.deepcopy(state[name.lstrip("_")]))
+            self._touch()
 
     # -- behaviour -----------------------------------------------------------------------------
 
@@ -433,26 +686,25 @@ class SlackStandIn:
     ) -> _Reply:
         at = time.time()
         args = _decode_json_args(raw_args)
-        problems = self._contract_problems(method, args) if self.check_contract else []
+        problems = self.contract(method, args) if self.contract else []
         with self._lock:
             reply = (
                 self._injected(method)
                 or self._throttled(method)
-                or self._answer(method, args, token)
+                or self._answer(method, args, token, path)
             )
             self._calls.append(
                 RecordedCall(method, args, content_type, token, at, reply.answered, path)
             )
             self._violations.extend(problems)
+            if reply.answered == "ok":
+                self._touch()
         return reply
 
-    def _contract_problems(self, method: str, args: dict[str, Any]) -> list[str]:
-        problems = [] if method == RESPONSE_URL else check_call(method, args)
-        if "blocks" in args and (method in _MESSAGE_METHODS or method == RESPONSE_URL):
-            problems += [f"{method}: blocks {p}" for p in validate_message_blocks(args["blocks"])]
-        if "view" in args and method.startswith("views."):
-            problems += [f"{method}: view {p}" for p in validate_view(args["view"])]
-        return problems
+    def _touch(self) -> None:
+        """Note a visible change (lock held) and wake whoever waits for one."""
+        self._version += 1
+        self._changed.notify_all()
 
     def _injected(self, method: str) -> _Reply | None:
         pending = self._failures.get(method)
@@ -488,19 +740,24 @@ class SlackStandIn:
         self._next_allowed[method] = now + interval
         return None
 
-    def _answer(self, method: str, args: dict[str, Any], token: str | None) -> _Reply:
-        answer_fn = self._custom.get(method) or self._builtin.get(method)
-        if answer_fn is None:
-            if method in web_api_methods() or method in SPEC_GAPS:
-                self._violations.append(
-                    f"{method}: SlackStandIn has no answer for this method; "
-                    "use slack.set_answer() or add one to tests/slack_standin.py"
-                )
-                return _Reply(200, {"ok": True})
-            return _Reply(200, {"ok": False, "error": "unknown_method"})
-        if not token and method != RESPONSE_URL:
-            return _Reply(200, {"ok": False, "error": "not_authed"})
-        return _Reply(200, {"ok": True, **answer_fn(args)})
+    def _answer(self, method: str, args: dict[str, Any], token: str | None, path: str) -> _Reply:
+        if method == RESPONSE_URL:
+            return _Reply(200, {"ok": True, **self._response(path.rsplit("/", 1)[-1], args)})
+        custom = self._custom.get(method)
+        if custom is None and method not in self._builtin:
+            self._violations.append(
+                f"{method}: the stand-in does not answer this method; "
+                "use slack.set_answer() or add one to bot/playground/standin.py"
+            )
+            return _Reply(200, _error("unknown_method"))
+        if not token:
+            return _Reply(200, _error("not_authed"))
+        if custom is None:
+            problems = _argument_problems(method, args)
+            if problems:
+                return _Reply(200, _error("invalid_arguments", *problems))
+        answer = (custom or self._builtin[method])(args)
+        return _Reply(200, {"ok": True, **answer})
 
     # -- answers (called with the lock held) ---------------------------------------------------
 
@@ -514,73 +771,117 @@ class SlackStandIn:
             "type": "message",
             "subtype": "bot_message",
             "text": args.get("text", ""),
-            "user": _BOT_USER,
-            "bot_id": _BOT_ID,
-            "app_id": _APP_ID,
-            "team": "T0001",
+            "user": BOT_USER,
+            "bot_id": BOT_ID,
+            "app_id": APP_ID,
+            "team": HOST_TEAM,
             "ts": ts,
         }
         return message | {
             k: args[k] for k in ("blocks", "attachments", "thread_ts", "metadata") if k in args
         }
 
-    def _channel_for(self, channel: str) -> str:
+    def _conversation_for(self, channel: str) -> str:
         """Posting to a user id lands in the DM with that user, as on Slack."""
-        return _stable_id("D", channel) if channel[:1] in ("U", "W") else channel
+        if channel[:1] in ("U", "W"):
+            return self._open_conversation([channel])
+        return channel
+
+    def _open_conversation(self, users: list[str]) -> str:
+        """The DM (one user) or group DM (several) with the bot, created on first use."""
+        conversation_id = stable_id("D" if len(users) == 1 else "G", *users)
+        if conversation_id not in self._channels:
+            self._channels[conversation_id] = {
+                "id": conversation_id,
+                "name": "",
+                "members": [*users, BOT_USER],
+                "kind": "im" if len(users) == 1 else "mpim",
+                "is_ext_shared": False,
+            }
+        return conversation_id
+
+    def _message_problem(self, args: dict[str, Any]) -> Answer | None:
+        blocks = args.get("blocks")
+        if isinstance(blocks, list) and len(blocks) > MAX_MESSAGE_BLOCKS:
+            return _error("invalid_blocks", f"{len(blocks)} blocks, at most 50 allowed")
+        if not any(args.get(k) for k in ("text", "blocks", "attachments")):
+            return _error("no_text")
+        return None
 
     def _auth_test(self, _args: dict[str, Any]) -> Answer:
-        team = self._teams["T0001"]
+        team = self._teams[HOST_TEAM]
         return {
             "url": f"https://{team['domain']}.slack.com/",
             "team": team["name"],
-            "user": self._users[_BOT_USER]["name"],
+            "user": self._users[BOT_USER]["name"],
             "team_id": team["id"],
-            "user_id": _BOT_USER,
-            "bot_id": _BOT_ID,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
 
     def _apps_connections_open(self, _args: dict[str, Any]) -> Answer:
         if self.socket_mode_url is None:
-            return {"ok": False, "error": "invalid_auth"}
+            return _error("invalid_auth")
         return {"url": self.socket_mode_url}
 
     def _chat_post_message(self, args: dict[str, Any]) -> Answer:
-        if not args.get("channel"):
-            return {"ok": False, "error": "channel_not_found"}
-        if not any(args.get(k) for k in ("text", "blocks", "attachments")):
-            return {"ok": False, "error": "no_text"}
+        problem = self._message_problem(args)
+        if problem:
+            return problem
+        channel = self._conversation_for(args["channel"])
+        known = self._channels.get(channel)
+        if known is not None and BOT_USER not in known["members"]:
+            return _error("not_in_channel")
         ts = self._next_ts()
-        return {
-            "channel": self._channel_for(args["channel"]),
-            "ts": ts,
-            "message": self._bot_message(args, ts),
-        }
+        message = self._bot_message(args, ts)
+        self._messages.setdefault(channel, []).append(message)
+        return {"channel": channel, "ts": ts, "message": message}
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> Answer:
-        if not args.get("user"):
-            return {"ok": False, "error": "user_not_found"}
-        return {"message_ts": self._next_ts()}
+        problem = self._message_problem(args)
+        if problem:
+            return problem
+        if args["user"] not in self._users:
+            return _error("user_not_found")
+        ts = self._next_ts()
+        channel = self._conversation_for(args["channel"])
+        message = self._bot_message(args, ts) | {"for": args["user"]}
+        self._ephemerals.setdefault(channel, []).append(message)
+        return {"message_ts": ts}
+
+    def _find(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self._messages.get(channel, []) if m["ts"] == ts), None)
 
     def _chat_update(self, args: dict[str, Any]) -> Answer:
-        ts = args.get("ts", "")
-        return {
-            "channel": args.get("channel"),
-            "ts": ts,
-            "text": args.get("text", ""),
-            "message": self._bot_message(args, ts),
-        }
+        channel, ts = args["channel"], args["ts"]
+        problem = self._message_problem(args)
+        if problem:
+            return problem
+        updated = self._bot_message(args, ts)
+        stored = self._find(channel, ts)
+        if stored is not None:  # a message this stand-in never saw is answered, not kept
+            stored.clear()
+            stored.update(updated | {"edited": True})
+        return {"channel": channel, "ts": ts, "text": args.get("text", ""), "message": updated}
+
+    def _chat_delete(self, args: dict[str, Any]) -> Answer:
+        channel, ts = args.get("channel", ""), args.get("ts", "")
+        stored = self._find(channel, ts)
+        if stored is not None:
+            self._messages[channel].remove(stored)
+        return {"channel": channel, "ts": ts}
 
     def _chat_get_permalink(self, args: dict[str, Any]) -> Answer:
-        channel, ts = args.get("channel", ""), args.get("message_ts", "")
-        domain = self._teams["T0001"]["domain"]
+        channel, ts = args["channel"], args["message_ts"]
+        domain = self._teams[HOST_TEAM]["domain"]
         link = f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
         return {"channel": channel, "permalink": link}
 
     def _users_info(self, args: dict[str, Any]) -> Answer:
         record = self._users.get(args.get("user", ""))
         if record is None:
-            return {"ok": False, "error": "user_not_found"}
+            return _error("user_not_found")
         now = datetime.now(ZoneInfo(record["tz"]))
         offset = now.utcoffset()
         user: dict[str, Any] = {
@@ -607,41 +908,42 @@ class SlackStandIn:
         return {"user": user}
 
     def _channel_object(self, record: dict[str, Any]) -> dict[str, Any]:
+        kind = record["kind"]
         return {
             "id": record["id"],
             "name": record["name"],
-            "is_channel": not record["is_private"],
+            "is_channel": kind == "public_channel",
             "is_group": False,
-            "is_im": False,
-            "is_private": record["is_private"],
+            "is_im": kind == "im",
+            "is_mpim": kind == "mpim",
+            "is_private": kind != "public_channel",
             "is_archived": False,
             "is_ext_shared": record["is_ext_shared"],
             "is_shared": record["is_ext_shared"],
-            "is_member": _BOT_USER in record["members"],
+            "is_member": BOT_USER in record["members"],
             "num_members": len(record["members"]),
         }
 
     def _users_conversations(self, args: dict[str, Any]) -> Answer:
-        user = args.get("user", _BOT_USER)
+        user = args.get("user", BOT_USER)
         types = str(args.get("types") or "public_channel").split(",")
         channels = [
             self._channel_object(record)
             for record in self._channels.values()
-            if user in record["members"]
-            and ("private_channel" if record["is_private"] else "public_channel") in types
+            if user in record["members"] and record["kind"] in types
         ]
         return {"channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _conversations_info(self, args: dict[str, Any]) -> Answer:
         record = self._channels.get(args.get("channel", ""))
         if record is None:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         return {"channel": self._channel_object(record)}
 
     def _conversations_members(self, args: dict[str, Any]) -> Answer:
         record = self._channels.get(args.get("channel", ""))
         if record is None:
-            return {"ok": False, "error": "channel_not_found"}
+            return _error("channel_not_found")
         return {"members": list(record["members"]), "response_metadata": {"next_cursor": ""}}
 
     def _conversations_open(self, args: dict[str, Any]) -> Answer:
@@ -649,35 +951,63 @@ class SlackStandIn:
             return {"channel": {"id": args["channel"]}}
         users = sorted(u for u in str(args.get("users", "")).split(",") if u)
         if not users:
-            return {"ok": False, "error": "users_list_not_supplied"}
-        unknown = [u for u in users if u not in self._users]
-        if unknown:
-            return {"ok": False, "error": "user_not_found"}
-        return {"channel": {"id": _stable_id("D" if len(users) == 1 else "G", *users)}}
+            return _error("users_list_not_supplied")
+        if any(u not in self._users for u in users):
+            return _error("user_not_found")
+        return {"channel": {"id": self._open_conversation(users)}}
+
+    def _view_problem(self, view: Any) -> Answer | None:
+        if not isinstance(view, dict):
+            return _error("invalid_arguments", "view must be a JSON object")
+        if len(view.get("blocks") or []) > MAX_VIEW_BLOCKS:
+            return _error("invalid_arguments", "a view allows at most 100 blocks")
+        return None
 
     def _store_view(self, args: dict[str, Any], view_id: str | None = None) -> Answer:
-        submitted = args.get("view")
-        if not isinstance(submitted, dict):
-            return {"ok": False, "error": "invalid_arguments"}
+        submitted = args["view"]
         if view_id is None:
             self._views_made += 1
             view_id = f"V{self._views_made:09d}"
         previous = self._views.get(view_id, {})
         view = {
             "id": view_id,
-            "team_id": "T0001",
+            "team_id": HOST_TEAM,
             **submitted,
             "state": {"values": {}},
             "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
             "root_view_id": previous.get("root_view_id", view_id),
             "previous_view_id": None,
-            "app_id": _APP_ID,
-            "bot_id": _BOT_ID,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
         }
         self._views[view_id] = view
+        self._touch()
         return {"view": view, "response_metadata": {"messages": []}}
 
+    def _views_open(self, args: dict[str, Any]) -> Answer:
+        problem = self._view_problem(args["view"])
+        if problem:
+            return problem
+        answer = self._store_view(args)
+        user = self._triggers.get(args["trigger_id"])
+        if user is not None:
+            self._modal_stacks[user] = [answer["view"]["id"]]
+        return answer
+
+    def _views_push(self, args: dict[str, Any]) -> Answer:
+        problem = self._view_problem(args["view"])
+        if problem:
+            return problem
+        answer = self._store_view(args)
+        user = self._triggers.get(args["trigger_id"])
+        if user is not None:
+            self._modal_stacks.setdefault(user, []).append(answer["view"]["id"])
+        return answer
+
     def _views_update(self, args: dict[str, Any]) -> Answer:
+        problem = self._view_problem(args.get("view"))
+        if problem:
+            return problem
         view_id = args.get("view_id")
         if not view_id and args.get("external_id"):
             external = args["external_id"]
@@ -685,25 +1015,53 @@ class SlackStandIn:
                 (v["id"] for v in self._views.values() if v.get("external_id") == external), None
             )
         if view_id not in self._views:
-            return {"ok": False, "error": "not_found"}
+            return _error("not_found")
         if args.get("hash") and args["hash"] != self._views[view_id]["hash"]:
-            return {"ok": False, "error": "hash_conflict"}
+            return _error("hash_conflict")
         return self._store_view(args, view_id)
 
     def _views_publish(self, args: dict[str, Any]) -> Answer:
-        user_id = args.get("user_id", "")
+        problem = self._view_problem(args["view"])
+        if problem:
+            return problem
+        user_id = args["user_id"]
         if user_id not in self._users:
-            return {"ok": False, "error": "user_not_found"}
+            return _error("user_not_found")
         current = self._home_views.get(user_id)
         if args.get("hash") and current and args["hash"] != self._views[current]["hash"]:
-            return {"ok": False, "error": "hash_conflict"}
+            return _error("hash_conflict")
         answer = self._store_view(args, current)
-        if "view" in answer:
-            self._home_views[user_id] = answer["view"]["id"]
+        self._home_views[user_id] = answer["view"]["id"]
         return answer
 
     def _team_info(self, args: dict[str, Any]) -> Answer:
-        team = self._teams.get(args.get("team") or "T0001")
+        team = self._teams.get(args.get("team") or HOST_TEAM)
         if team is None:
-            return {"ok": False, "error": "team_not_found"}
+            return _error("team_not_found")
         return {"team": {**team, "email_domain": "", "icon": {"image_default": True}}}
+
+    def _response(self, token: str, args: dict[str, Any]) -> Answer:
+        """A POST to a response_url, shown where Slack shows it (when its context is known):
+        replacing or deleting the message acted on, in the channel, or to the person only."""
+        context = self._response_contexts.get(token)
+        if context is None:
+            return {}
+        channel = self._conversation_for(context.channel)
+        source = None
+        if context.message_ts is not None:
+            pool = self._ephemerals if context.ephemeral else self._messages
+            source = next((m for m in pool.get(channel, []) if m["ts"] == context.message_ts), None)
+        if source is not None and args.get("delete_original"):
+            pool[channel].remove(source)
+        elif source is not None and args.get("replace_original"):
+            kept = {k: source[k] for k in ("ts", "for") if k in source}
+            source.clear()
+            source.update(self._bot_message(args, kept["ts"]) | kept | {"edited": True})
+        elif args.get("response_type") == "in_channel":
+            ts = self._next_ts()
+            self._messages.setdefault(channel, []).append(self._bot_message(args, ts))
+        else:
+            ts = self._next_ts()
+            message = self._bot_message(args, ts) | {"for": context.user}
+            self._ephemerals.setdefault(channel, []).append(message)
+        return {}
