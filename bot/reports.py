@@ -4,8 +4,15 @@ tab and the quarterly review all read them from here.
 The rules are `bot.keeping`'s, applied to the denormalised `commitment` columns (the mapping is
 in its docstring): a commitment belongs to [start, end) by `judged_due_at`; proposed and
 declined never count; withdrawn by the due date is listed, not counted. Every function runs a
-fixed number of queries (aggregates with GROUP BY, served by `ix_commitment_partnership_judged_due`
-and the owner/recipient indexes) whatever the number of commitments.
+fixed number of queries (aggregates with GROUP BY, served by `ix_commitment_partnership_judged_due`,
+`ix_commitment_partnership_status_due` and the owner/recipient indexes) whatever the number of
+commitments.
+
+The report aggregates (`tallies`, `ahead`) classify each row once, with one CASE giving its
+outcome code, group by owner, bucket (week or quarter) and code, and only then join the few
+groups to people and organisations and pivot them into counts: one pass over the period's rows
+for the figures and their whole trend, or for a quarter and the one before. Their statements
+are built once and run with bound parameters.
 
 A person's organisation is their member row's organisation in that partnership; without one,
 their Slack workspace (team) id.
@@ -18,16 +25,38 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache, partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.sql import ColumnElement
 
-from bot.charter import CharterSettings, coffee_round_at, review_date_after
+from bot.charter import DEFAULT_CHARTER, CharterSettings, coffee_round_at, review_date_after
 from bot.commitments import CommitmentView, PartnershipRef
 from bot.keeping import Status
 from storage.db import transaction
-from storage.models import Commitment, Member, Partnership, Person, UTCDateTime
+from storage.models import (
+    CharterVersion,
+    Commitment,
+    Member,
+    Partnership,
+    Person,
+    UTCDateTime,
+)
 
 TREND_WEEKS = 8
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -130,8 +159,9 @@ class Figures:
     now: datetime
     total: Line
     organisations: tuple[Line, ...]
-    people: tuple[Line, ...]
-    withdrawn: tuple[Item, ...]  # withdrawn by their due date: listed, not counted (capped)
+    people: tuple[Line, ...]  # empty unless worked out by person
+    withdrawn: tuple[Item, ...]  # withdrawn by their due date: listed, not counted (capped);
+    # empty unless worked out by person (titles are shown only then)
     trend_starts: tuple[datetime, ...] = ()
 
 
@@ -140,7 +170,7 @@ class Ahead:
     """What is open and past its date now (needs a new date), and what falls due next."""
 
     overdue: tuple[Line, ...]  # per organisation: tally.missed = open past their date
-    overdue_people: tuple[Line, ...]
+    overdue_people: tuple[Line, ...]  # empty unless worked out by person, as are the items
     overdue_items: tuple[Item, ...]  # soonest first, capped
     overdue_total: int
     due_soon: tuple[Line, ...]  # per organisation: tally.pending = open, due in the window
@@ -183,8 +213,22 @@ def local_midnight(day: date, tz: str) -> datetime:
 
 
 # --- SQL building blocks -------------------------------------------------------------------
+#
+# The report statements are built once (per database dialect and shape) with bound parameters,
+# so a report only binds values and runs them: :pid the partnership, :now the reporting
+# instant, :b0 … :bN the period or week boundaries, :until the end of "the week ahead".
 
 _C = Commitment.__table__.c
+_PID = bindparam("pid", type_=Integer())
+_NOW = bindparam("now", type_=UTCDateTime())
+_UNTIL = bindparam("until", type_=UTCDateTime())
+_UPPER = bindparam("upper", type_=UTCDateTime())  # max(now, until)
+_ORG = func.coalesce(Member.organisation, Person.team_id).label("org")
+
+# What `bot.keeping` makes of a counted row at :now, as one code per row (NULL: not counted).
+# Kept early is kept, counted apart so the early deliveries come from the same pass.
+_KEPT, _EARLY, _LATE, _MISSED, _WITHDRAWN, _PENDING = range(6)
+_OUTCOMES = ("kept", "early", "late", "missed", "withdrawn", "pending")
 
 
 def _at(moment: datetime) -> ColumnElement:
@@ -193,6 +237,10 @@ def _at(moment: datetime) -> ColumnElement:
 
 def _sum(condition: ColumnElement) -> ColumnElement:
     return func.sum(case((condition, 1), else_=0))
+
+
+def _code(n: int) -> ColumnElement:
+    return literal_column(str(n), Integer())
 
 
 def _early(dialect: str) -> ColumnElement:
@@ -206,7 +254,8 @@ def _early(dialect: str) -> ColumnElement:
 
 
 def _outcome_sums(now: datetime, dialect: str) -> list[ColumnElement]:
-    """kept, late, missed, withdrawn, pending, early: the `bot.keeping` column mapping."""
+    """kept, late, missed, withdrawn, pending, early: the `bot.keeping` column mapping, as one
+    sum per outcome (`raw_week_aggregate` and `person_ratios`)."""
     delivered = _C.status == Status.DELIVERED.value
     open_ = _C.status == Status.OPEN.value
     withdrawn = _C.status == Status.WITHDRAWN.value
@@ -225,32 +274,27 @@ def _outcome_sums(now: datetime, dialect: str) -> list[ColumnElement]:
     ]
 
 
-def _counted(partnership_id: int, start: datetime, end: datetime) -> list[ColumnElement]:
-    return [
-        _C.partnership_id == partnership_id,
-        _C.judged_due_at >= _at(start),
-        _C.judged_due_at < _at(end),
-        _C.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
-    ]
-
-
-def _with_owners(grouped, partnership_id: int):
-    """Join a subquery grouped by owner_id to the owner's person row and member row."""
-    sub = grouped.subquery()
-    organisation = func.coalesce(Member.organisation, Person.team_id)
-    columns = [c for c in sub.c if c.name != "owner_id"]
-    return (
-        select(Person.id, Person.user_id, Person.name, organisation.label("org"), *columns)
-        .select_from(sub)
-        .join(Person, Person.id == sub.c.owner_id)
-        .outerjoin(
-            Member, and_(Member.person_id == Person.id, Member.partnership_id == partnership_id)
-        )
+def _outcome(dialect: str) -> ColumnElement:
+    """The outcome code of a row at :now: the same mapping as `_outcome_sums`, one CASE."""
+    return case(
+        {
+            Status.DELIVERED.value: case(
+                (
+                    _C.delivered_at <= _C.judged_due_at,
+                    case((_early(dialect), _code(_EARLY)), else_=_code(_KEPT)),
+                ),
+                (_C.delivered_at > _C.judged_due_at, _code(_LATE)),
+            ),
+            Status.OPEN.value: case(
+                (_C.judged_due_at < _NOW, _code(_MISSED)), else_=_code(_PENDING)
+            ),
+            Status.WITHDRAWN.value: case(
+                (_C.withdrawn_at > _C.judged_due_at, _code(_MISSED)),
+                (_C.withdrawn_at <= _C.judged_due_at, _code(_WITHDRAWN)),
+            ),
+        },
+        value=_C.status,
     )
-
-
-def _owner(row) -> Owner:
-    return Owner(row.id, row.user_id, row.name, row.org)
 
 
 def _tally(row) -> Tally:
@@ -264,121 +308,227 @@ def _tally(row) -> Tally:
     )
 
 
+def _counted(partnership_id: int, start: datetime, end: datetime) -> list[ColumnElement]:
+    return [
+        _C.partnership_id == partnership_id,
+        _C.judged_due_at >= _at(start),
+        _C.judged_due_at < _at(end),
+        _C.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
+    ]
+
+
+def _bounds(buckets: int) -> list[ColumnElement]:
+    return [bindparam(f"b{i}", type_=UTCDateTime()) for i in range(buckets + 1)]
+
+
+def _bucket(bounds: Sequence[ColumnElement], lo: int, hi: int) -> ColumnElement:
+    """Which [b_i, b_i+1) of [b_lo, b_hi) a row falls in: a binary search, log2 tests a row."""
+    if hi - lo == 1:
+        return _code(lo)
+    mid = (lo + hi) // 2
+    return case(
+        (_C.judged_due_at < bounds[mid], _bucket(bounds, lo, mid)),
+        else_=_bucket(bounds, mid, hi),
+    )
+
+
+def _owned(statement, owner_id: ColumnElement):
+    """Join the owner's person row and (outer) member row of :pid."""
+    return statement.join(Person, Person.id == owner_id).outerjoin(
+        Member, and_(Member.person_id == Person.id, Member.partnership_id == _PID)
+    )
+
+
+_OWNER_KEYS = (Person.id, Person.user_id, Person.name, _ORG)
+
+
+@lru_cache(maxsize=64)
+def _tally_statement(dialect: str, buckets: int, by_person: bool, renegotiated: bool):
+    """Outcome counts of :pid's rows in [b0, bN), per bucket [b_i, b_i+1) and per organisation
+    (or per person: id, user id, name, organisation).
+
+    The rows are grouped by owner, bucket and outcome code (one CASE a row, small integer keys),
+    then the few groups are joined to their owners and pivoted into one column per outcome."""
+    bounds = _bounds(buckets)
+    bucket = _bucket(bounds, 0, buckets).label("bucket")
+    outcome = _outcome(dialect).label("outcome")
+    columns = [_C.owner_id, bucket, outcome, func.count().label("n")]
+    if renegotiated:
+        columns.append(func.count(case((_C.renegotiated, 1))).label("renegotiated"))
+    grouped = (
+        select(*columns)
+        .where(
+            _C.partnership_id == _PID,
+            _C.judged_due_at >= bounds[0],
+            _C.judged_due_at < bounds[-1],
+            _C.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
+        )
+        .group_by(_C.owner_id, literal_column("bucket"), literal_column("outcome"))
+        .subquery("g")
+    )
+    g = grouped.c
+    counts = [
+        cast(func.sum(case((g.outcome == _code(code), g.n), else_=_code(0))), Integer()).label(name)
+        for code, name in enumerate(_OUTCOMES)
+    ]
+    if renegotiated:
+        counts.append(cast(func.sum(g.renegotiated), Integer()).label("renegotiated"))
+    keys = _OWNER_KEYS if by_person else (_ORG,)
+    return _owned(select(*keys, g.bucket, *counts).select_from(grouped), g.owner_id).group_by(
+        *keys, g.bucket
+    )
+
+
+@dataclass(frozen=True)
+class Tallies:
+    """Outcome counts per bucket [b_i, b_i+1) of `bounds`, per organisation (or per `Owner`)."""
+
+    bounds: tuple[datetime, ...]
+    series: dict[str | Owner, tuple[Tally, ...]]
+    renegotiated: tuple[int, ...]  # per bucket, when asked for
+
+
+EMPTY = Tally()
+
+
+def tallies(
+    bind: Engine | Connection,
+    *,
+    partnership_id: int,
+    bounds: Sequence[datetime],
+    now: datetime,
+    by_person: bool = False,
+    renegotiated: bool = False,
+) -> Tallies:
+    """One query: the partnership's counted rows in [bounds[0], bounds[-1]) at `now`, per
+    bucket, by organisation (or by person), optionally with renegotiated counts per bucket."""
+    buckets = len(bounds) - 1
+    params = {"pid": partnership_id, "now": now}
+    params.update((f"b{i}", b) for i, b in enumerate(bounds))
+    with reading(bind) as connection:
+        statement = _tally_statement(connection.dialect.name, buckets, by_person, renegotiated)
+        rows = connection.execute(statement, params).all()
+    keys = 4 if by_person else 1
+    series: dict = {}
+    renegotiated_counts = [0] * buckets
+    for row in rows:
+        key = row[:keys] if by_person else row[0]
+        bucket = row[keys]
+        kept, early, late, missed, withdrawn, pending = row[keys + 1 : keys + 7]
+        weeks = series.get(key)
+        if weeks is None:
+            weeks = series[key] = [EMPTY] * buckets
+        weeks[bucket] = Tally(kept + early, late, missed, withdrawn, pending, early)
+        if renegotiated:
+            renegotiated_counts[bucket] += row[keys + 7]
+    if by_person:
+        series = {Owner(*key): tuple(weeks) for key, weeks in series.items()}
+    else:
+        series = {key: tuple(weeks) for key, weeks in series.items()}
+    return Tallies(tuple(bounds), series, tuple(renegotiated_counts))
+
+
+_WITHDRAWN_ITEMS = (
+    _owned(
+        select(_C.ref, _C.title, _C.judged_due_at, *_OWNER_KEYS).select_from(Commitment.__table__),
+        _C.owner_id,
+    )
+    .where(
+        _C.partnership_id == _PID,
+        _C.judged_due_at >= bindparam("b0", type_=UTCDateTime()),
+        _C.judged_due_at < bindparam("b1", type_=UTCDateTime()),
+        _C.status == Status.WITHDRAWN.value,
+        _C.withdrawn_at <= _C.judged_due_at,
+    )
+    .order_by(_C.judged_due_at, _C.ref)
+    .limit(LISTED)
+)
+
+
 # --- queries -------------------------------------------------------------------------------
 
 
 @contextmanager
-def _reading(engine: Engine) -> Iterator[Connection]:
+def reading(bind: Engine | Connection) -> Iterator[Connection]:
     """A Core connection for read-only aggregates (no ORM objects to build), one transaction
-    so every query of a report sees the same data."""
-    with engine.connect() as connection, connection.begin():
+    so every query of a report sees the same data. Given a connection, it is used as it is:
+    a report built from several parts reads them all in its one transaction."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect() as connection, connection.begin():
         yield connection
 
 
+def _item(row) -> Item:
+    ref, title, due_at, person_id, user_id, name, org = row[-7:]
+    return Item(ref, title, Owner(person_id, user_id, name, org), due_at)
+
+
 def figures(
-    engine: Engine,
+    bind: Engine | Connection,
     *,
     partnership_id: int,
     start: datetime,
     end: datetime,
     now: datetime,
     trend: Sequence[datetime] = (),
+    by_person: bool = True,
 ) -> Figures:
     """The partnership's figures for [start, end) at `now`, by organisation and by person.
 
     `trend` (optional) is a list of boundaries b0 < b1 < ... < bn; each line then carries one
-    Tally per [b_i, b_i+1) (see `week_starts`). Three queries whatever the number of rows.
+    Tally per [b_i, b_i+1) (see `week_starts`). With `by_person` false only the organisations
+    and everyone together are worked out (no `people` lines, no withdrawn titles): what a
+    summary shows when the charter names nobody. At most three queries whatever the number of
+    rows; one when the period is the trend's last week and nobody is named.
     """
-    dialect = engine.dialect.name
-    sums = _outcome_sums(now, dialect)
-    period = (
-        select(_C.owner_id, *sums)
-        .where(*_counted(partnership_id, start, end))
-        .group_by(_C.owner_id)
-    )
-    withdrawn_items = (
-        select(
-            _C.ref,
-            _C.title,
-            _C.judged_due_at,
-            Person.id,
-            Person.user_id,
-            Person.name,
-            func.coalesce(Member.organisation, Person.team_id).label("org"),
-        )
-        .join(Person, Person.id == _C.owner_id)
-        .outerjoin(
-            Member, and_(Member.person_id == Person.id, Member.partnership_id == partnership_id)
-        )
-        .where(
-            *_counted(partnership_id, start, end),
-            _C.status == Status.WITHDRAWN.value,
-            _C.withdrawn_at <= _C.judged_due_at,
-        )
-        .order_by(_C.judged_due_at, _C.ref)
-        .limit(LISTED)
-    )
     weeks = max(0, len(trend) - 1)
-    # When the period is the trend's last week, the trend query gives the period too.
-    period_in_trend = weeks > 0 and (trend[-2], trend[-1]) == (start, end)
-    with _reading(engine) as connection:
-        period_rows = []
-        if not period_in_trend:
-            period_rows = connection.execute(_with_owners(period, partnership_id)).all()
-        trend_rows = []
-        if weeks:
-            bucket = case(
-                *((_C.judged_due_at < _at(b), i) for i, b in enumerate(trend[1:])),
-                else_=len(trend) - 1,
-            ).label("bucket")
-            grouped = (
-                select(_C.owner_id, bucket, *sums)
-                .where(*_counted(partnership_id, trend[0], trend[-1]))
-                .group_by(_C.owner_id, bucket)
+    with reading(bind) as connection:
+        counts = partial(
+            tallies, connection, partnership_id=partnership_id, now=now, by_person=by_person
+        )
+        if weeks and (trend[-2], trend[-1]) == (start, end):
+            by_week = counts(bounds=trend).series
+            period = {key: series[-1] for key, series in by_week.items()}
+        else:
+            period = {key: series[0] for key, series in counts(bounds=(start, end)).series.items()}
+            by_week = counts(bounds=trend).series if weeks else {}
+        withdrawn: tuple[Item, ...] = ()
+        if by_person:
+            rows = connection.execute(
+                _WITHDRAWN_ITEMS, {"pid": partnership_id, "b0": start, "b1": end}
+            ).all()
+            withdrawn = tuple(_item(r) for r in rows)
+
+    blank = (EMPTY,) * weeks
+
+    def line(key, label: str, owner: Owner | None = None) -> Line:
+        return Line(label, period.get(key, EMPTY), by_week.get(key, blank), owner)
+
+    keys = list(period) + [key for key in by_week if key not in period]
+    if by_person:
+        people = tuple(
+            sorted(
+                (line(owner, owner.name, owner) for owner in keys),
+                key=lambda p: (p.owner.organisation.lower(), p.label.lower()),
             )
-            trend_rows = connection.execute(_with_owners(grouped, partnership_id)).all()
-        if period_in_trend:
-            period_rows = [r for r in trend_rows if r.bucket == weeks - 1]
-        withdrawn = tuple(
-            Item(r.ref, r.title, _owner(r), r.judged_due_at)
-            for r in connection.execute(withdrawn_items).all()
         )
-
-    owners: dict[int, Owner] = {}
-    person_tally: dict[int, Tally] = defaultdict(Tally)
-    person_trend: dict[int, list[Tally]] = defaultdict(lambda: [Tally()] * weeks)
-    for row in period_rows:
-        owners[row.id] = _owner(row)
-        person_tally[row.id] = _tally(row)
-    for row in trend_rows:
-        owners.setdefault(row.id, _owner(row))
-        person_trend[row.id][row.bucket] = _tally(row)
-
-    people = tuple(
-        sorted(
-            (
-                Line(
-                    owner.name,
-                    person_tally[pid],
-                    tuple(person_trend[pid]) if weeks else (),
-                    owner,
-                )
-                for pid, owner in owners.items()
-            ),
-            key=lambda line: (line.owner.organisation.lower(), line.label.lower()),
+        members: dict[str, list[Line]] = defaultdict(list)
+        for person in people:
+            members[person.owner.organisation].append(person)
+        organisations = tuple(
+            _combine(org, members[org], weeks) for org in sorted(members, key=str.lower)
         )
-    )
-    organisations = tuple(
-        _combine(org, [p for p in people if p.owner.organisation == org], weeks)
-        for org in sorted({o.organisation for o in owners.values()}, key=str.lower)
-    )
-    total = _combine("Everyone", list(people), weeks)
+    else:
+        people = ()
+        organisations = tuple(line(org, org) for org in sorted(keys, key=str.lower))
     return Figures(
         partnership_id=partnership_id,
         start=start,
         end=end,
         now=now,
-        total=total,
+        total=_combine("Everyone", organisations, weeks),
         organisations=organisations,
         people=people,
         withdrawn=withdrawn,
@@ -386,70 +536,116 @@ def figures(
     )
 
 
-def _combine(label: str, lines: list[Line], weeks: int) -> Line:
-    tally = sum((line.tally for line in lines), Tally())
-    trend = tuple(
-        sum((line.trend[i] for line in lines if line.trend), Tally()) for i in range(weeks)
-    )
+def _total(tallies: Iterable[Tally]) -> Tally:
+    """The sum of `tallies` (as `sum(tallies, Tally())`, without a Tally per step)."""
+    kept = late = missed = withdrawn = pending = early = 0
+    for t in tallies:
+        kept += t.kept
+        late += t.late
+        missed += t.missed
+        withdrawn += t.withdrawn
+        pending += t.pending
+        early += t.early
+    return Tally(kept, late, missed, withdrawn, pending, early)
+
+
+def _combine(label: str, lines: Sequence[Line], weeks: int) -> Line:
+    tally = _total(line.tally for line in lines)
+    trend = tuple(_total(line.trend[i] for line in lines) for i in range(weeks))
     return Line(label, tally, trend)
 
 
-def ahead(engine: Engine, *, partnership_id: int, now: datetime, until: datetime) -> Ahead:
-    """Open commitments past their date in force at `now` (they need a new date), and open
-    commitments falling due in [now, until). Four queries whatever the number of rows."""
-    open_ = [_C.partnership_id == partnership_id, _C.status == Status.OPEN.value]
-    overdue = _C.due_at < _at(now)
-    soon = and_(_C.due_at >= _at(now), _C.due_at < _at(until))
-    grouped = (
-        select(
-            _C.owner_id,
-            _sum(overdue).label("overdue"),
-            _sum(soon).label("soon"),
-        )
-        .where(*open_, or_(overdue, soon))
-        .group_by(_C.owner_id)
+_OPEN_AHEAD = (
+    select(
+        _C.owner_id,
+        func.count().label("n"),
+        func.count(case((_C.due_at < _NOW, 1))).label("overdue"),
     )
-    organisation = func.coalesce(Member.organisation, Person.team_id).label("org")
+    .where(_C.partnership_id == _PID, _C.status == Status.OPEN.value, _C.due_at < _UPPER)
+    .group_by(_C.owner_id)
+    .subquery("a")
+)
+_AHEAD_BY_ORG = _owned(
+    select(
+        _ORG,
+        cast(func.sum(_OPEN_AHEAD.c.overdue), Integer()).label("overdue"),
+        cast(func.sum(_OPEN_AHEAD.c.n - _OPEN_AHEAD.c.overdue), Integer()).label("soon"),
+    ).select_from(_OPEN_AHEAD),
+    _OPEN_AHEAD.c.owner_id,
+).group_by(_ORG)
+_AHEAD_BY_PERSON = _owned(
+    select(
+        *_OWNER_KEYS,
+        _OPEN_AHEAD.c.overdue,
+        (_OPEN_AHEAD.c.n - _OPEN_AHEAD.c.overdue).label("soon"),
+    ).select_from(_OPEN_AHEAD),
+    _OPEN_AHEAD.c.owner_id,
+)
 
-    def items(condition: ColumnElement):
-        return (
+
+def _ahead_items(overdue: int, *conditions: ColumnElement):
+    return (
+        _owned(
             select(
-                _C.ref, _C.title, _C.due_at, Person.id, Person.user_id, Person.name, organisation
-            )
-            .join(Person, Person.id == _C.owner_id)
-            .outerjoin(
-                Member,
-                and_(Member.person_id == Person.id, Member.partnership_id == partnership_id),
-            )
-            .where(*open_, condition)
-            .order_by(_C.due_at, _C.ref)
-            .limit(LISTED)
+                _code(overdue).label("overdue"), _C.ref, _C.title, _C.due_at, *_OWNER_KEYS
+            ).select_from(Commitment.__table__),
+            _C.owner_id,
         )
-
-    with _reading(engine) as connection:
-        rows = connection.execute(_with_owners(grouped, partnership_id)).all()
-        overdue_items = connection.execute(items(overdue)).all()
-        soon_items = connection.execute(items(soon)).all()
-
-    people_overdue = tuple(
-        Line(r.name, Tally(missed=int(r.overdue)), (), _owner(r)) for r in rows if r.overdue
+        .where(_C.partnership_id == _PID, _C.status == Status.OPEN.value, *conditions)
+        .order_by(_C.due_at, _C.ref)
+        .limit(LISTED)
+        .subquery()
     )
-    people_soon = [Line(r.name, Tally(pending=int(r.soon)), (), _owner(r)) for r in rows if r.soon]
+
+
+# The first few overdue and the first few due soon, in one statement.
+_AHEAD_ITEMS = union_all(
+    select(_ahead_items(1, _C.due_at < _NOW)),
+    select(_ahead_items(0, _C.due_at >= _NOW, _C.due_at < _UNTIL)),
+)
+
+
+def ahead(
+    bind: Engine | Connection,
+    *,
+    partnership_id: int,
+    now: datetime,
+    until: datetime,
+    by_person: bool = True,
+) -> Ahead:
+    """Open commitments past their date in force at `now` (they need a new date), and open
+    commitments falling due in [now, until). With `by_person` false, only the counts per
+    organisation (no people, no titles): one query; else two, whatever the number of rows."""
+    params = {"pid": partnership_id, "now": now, "until": until, "upper": max(now, until)}
+    with reading(bind) as connection:
+        rows = connection.execute(_AHEAD_BY_PERSON if by_person else _AHEAD_BY_ORG, params).all()
+        items = connection.execute(_AHEAD_ITEMS, params).all() if by_person else []
 
     def by_org(lines: Iterable[Line]) -> tuple[Line, ...]:
         groups: dict[str, Tally] = defaultdict(Tally)
         for line in lines:
-            groups[line.owner.organisation] += line.tally
+            groups[line.label] += line.tally
         return tuple(Line(org, groups[org]) for org in sorted(groups, key=str.lower))
 
+    if by_person:
+        owners = [(Owner(*r[:4]), r.overdue, r.soon) for r in rows]
+        people_overdue = tuple(Line(o.name, Tally(missed=int(n)), (), o) for o, n, _ in owners if n)
+        people_soon = [Line(o.name, Tally(pending=int(n)), (), o) for o, _, n in owners if n]
+        overdue = by_org(Line(p.owner.organisation, p.tally) for p in people_overdue)
+        due_soon = by_org(Line(p.owner.organisation, p.tally) for p in people_soon)
+    else:
+        people_overdue = ()
+        overdue = by_org(Line(r.org, Tally(missed=r.overdue)) for r in rows if r.overdue)
+        due_soon = by_org(Line(r.org, Tally(pending=r.soon)) for r in rows if r.soon)
+    items = sorted(items, key=lambda r: (r.due_at, r.ref))
     return Ahead(
-        overdue=by_org(people_overdue),
+        overdue=overdue,
         overdue_people=tuple(sorted(people_overdue, key=lambda line: line.label.lower())),
-        overdue_items=tuple(Item(r.ref, r.title, _owner(r), r.due_at) for r in overdue_items),
-        overdue_total=sum(line.tally.missed for line in people_overdue),
-        due_soon=by_org(people_soon),
-        due_soon_items=tuple(Item(r.ref, r.title, _owner(r), r.due_at) for r in soon_items),
-        due_soon_total=sum(line.tally.pending for line in people_soon),
+        overdue_items=tuple(_item(r) for r in items if r.overdue),
+        overdue_total=sum(line.tally.missed for line in overdue),
+        due_soon=due_soon,
+        due_soon_items=tuple(_item(r) for r in items if not r.overdue),
+        due_soon_total=sum(line.tally.pending for line in due_soon),
     )
 
 
@@ -467,7 +663,7 @@ def person_ratios(
         conditions.append(_C.partnership_id == partnership_id)
     recent = case((_C.judged_due_at >= _at(now - timedelta(days=30)), 1), else_=0).label("recent")
     query = select(recent, *_outcome_sums(now, engine.dialect.name)).where(*conditions)
-    with _reading(engine) as connection:
+    with reading(engine) as connection:
         rows = connection.execute(query.group_by(recent)).all()
     by_recent = {row.recent: _tally(row) for row in rows}
     last_30 = by_recent.get(1, Tally())
@@ -483,6 +679,61 @@ def raw_week_aggregate(
     )
     with engine.connect() as connection:
         return connection.execute(query).one()
+
+
+# --- a partnership and its charter, in one read -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Header:
+    """What every report of a partnership starts from."""
+
+    partnership: PartnershipRef
+    began: datetime  # the partnership's created_at
+    charter_version: int  # 0: no version adopted, the defaults apply
+    settings: CharterSettings
+
+
+_LATEST = (
+    select(func.max(CharterVersion.version))
+    .where(CharterVersion.partnership_id == _PID)
+    .scalar_subquery()
+)
+_HEADER = (
+    select(
+        Partnership.id,
+        Partnership.team_id,
+        Partnership.channel_id,
+        Partnership.name,
+        Partnership.tz,
+        Partnership.created_at,
+        CharterVersion.version,
+        CharterVersion.settings,
+    )
+    .outerjoin(
+        CharterVersion,
+        and_(CharterVersion.partnership_id == Partnership.id, CharterVersion.version == _LATEST),
+    )
+    .where(Partnership.id == _PID)
+)
+
+
+def header(bind: Engine | Connection, partnership_id: int) -> Header | None:
+    """The partnership and its current charter (`bot.charter.current_charter`'s settings): one
+    query; None if the partnership does not exist."""
+    with reading(bind) as connection:
+        row = connection.execute(_HEADER, {"pid": partnership_id}).one_or_none()
+    if row is None:
+        return None
+    settings = DEFAULT_CHARTER.settings
+    if row.version is not None:
+        settings = CharterSettings.from_json(row.settings)
+    return Header(
+        PartnershipRef(row.id, row.team_id, row.channel_id, row.name, row.tz),
+        row.created_at,
+        row.version or 0,
+        settings,
+    )
 
 
 # --- the calendar and the Home tab ----------------------------------------------------------
@@ -608,21 +859,27 @@ def home_data(
 
 
 __all__ = [
+    "EMPTY",
     "Ahead",
     "Calendar",
     "Figures",
+    "Header",
     "HomeData",
     "Item",
     "Line",
     "Owner",
     "PersonRatios",
+    "Tallies",
     "Tally",
     "ahead",
     "calendar",
     "figures",
+    "header",
     "home_data",
     "local_midnight",
     "person_ratios",
+    "reading",
     "sparkline",
+    "tallies",
     "week_starts",
 ]

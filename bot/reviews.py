@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, Integer, and_, bindparam, func, or_, select, update
 
 from bot import reports
 from bot.charter import CharterSettings, current_charter, review_date_after
@@ -50,6 +50,7 @@ from storage.models import (
     Partnership,
     Person,
     ReviewRecord,
+    UTCDateTime,
 )
 
 REVIEW = "review"  # the outbox kind
@@ -201,21 +202,10 @@ def quarter_bounds(review_date: date, tz: str) -> tuple[datetime, datetime, date
     )
 
 
-def _outcome_columns(now: datetime):
-    """kept/late/missed/withdrawn/pending as SQL conditions, exactly as `bot.keeping` says."""
-    c = Commitment
-    delivered = c.status == Status.DELIVERED.value
-    withdrawn = c.status == Status.WITHDRAWN.value
-    opened = c.status == Status.OPEN.value
-    return {
-        "kept": and_(delivered, c.delivered_at <= c.judged_due_at),
-        "late": and_(delivered, c.delivered_at > c.judged_due_at),
-        "missed": or_(
-            and_(opened, c.judged_due_at < now), and_(withdrawn, c.withdrawn_at > c.judged_due_at)
-        ),
-        "withdrawn": and_(withdrawn, c.withdrawn_at <= c.judged_due_at),
-        "pending": and_(opened, c.judged_due_at >= now),
-    }
+_PID = bindparam("pid", type_=Integer())
+_START = bindparam("start", type_=UTCDateTime())
+_END = bindparam("end", type_=UTCDateTime())
+_NOW = bindparam("now", type_=UTCDateTime())
 
 
 def _organisation_column():
@@ -224,117 +214,145 @@ def _organisation_column():
     return func.coalesce(Member.organisation, Person.team_id)
 
 
-def _counted(partnership_id: int, start: datetime, end: datetime):
+def _counted():
+    """Counted in the quarter [:start, :end), as `bot.reports` counts."""
     return and_(
-        Commitment.partnership_id == partnership_id,
+        Commitment.partnership_id == _PID,
         Commitment.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
-        Commitment.judged_due_at >= start,
-        Commitment.judged_due_at < end,
+        Commitment.judged_due_at >= _START,
+        Commitment.judged_due_at < _END,
     )
+
+
+def _listed_statement(condition):
+    """The first LIST_LIMIT counted commitments of the quarter meeting `condition`."""
+    return (
+        select(
+            Commitment.ref,
+            Commitment.title,
+            _organisation_column(),
+            Commitment.judged_due_at,
+        )
+        .join(Person, Person.id == Commitment.owner_id)
+        .outerjoin(
+            Member,
+            and_(
+                Member.partnership_id == Commitment.partnership_id,
+                Member.person_id == Commitment.owner_id,
+            ),
+        )
+        .where(_counted(), condition)
+        .order_by(Commitment.judged_due_at, Commitment.ref)
+        .limit(LIST_LIMIT)
+    )
+
+
+# Missed, as `bot.keeping` says: open and past due at :now, or withdrawn after the due date.
+_MISSED = _listed_statement(
+    or_(
+        and_(Commitment.status == Status.OPEN.value, Commitment.judged_due_at < _NOW),
+        and_(
+            Commitment.status == Status.WITHDRAWN.value,
+            Commitment.withdrawn_at > Commitment.judged_due_at,
+        ),
+    )
+)
+_RENEGOTIATED = _listed_statement(Commitment.renegotiated)
+_QUARTER_ROUNDS = and_(
+    CoffeeRound.partnership_id == _PID,
+    CoffeeRound.scheduled_for >= _START,
+    CoffeeRound.scheduled_for < _END,
+)
+# Every round of the quarter with its pairings (a round without any gives one row of NULLs).
+_COFFEE = (
+    select(CoffeeRound.id, CoffeePairing.id, CoffeePairing.member_ids, CoffeePairing.outcome)
+    .select_from(CoffeeRound)
+    .outerjoin(CoffeePairing, CoffeePairing.round_id == CoffeeRound.id)
+    .where(_QUARTER_ROUNDS)
+)
+_ORGANISATIONS = select(Member.person_id, Member.organisation).where(Member.partnership_id == _PID)
+_LESSONS = (
+    select(
+        Lesson.id,
+        Lesson.text,
+        Lesson.created_at,
+        Person.id,
+        Person.team_id,
+        Person.user_id,
+        Person.name,
+        Person.tz,
+        Person.locale,
+        Person.away_until,
+        Member.organisation,
+        func.count().over().label("total"),
+    )
+    .join(Person, Person.id == Lesson.person_id)
+    .outerjoin(
+        Member,
+        and_(Member.partnership_id == _PID, Member.person_id == Lesson.person_id),
+    )
+    .where(Lesson.partnership_id == _PID, Lesson.created_at >= _START, Lesson.created_at < _END)
+    .order_by(Lesson.created_at.desc(), Lesson.id.desc())
+    .limit(LIST_LIMIT)
+)
+_OPEN_PROPOSALS = (
+    select(
+        CharterProposal.id,
+        CharterProposal.created_at,
+        func.count().over().label("total"),
+    )
+    .where(CharterProposal.partnership_id == _PID, CharterProposal.state == "open")
+    .order_by(CharterProposal.created_at, CharterProposal.id)
+    .limit(LIST_LIMIT)
+)
 
 
 def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now: datetime) -> Pack:
-    """The figures and lists for the review on `review_date`, as they stand at `now`."""
-    with transaction(engine) as session:
-        row = session.get(Partnership, partnership_id)
-        if row is None:
+    """The figures and lists for the review on `review_date`, as they stand at `now`.
+
+    One transaction; the quarter and the one before are counted in one pass over their rows
+    (`bot.reports.tallies`), by organisation, with the renegotiated count. The missed and
+    renegotiated lists are read only when those counts are not zero, and the member
+    organisations only when a coffee was held."""
+    with reports.reading(engine) as connection:
+        header = reports.header(connection, partnership_id)
+        if header is None:
             raise ReviewError("That partnership no longer exists.")
-        partnership = PartnershipRef(row.id, row.team_id, row.channel_id, row.name, row.tz)
-        previous_start, start, end = quarter_bounds(review_date, row.tz)
-        conditions = _outcome_columns(now)
-        renegotiated_count = session.execute(
-            select(func.count())
-            .select_from(Commitment)
-            .where(_counted(partnership_id, start, end), Commitment.renegotiated)
-        ).scalar_one()
-
-        def listed(condition) -> list[Listed]:
-            rows = session.execute(
-                select(
-                    Commitment.ref,
-                    Commitment.title,
-                    _organisation_column(),
-                    Commitment.judged_due_at,
-                )
-                .join(Person, Person.id == Commitment.owner_id)
-                .outerjoin(
-                    Member,
-                    and_(
-                        Member.partnership_id == Commitment.partnership_id,
-                        Member.person_id == Commitment.owner_id,
-                    ),
-                )
-                .where(_counted(partnership_id, start, end), condition)
-                .order_by(Commitment.judged_due_at, Commitment.ref)
-                .limit(LIST_LIMIT)
-            )
-            return [Listed(*r) for r in rows]
-
-        missed = listed(conditions["missed"])
-        renegotiated = listed(Commitment.renegotiated)
-
-        organisations = dict(
-            session.execute(
-                select(Member.person_id, Member.organisation).where(
-                    Member.partnership_id == partnership_id
-                )
-            ).all()
+        partnership = header.partnership
+        previous_start, start, end = quarter_bounds(review_date, partnership.tz)
+        quarters = reports.tallies(
+            connection,
+            partnership_id=partnership_id,
+            bounds=(previous_start, start, end),
+            now=now,
+            renegotiated=True,
         )
-        coffee = session.execute(
-            select(CoffeePairing.member_ids, CoffeePairing.outcome)
-            .join(CoffeeRound, CoffeeRound.id == CoffeePairing.round_id)
-            .where(
-                CoffeeRound.partnership_id == partnership_id,
-                CoffeeRound.scheduled_for >= start,
-                CoffeeRound.scheduled_for < end,
-            )
-        ).all()
-        rounds = session.execute(
-            select(func.count())
-            .select_from(CoffeeRound)
-            .where(
-                CoffeeRound.partnership_id == partnership_id,
-                CoffeeRound.scheduled_for >= start,
-                CoffeeRound.scheduled_for < end,
-            )
-        ).scalar_one()
+        params = {"pid": partnership_id, "start": start, "end": end, "now": now}
+        before = {org: series[0] for org, series in quarters.series.items()}
+        now_by_org = {org: series[1] for org, series in quarters.series.items()}
+        total = sum(now_by_org.values(), Tally())
+        renegotiated_count = quarters.renegotiated[1]
 
-        in_quarter = and_(
-            Lesson.partnership_id == partnership_id,
-            Lesson.created_at >= start,
-            Lesson.created_at < end,
-        )
-        lessons_count = session.execute(
-            select(func.count()).select_from(Lesson).where(in_quarter)
-        ).scalar_one()
-        lessons = _lessons(session, in_quarter, partnership_id, LIST_LIMIT)
+        def listed(statement, count: int) -> list[Listed]:
+            if not count:
+                return []
+            return [Listed(*r) for r in connection.execute(statement, params)]
 
-        version = session.execute(
-            select(func.max(CharterVersion.version)).where(
-                CharterVersion.partnership_id == partnership_id
-            )
-        ).scalar_one()
-        open_rows = session.execute(
-            select(
-                CharterProposal.id,
-                CharterProposal.created_at,
-                func.count().over().label("total"),
-            )
-            .where(
-                CharterProposal.partnership_id == partnership_id, CharterProposal.state == "open"
-            )
-            .order_by(CharterProposal.created_at, CharterProposal.id)
-            .limit(LIST_LIMIT)
-        ).all()
-    settings = _settings(engine, partnership_id)
-    current = reports.figures(engine, partnership_id=partnership_id, start=start, end=end, now=now)
-    previous = reports.figures(
-        engine, partnership_id=partnership_id, start=previous_start, end=start, now=now
-    )
-    before = {line.label: line.tally for line in previous.organisations}
-    names = sorted({line.label for line in current.organisations} | set(before), key=str.lower)
-    now_by_org = {line.label: line.tally for line in current.organisations}
+        missed = listed(_MISSED, total.missed)
+        renegotiated = listed(_RENEGOTIATED, renegotiated_count)
 
+        coffee_rows = connection.execute(_COFFEE, params).all()
+        coffee = [(r.member_ids, r.outcome) for r in coffee_rows if r[1] is not None]
+        rounds = len({r[0] for r in coffee_rows})
+        organisations: dict[int, str] = {}
+        if any(outcome == "met" for _, outcome in coffee):
+            organisations = dict(connection.execute(_ORGANISATIONS, params).all())
+
+        lesson_rows = connection.execute(_LESSONS, params).all()
+        lessons = [LessonView(r[0], r[1], PersonRef(*r[3:10]), r[10], r[2]) for r in lesson_rows]
+        open_rows = connection.execute(_OPEN_PROPOSALS, params).all()
+
+    names = sorted(quarters.series, key=str.lower)
     met_pairs: set[tuple[str, str]] = set()
     held = 0
     for member_ids, outcome in coffee:
@@ -350,15 +368,15 @@ def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now
         start=start,
         end=end,
         previous_start=previous_start,
-        target=settings.kept_target,
-        total=current.total.tally,
-        previous_total=previous.total.tally,
+        target=header.settings.kept_target,
+        total=total,
+        previous_total=sum(before.values(), Tally()),
         organisations=tuple(
             OrganisationFigures(n, now_by_org.get(n, Tally()), before.get(n, Tally()))
             for n in names
         ),
         missed=tuple(missed),
-        missed_count=current.total.tally.missed,
+        missed_count=total.missed,
         renegotiated=tuple(renegotiated),
         renegotiated_count=renegotiated_count,
         coffee_rounds=rounds,
@@ -366,8 +384,8 @@ def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now
         coffees_planned=len(coffee),
         pairs_met=tuple(sorted(met_pairs)),
         lessons=tuple(lessons),
-        lessons_count=lessons_count,
-        charter_version=version or 0,
+        lessons_count=lesson_rows[0].total if lesson_rows else 0,
+        charter_version=header.charter_version,
         open_proposals=tuple((r.id, r.created_at) for r in open_rows),
         open_proposals_count=open_rows[0].total if open_rows else 0,
     )

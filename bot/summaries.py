@@ -10,18 +10,14 @@ sent, and cancels a slot the charter no longer calls for (its day or time change
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
 from bot import reports
 from bot.blocks import reports as report_blocks
-from bot.charter import (
-    CharterSettings,
-    current_charter,
-    weekly_instant,
-)
+from bot.charter import BY_PERSON, CharterSettings, weekly_instant
 from bot.commitments import PartnershipRef
 from bot.outbox import STILL_USEFUL, Item, Planned, Send, Skip, State, enqueue
 from storage.db import transaction
@@ -99,33 +95,43 @@ def plan(engine: Engine, *, now: datetime) -> int:
 
 
 def weekly(engine: Engine, *, partnership_id: int, at: datetime, now: datetime) -> Weekly | None:
-    """The summary due at `at`: the seven local days before `at`'s local day, as of `now`."""
-    with transaction(engine) as session:
-        row = session.get(Partnership, partnership_id)
-        if row is None:
+    """The summary due at `at`: the seven local days before `at`'s local day, as of `now`.
+
+    Read in one transaction: the partnership and its charter, the figures with their eight-week
+    trend, and what is overdue or due in the week ahead. People and titles are read only when
+    the charter's visibility is "by person"."""
+    with reports.reading(engine) as connection:
+        header = reports.header(connection, partnership_id)
+        if header is None:
             return None
-        ref = PartnershipRef(row.id, row.team_id, row.channel_id, row.name, row.tz)
-        began = row.created_at
-    charter = current_charter(engine, partnership_id=partnership_id)
-    week_end = reports.local_midnight(at.astimezone(ZoneInfo(ref.tz)).date(), ref.tz)
-    trend = reports.week_starts(week_end, ref.tz)
-    week_start = trend[-2]
-    figures = reports.figures(
-        engine,
-        partnership_id=partnership_id,
-        start=week_start,
-        end=week_end,
-        now=now,
-        trend=trend,
-    )
-    ahead = reports.ahead(engine, partnership_id=partnership_id, now=now, until=now + PLAN_AHEAD)
+        ref, settings = header.partnership, header.settings
+        by_person = settings.summary_visibility == BY_PERSON
+        week_end = reports.local_midnight(at.astimezone(ZoneInfo(ref.tz)).date(), ref.tz)
+        trend = reports.week_starts(week_end, ref.tz)
+        week_start = trend[-2]
+        figures = reports.figures(
+            connection,
+            partnership_id=partnership_id,
+            start=week_start,
+            end=week_end,
+            now=now,
+            trend=trend,
+            by_person=by_person,
+        )
+        ahead = reports.ahead(
+            connection,
+            partnership_id=partnership_id,
+            now=now,
+            until=now + PLAN_AHEAD,
+            by_person=by_person,
+        )
     zone = ZoneInfo(ref.tz)
     return Weekly(
         partnership=ref,
-        settings=charter.settings,
+        settings=settings,
         figures=figures,
         ahead=ahead,
-        calendar=reports.calendar(charter.settings, ref.tz, began, now=now),
+        calendar=reports.calendar(settings, ref.tz, header.began, now=now),
         week_start_local=week_start.astimezone(zone),
         week_end_local=week_end.astimezone(zone),
     )
@@ -148,7 +154,3 @@ def render(engine: Engine, item: Item, now: datetime) -> Send | Skip:
         return Skip(State.CANCELLED, "the charter moved the weekly summary")
     message = report_blocks.weekly_summary(summary)
     return Send(item.channel, message, f"weekly summary for {summary.partnership.name}")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

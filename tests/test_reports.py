@@ -189,6 +189,26 @@ def test_what_needs_a_new_date_and_the_week_ahead(engine):
     assert [i.title for i in ahead.due_soon_items] == ["drawings", "invoice"]
 
 
+def test_by_organisation_the_same_figures_are_read_without_people_or_titles(engine):
+    # With the charter's default visibility the summary asks for organisations only: the
+    # same organisation lines, trends and totals, and no per-person lines or titles.
+    c = scenario(engine)
+    trend = reports.week_starts(WEEK_END, "Europe/London")
+    period = dict(partnership_id=c.partnership.id, start=WEEK_START, end=WEEK_END, now=SUMMARY_AT)
+    full = reports.figures(engine, **period, trend=trend)
+    orgs = reports.figures(engine, **period, trend=trend, by_person=False)
+    assert orgs.organisations == full.organisations and orgs.total == full.total
+    assert [line.sparkline for line in orgs.organisations] == ["       ▅", "       ▃", "       ▅"]
+    assert (orgs.people, orgs.withdrawn) == ((), ())
+    assert full.people and full.withdrawn
+    window = dict(partnership_id=c.partnership.id, now=SUMMARY_AT, until=SUMMARY_AT + timedelta(7))
+    everyone = reports.ahead(engine, **window)
+    counts = reports.ahead(engine, **window, by_person=False)
+    assert (counts.overdue, counts.overdue_total) == (everyone.overdue, everyone.overdue_total)
+    assert (counts.due_soon, counts.due_soon_total) == (everyone.due_soon, everyone.due_soon_total)
+    assert counts.overdue_people == counts.overdue_items == counts.due_soon_items == ()
+
+
 def summary_message(engine, c, now=SUMMARY_AT):
     weekly = summaries.weekly(engine, partnership_id=c.partnership.id, at=SUMMARY_AT, now=now)
     message = report_blocks.weekly_summary(weekly)
@@ -356,12 +376,13 @@ def test_home_stays_within_slacks_limits(engine):
 # --- a constant number of queries ----------------------------------------------------------
 
 
-def bulk(engine, c, count, *, owner_id=None, status=None, start=0):
-    """`count` commitments spread over the last weeks, in every outcome, in one insert."""
+def bulk(engine, c, count, *, owner_id=None, status=None, start=0, hours=24 * 7):
+    """`count` commitments spread over the `hours` before the week's end, in every outcome, in
+    one insert."""
     owners = [c.alice.id, c.bob.id, c.carol.id]
     rows = []
     for n in range(start, start + count):
-        judged = WEEK_END - timedelta(hours=1 + (n * 7) % (24 * 7))
+        judged = WEEK_END - timedelta(hours=1 + (n * 7) % hours)
         kind = status or ("delivered", "open", "withdrawn", "proposed", "delivered")[n % 5]
         rows.append(
             dict(
@@ -400,9 +421,10 @@ def count_queries(engine, build) -> int:
     return len([s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "PRAGMA"))])
 
 
-def test_reports_take_the_same_number_of_queries_for_10_and_1000(engine):
+@pytest.mark.parametrize("visibility", ["person", "organisation"])
+def test_reports_take_the_same_number_of_queries_for_10_and_1000(engine, visibility):
     c = Cast(engine)
-    c.visibility("person")
+    c.visibility(visibility)
 
     def everything():
         weekly = summaries.weekly(
@@ -421,6 +443,38 @@ def test_reports_take_the_same_number_of_queries_for_10_and_1000(engine):
     many = count_queries(engine, everything)
     assert everything().figures.total.tally.due > 300  # the rows really are counted
     assert few == many
+
+
+def test_one_pass_counts_agree_with_the_sums_outcome_by_outcome(engine):
+    # The reports classify each row once (`reports.tallies`: one CASE, then counts per owner,
+    # week and outcome); `raw_week_aggregate` sums the `bot.keeping` mapping outcome by outcome.
+    # Week by week (eight weeks across the end of British Summer Time on 25 Oct), per
+    # organisation or per person, the two must agree on every outcome, early ones included.
+    c = scenario(engine)
+    bulk(engine, c, 600, hours=24 * 7 * 9)
+    bulk(engine, c, 30, status="declined", start=600, hours=24 * 7 * 9)
+    trend = reports.week_starts(WEEK_END, "Europe/London")
+    assert trend[0] == datetime(2026, 10, 4, 23, tzinfo=UTC)  # 00:00 BST
+    counted = dict(partnership_id=c.partnership.id, bounds=trend, now=at(25, 12))
+    by_org = reports.tallies(engine, **counted)
+    by_person = reports.tallies(engine, **counted, by_person=True)
+    assert set(by_org.series) == {"Council", "Supplier Ltd", "T0PARTNER"}
+    assert {owner.user_id for owner in by_person.series} == {"U0ALICE", "U0BOB", "U0CAROL"}
+    overall = reports.Tally()
+    for week in range(len(trend) - 1):
+        raw = reports.raw_week_aggregate(
+            engine,
+            partnership_id=c.partnership.id,
+            start=trend[week],
+            end=trend[week + 1],
+            now=at(25, 12),
+        )
+        sums = reports.Tally(*(int(getattr(raw, f) or 0) for f in reports.Tally.__annotations__))
+        assert sums.due > 20
+        for counts in (by_org, by_person):
+            assert sum((s[week] for s in counts.series.values()), reports.Tally()) == sums
+        overall += sums
+    assert all(getattr(overall, f) for f in reports.Tally.__annotations__)  # every outcome
 
 
 def test_partnerships_need_not_exist_yet(engine):
