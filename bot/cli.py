@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
@@ -33,9 +34,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="migrate the database, start the scheduler, serve Slack")
+    run = commands.add_parser(
+        "run",
+        help="migrate the database, start the scheduler, serve Slack (without Slack "
+        "credentials: the playground)",
+    )
     run.add_argument("--no-scheduler", action="store_true", help="leave the scheduler out")
+    _playground_options(run, prefix="without Slack credentials: ")
     run.set_defaults(handler=_run)
+
+    playground = commands.add_parser(
+        "playground",
+        help="try Saydo in a browser, with Slack simulated locally (no Slack account needed)",
+        description="Serve the playground on http://127.0.0.1:PORT: a simulated Slack workspace "
+        "with a partnership channel, each member's DM with Saydo and the Home tab, driving the "
+        "real Saydo, with a clock you can move on. Its data is kept in its own database file.",
+    )
+    _playground_options(playground)
+    playground.set_defaults(handler=_playground)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(required=True, metavar="ACTION")
@@ -101,7 +117,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _playground_options(parser: argparse.ArgumentParser, *, prefix: str = "") -> None:
+    from bot.playground.serve import DEFAULT_DATABASE, DEFAULT_PORT
+
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"{prefix}the playground's port on 127.0.0.1 (default: {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--database",
+        type=Path,
+        default=DEFAULT_DATABASE,
+        metavar="FILE",
+        help=f"{prefix}the playground's own SQLite file (default: {DEFAULT_DATABASE})",
+    )
+    parser.add_argument("--reset", action="store_true", help=f"{prefix}start the playground afresh")
+
+
+def _playground(settings: Settings, args: argparse.Namespace, *, why: str = "") -> int:
+    from bot.playground import serve
+
+    if not 0 <= args.port <= 65535:
+        print(f"saydo: --port must be from 0 to 65535 (got {args.port}).", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return serve.run(args.database, port=args.port, fresh=args.reset, why=why)
+    except ConfigError as error:
+        print(f"saydo: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.has_credentials:
+        return _playground(settings, args, why="no Slack credentials are set, so ")
     missing = settings.missing_for_slack()
     if missing:
         print(

@@ -33,7 +33,7 @@ from enum import StrEnum
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -179,6 +179,16 @@ def pending(engine: Engine, *, until: datetime, channel_ids: Iterable[str] = ())
         items = [_item(row) for row in rows.scalars()]
     wanted = set(channel_ids)
     return [i for i in items if not wanted or i.channel in wanted]
+
+
+def next_due(engine: Engine, *, after: datetime) -> datetime | None:
+    """When the soonest unsent message falls due after `after`; None when none is waiting."""
+    with transaction(engine) as session:
+        return session.execute(
+            select(func.min(OutboxMessage.send_after)).where(
+                OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after > after
+            )
+        ).scalar()
 
 
 # --- sweeping ------------------------------------------------------------------------------

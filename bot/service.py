@@ -58,7 +58,7 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
         else None
     )
     app = create_app(settings, engine=engine, client=client)
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     if scheduler is not None:
         scheduler.start()
         logger.info("Scheduler started")
@@ -74,7 +74,7 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
     return status
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def request_stop(signum, _frame) -> None:
@@ -86,7 +86,7 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def _wait(stop: threading.Event) -> None:
+def wait_for_stop(stop: threading.Event) -> None:
     # A short timeout keeps the main thread responsive to signals.
     while not stop.wait(0.5):
         pass
@@ -99,7 +99,7 @@ def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) 
     serving.start()
     host, port = server.bind_addr[:2]
     logger.info("Listening for Slack on http://%s:%s/slack/events (HTTP mode)", host, port)
-    _wait(stop)
+    wait_for_stop(stop)
     server.stop()  # stops accepting; in-flight requests finish first
     serving.join()
     return 0
@@ -122,7 +122,7 @@ def _serve_socket_mode(settings: Settings, app, stop: threading.Event, health: H
         server.stop()
         return 1
     logger.info("Connected to Slack (Socket Mode); health on port %s", server.bind_addr[1])
-    _wait(stop)
+    wait_for_stop(stop)
     handler.close()
     server.stop()
     serving.join()

@@ -21,14 +21,6 @@ def run_saydo(*args: str, env: dict[str, str], cwd) -> subprocess.CompletedProce
     )
 
 
-def test_run_without_credentials_says_what_is_missing_and_exits_2(tmp_path):
-    result = run_saydo("run", env={}, cwd=tmp_path)
-    assert result.returncode == 2
-    assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in result.stderr
-    assert "README.md" in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
-
-
 def test_an_invalid_setting_stops_start_up_with_one_line(tmp_path):
     result = run_saydo("run", env={"PORT": "eighty"}, cwd=tmp_path)
     assert result.returncode == 2

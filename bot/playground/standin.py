@@ -41,7 +41,6 @@ BOT_USER, BOT_ID, APP_ID = "UBOT", "BBOT", "A0001"
 HOST_TEAM = "T0001"
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
-_FIRST_TS_MICROS = 1_700_000_000_000_100
 
 # Every method answered, with its argument names and the required ones: the OpenAPI spec's
 # (tests/test_slack_standin.py checks they agree), plus `metadata`, which Slack added after the
@@ -246,12 +245,19 @@ class SlackStandIn:
     """
 
     def __init__(
-        self, *, socket_mode_url: str | None = None, contract: ContractCheck | None = None
+        self,
+        *,
+        socket_mode_url: str | None = None,
+        contract: ContractCheck | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``contract(method, args)`` returns problems with a call (tests check the shared
-        specs with it); without one only the built-in argument table is enforced."""
+        specs with it); without one only the built-in argument table is enforced. ``clock``
+        gives the epoch seconds that message timestamps (``ts``) are made from."""
         self.socket_mode_url = socket_mode_url
         self.contract = contract
+        self.clock = clock
+        self._last_ts_micros = 0
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._version = 0
@@ -273,7 +279,6 @@ class SlackStandIn:
         self._windows: dict[str, tuple[int, float]] = {}  # method -> (calls, seconds)
         self._window_use: dict[str, tuple[float, int]] = {}  # method -> (window start, calls)
         self._custom: dict[str, AnswerFn] = {}
-        self._messages_sent = 0
         self._views_made = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -485,6 +490,13 @@ class SlackStandIn:
         """One message as ``viewer`` sees it, or None."""
         return next((m for m in self.conversation(channel, viewer=viewer) if m["ts"] == ts), None)
 
+    def show_reply(self, context: ResponseContext, message: dict[str, Any]) -> None:
+        """Show an app's reply that came back in its HTTP acknowledgement (a slash command's
+        ``ack(text)``), where Slack would: to the person alone unless ``in_channel``."""
+        with self._lock:
+            self._show_response(context, _decode_json_args(message))
+            self._touch()
+
     def home_view(self, user_id: str) -> dict[str, Any] | None:
         """The Home tab Saydo last published for ``user_id``."""
         with self._lock:
@@ -551,7 +563,7 @@ class SlackStandIn:
         "_views",
         "_home_views",
         "_modal_stacks",
-        "_messages_sent",
+        "_last_ts_micros",
         "_views_made",
     )
 
@@ -762,8 +774,9 @@ class SlackStandIn:
     # -- answers (called with the lock held) ---------------------------------------------------
 
     def _next_ts(self) -> str:
-        micros = _FIRST_TS_MICROS + 100 * self._messages_sent
-        self._messages_sent += 1
+        """Slack's message id: the posting time in epoch seconds, unique in the workspace."""
+        micros = max(int(self.clock() * 1_000_000), self._last_ts_micros + 1)
+        self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _bot_message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
@@ -1041,11 +1054,15 @@ class SlackStandIn:
         return {"team": {**team, "email_domain": "", "icon": {"image_default": True}}}
 
     def _response(self, token: str, args: dict[str, Any]) -> Answer:
-        """A POST to a response_url, shown where Slack shows it (when its context is known):
-        replacing or deleting the message acted on, in the channel, or to the person only."""
+        """A POST to a response_url, shown where Slack shows it when its context is known."""
         context = self._response_contexts.get(token)
-        if context is None:
-            return {}
+        if context is not None:
+            self._show_response(context, args)
+        return {}
+
+    def _show_response(self, context: ResponseContext, args: dict[str, Any]) -> None:
+        """Replace or delete the message acted on, post in the channel, or show the person
+        alone (the default), as Slack does with a response."""
         channel = self._conversation_for(context.channel)
         source = None
         if context.message_ts is not None:
@@ -1064,4 +1081,3 @@ class SlackStandIn:
             ts = self._next_ts()
             message = self._bot_message(args, ts) | {"for": context.user}
             self._ephemerals.setdefault(channel, []).append(message)
-        return {}

@@ -1,0 +1,512 @@
+"""The playground's engine: the real Saydo, a stand-in Slack, and a clock that can move on.
+
+Saydo runs here exactly as `saydo run` runs it in HTTP mode: the same Bolt app, handlers,
+scheduler sweeps and storage, listening on a loopback port. What a person does in the
+playground's page becomes the request Slack would send (a signed slash command, event or
+interaction, through :mod:`bot.playground.doors`); what Saydo sends goes to the stand-in
+(`SLACK_API_URL`), which keeps each conversation, modal and Home tab for the page to show.
+
+Moving the clock on runs the scheduler's sweeps at every instant in between when something
+falls due (and at least daily, for the planning sweeps), so nudges, coffee rounds, summaries
+and review reminders arrive as they would have.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import secrets
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot import clock
+from bot.app import create_app
+from bot.config import Settings
+from bot.outbox import next_due
+from bot.playground import cast, render
+from bot.playground.doors import Answer, Doors, new_trigger_id
+from bot.playground.standin import (
+    BOT_USER,
+    ContractCheck,
+    ResponseContext,
+    SlackStandIn,
+    dm_id,
+)
+from bot.server import EVENTS_PATH, build_server, make_wsgi_app
+from bot.service import Health
+from bot.slack_client import build_web_client
+from scheduler import Sweep, build_scheduler, jobs
+from storage import migrate
+from storage.db import create_db_engine
+
+logger = logging.getLogger(__name__)
+
+SLASH_COMMANDS = ("/saydo", "/commit", "/done")  # as in manifest.yml (a test keeps them equal)
+MESSAGE_SHORTCUT = "make_commitment"
+BOT_NAME = "saydo"
+PLANNING_STEP = timedelta(hours=6)
+_AT_NAME = re.compile(r"(?<![<\w])@([a-z][a-z0-9._-]*)", re.IGNORECASE)
+
+
+class PlaygroundError(ValueError):
+    """Something the person asked for cannot be done; the message says why, for the page."""
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What moving the clock did."""
+
+    started: datetime
+    reached: datetime
+    sweeps: int
+    sent: int
+
+
+def files_of(database: Path) -> tuple[Path, ...]:
+    """The database and everything kept beside it (SQLite's journal, the workspace state)."""
+    return (
+        database,
+        Path(f"{database}-wal"),
+        Path(f"{database}-shm"),
+        state_file(database),
+    )
+
+
+def state_file(database: Path) -> Path:
+    return database.with_name(database.name + ".playground.json")
+
+
+class Playground:
+    """Start with :meth:`start`, stop with :meth:`stop`. Every action is one method."""
+
+    def __init__(self, database: Path, *, contract: ContractCheck | None = None) -> None:
+        """`contract` checks every call Saydo makes to the stand-in (the tests pass theirs)."""
+        self.database = database
+        self.slack = SlackStandIn(contract=contract, clock=lambda: clock.now().timestamp())
+        self._signing_secret = secrets.token_hex(16)
+        self._time = threading.RLock()  # sweeps and clock moves, one at a time
+        self._saving = threading.Lock()
+        self._server = None
+        self._serving: threading.Thread | None = None
+        self._scheduler = None
+        self.engine = None
+        self.sweeper = None
+        self.doors: Doors | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.slack.start()
+        fresh = not self._restore()
+        if fresh:
+            cast.furnish(self.slack)
+        settings = Settings(
+            bot_token="xoxb-playground",
+            signing_secret=self._signing_secret,
+            database_url=f"sqlite:///{self.database}",
+            slack_api_url=self.slack.url,
+            host="127.0.0.1",
+            port=0,
+        )
+        self.engine = create_db_engine(settings.database_url)
+        migrate.upgrade(self.engine)
+        client = build_web_client(settings)
+        # Finishing each listener before answering makes the page's view of a request whole
+        # once it returns; the stand-in Slack has no three-second deadline to respect.
+        app = create_app(settings, engine=self.engine, client=client, process_before_response=True)
+        # Nothing limits how fast the stand-in takes messages: no need to pace them.
+        self.sweeper = dataclasses.replace(jobs.build_sweeper(self.engine, client), pace_seconds=0)
+        self._scheduler = build_scheduler(
+            tuple(
+                Sweep(sweep.id, self._one_at_a_time(sweep.func), sweep.seconds)
+                for sweep in jobs.scheduled(self.sweeper)
+            )
+        )
+        self._server = build_server(
+            make_wsgi_app(app, Health(self.engine, self._scheduler)), host="127.0.0.1", port=0
+        )
+        self._server.prepare()
+        self._serving = threading.Thread(target=self._server.serve, name="saydo", daemon=True)
+        self._serving.start()
+        host, port = self._server.bind_addr[:2]
+        self.doors = Doors(
+            f"http://{host}:{port}{EVENTS_PATH}", signing_secret=self._signing_secret
+        )
+        if fresh:
+            self._invite_saydo()
+        self._scheduler.start()
+        self.save()
+
+    def stop(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        if self._server is not None:
+            self._server.stop()
+        if self._serving is not None:
+            self._serving.join()
+        self.save()
+        self.slack.stop()
+        if self.engine is not None:
+            self.engine.dispose()
+        clock.set_offset(timedelta(0))
+
+    def save(self) -> None:
+        """Keep the workspace (conversations, views) and the clock beside the database."""
+        state = {"clock_offset_seconds": clock.offset().total_seconds(), "slack": None}
+        with self._saving:
+            state["slack"] = self.slack.snapshot()
+            target = state_file(self.database)
+            partial = target.with_name(target.name + ".partial")
+            partial.write_text(json.dumps(state), encoding="utf-8")
+            os.replace(partial, target)
+
+    def _restore(self) -> bool:
+        path = state_file(self.database)
+        if not (path.is_file() and self.database.is_file()):
+            return False
+        state = json.loads(path.read_text(encoding="utf-8"))
+        self.slack.restore(state["slack"])
+        clock.set_offset(timedelta(seconds=state["clock_offset_seconds"]))
+        return True
+
+    def _one_at_a_time(self, func: Callable[[], object]) -> Callable[[], object]:
+        def exclusively() -> object:
+            with self._time:
+                return func()
+
+        return exclusively
+
+    def _invite_saydo(self) -> None:
+        """Do what a person does first in Slack: invite Saydo to the partnership channel."""
+        self.slack.join(cast.CHANNEL_ID, BOT_USER)
+        self._event(
+            {
+                "type": "member_joined_channel",
+                "user": BOT_USER,
+                "channel": cast.CHANNEL_ID,
+                "channel_type": "C",
+                "team": cast.COUNCIL.team_id,
+                "inviter": cast.MEMBERS[0].user_id,
+            }
+        )
+
+    # -- what a person does --------------------------------------------------------------------
+
+    def type(self, user_id: str, conversation: str, text: str) -> None:
+        """What a person types in a conversation's composer: a slash command, or a message
+        (with `@saydo` it mentions Saydo, which Slack tells the app about)."""
+        member = self._member(user_id)
+        text = text.strip()
+        if not text:
+            raise PlaygroundError("Type a message or a command first.")
+        if text.startswith("/"):
+            self._command(member, conversation, text)
+            return
+        message = self.slack.post_as(user_id, conversation, self._with_mentions(text))
+        if f"<@{BOT_USER}>" in message["text"] and not conversation.startswith("D"):
+            self._event(
+                {
+                    "type": "app_mention",
+                    "user": user_id,
+                    "text": message["text"],
+                    "ts": message["ts"],
+                    "channel": conversation,
+                    "event_ts": message["ts"],
+                    "team": member.team_id,
+                }
+            )
+
+    def click(
+        self,
+        user_id: str,
+        *,
+        block_id: str,
+        action_id: str,
+        value: str | None = None,
+        conversation: str | None = None,
+        message_ts: str | None = None,
+        view_id: str | None = None,
+        submitted: Mapping[str, Mapping[str, list[str]]] | None = None,
+    ) -> None:
+        """A click (or choice) on an interactive element of a message, a modal or the Home tab."""
+        member = self._member(user_id)
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user_object(member),
+            "api_app_id": "A0SAYDO",
+            "token": "legacy-verification-token",
+            "team": self._team_object(),
+            "is_enterprise_install": False,
+            "trigger_id": self._trigger_for(user_id),
+        }
+        if view_id is not None:
+            view = self.slack.view(view_id)
+            if view is None:
+                raise PlaygroundError("That view is no longer open.")
+            view["state"] = {"values": render.view_state(view, submitted or {})}
+            blocks = view.get("blocks", [])
+            payload |= {"container": {"type": "view", "view_id": view_id}, "view": view}
+        else:
+            if conversation is None or message_ts is None:
+                raise PlaygroundError("Say which message was clicked.")
+            message = self.slack.message(conversation, message_ts, viewer=user_id)
+            if message is None:
+                raise PlaygroundError("That message is gone.")
+            ephemeral = bool(message.pop("ephemeral", False))
+            message.pop("for", None)
+            blocks = message.get("blocks", [])
+            payload |= {
+                "container": {
+                    "type": "message",
+                    "message_ts": message_ts,
+                    "channel_id": conversation,
+                    "is_ephemeral": ephemeral,
+                },
+                "channel": {"id": conversation, "name": self._channel_name(conversation)},
+                "state": {"values": {}},
+                "response_url": self.slack.response_url(
+                    ResponseContext(conversation, user_id, message_ts, ephemeral)
+                ),
+            }
+            if not ephemeral:
+                payload["message"] = message
+        try:
+            action = render.block_action(
+                blocks, block_id=block_id, action_id=action_id, value=value
+            )
+        except LookupError as missing:
+            raise PlaygroundError(str(missing)) from None
+        payload["actions"] = [action]
+        self._answered(self.doors.interaction(payload), "That button")
+
+    def submit(
+        self, user_id: str, view_id: str, submitted: Mapping[str, Mapping[str, list[str]]]
+    ) -> dict[str, str]:
+        """Submit a modal; returns the errors to show by block id (empty: it was accepted)."""
+        member = self._member(user_id)
+        view = self.slack.view(view_id)
+        if view is None:
+            raise PlaygroundError("That form is no longer open.")
+        view["state"] = {"values": render.view_state(view, submitted)}
+        answer = self.doors.interaction(
+            {
+                "type": "view_submission",
+                "team": self._team_object(),
+                "user": self._user_object(member),
+                "api_app_id": "A0SAYDO",
+                "token": "legacy-verification-token",
+                "trigger_id": self._trigger_for(user_id),
+                "view": view,
+                "response_urls": [],
+                "is_enterprise_install": False,
+            }
+        )
+        self._answered(answer, "The form")
+        reply = answer.json() or {}
+        action = reply.get("response_action")
+        if action == "errors":
+            return dict(reply.get("errors") or {})
+        if action == "update":
+            self.slack.replace_modal(view_id, reply["view"])
+        elif action == "push":
+            self.slack.push_modal(user_id, reply["view"])
+        else:
+            self.slack.close_modal(user_id, everything=action == "clear")
+        return {}
+
+    def close(self, user_id: str, view_id: str) -> None:
+        """Cancel a modal (Saydo hears of it when the modal asked to be told)."""
+        member = self._member(user_id)
+        view = self.slack.view(view_id)
+        self.slack.close_modal(user_id)
+        if view is not None and view.get("notify_on_close"):
+            self._answered(
+                self.doors.interaction(
+                    {
+                        "type": "view_closed",
+                        "team": self._team_object(),
+                        "user": self._user_object(member),
+                        "api_app_id": "A0SAYDO",
+                        "token": "legacy-verification-token",
+                        "view": view,
+                        "is_cleared": False,
+                        "is_enterprise_install": False,
+                    }
+                ),
+                "Closing the form",
+            )
+
+    def open_home(self, user_id: str) -> None:
+        """Open Saydo's Home tab (Slack tells the app, which publishes the view)."""
+        member = self._member(user_id)
+        self._event(
+            {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": dm_id(user_id),
+                "tab": "home",
+                "event_ts": f"{clock.now().timestamp():.6f}",
+                "team": member.team_id,
+            }
+        )
+
+    def shortcut(self, user_id: str, conversation: str, message_ts: str) -> None:
+        """The "Make a commitment" message shortcut on a message."""
+        member = self._member(user_id)
+        message = self.slack.message(conversation, message_ts, viewer=user_id)
+        if message is None or message.get("ephemeral"):
+            raise PlaygroundError("Shortcuts work on messages everyone can see.")
+        self._answered(
+            self.doors.interaction(
+                {
+                    "type": "message_action",
+                    "callback_id": MESSAGE_SHORTCUT,
+                    "trigger_id": self._trigger_for(user_id),
+                    "response_url": self.slack.response_url(ResponseContext(conversation, user_id)),
+                    "team": self._team_object(),
+                    "channel": {"id": conversation, "name": self._channel_name(conversation)},
+                    "user": self._user_object(member),
+                    "message": message,
+                    "message_ts": message_ts,
+                    "action_ts": f"{clock.now().timestamp():.6f}",
+                    "token": "legacy-verification-token",
+                    "is_enterprise_install": False,
+                }
+            ),
+            "The shortcut",
+        )
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def advance(self, to: datetime) -> Advanced:
+        """Move the clock on to `to`, running the sweeps at each instant something falls due
+        in between, and at least every `PLANNING_STEP` for the planning sweeps."""
+        with self._time:
+            started = at = clock.now()
+            if to <= at:
+                raise PlaygroundError("The clock only moves forward; choose a later time.")
+            sweeps = sent = 0
+            while at < to:
+                due = next_due(self.engine, after=at)
+                at = min(to, at + PLANNING_STEP, due or to)
+                clock.move_to(at)
+                reports = jobs.run_sweeps(self.sweeper, now=at)
+                sweeps += 1
+                sent += sum(report.result == "sent" for report in reports)
+            return Advanced(started, at, sweeps, sent)
+
+    # -- doors ---------------------------------------------------------------------------------
+
+    def _command(self, member: cast.Member, conversation: str, text: str) -> None:
+        command, _, rest = text.partition(" ")
+        context = ResponseContext(conversation, member.user_id)
+        if command in SLASH_COMMANDS and self._shared_with_partners(conversation, member):
+            self.slack.show_reply(
+                context,
+                {
+                    "text": f"`{command}` belongs to {cast.COUNCIL.name}'s Slack, and slash "
+                    "commands are not shared in Slack Connect channels. Mention Saydo instead: "
+                    f"`@{BOT_NAME} {rest.strip() or 'help'}`"
+                },
+            )
+            return
+        if command not in SLASH_COMMANDS:
+            self.slack.show_reply(
+                context,
+                {
+                    "text": f"`{command}` is not a valid command. In Slack, all messages that "
+                    'start with the "/" character are interpreted as commands.'
+                },
+            )
+            return
+        answer = self.doors.command(
+            command=command,
+            text=self._with_mentions(rest.strip(), escaped_command=True),
+            user_id=member.user_id,
+            channel_id=conversation,
+            channel_name=self._channel_name(conversation),
+            team_id=cast.COUNCIL.team_id,
+            team_domain=cast.COUNCIL.domain,
+            response_url=self.slack.response_url(context),
+            trigger_id=self._trigger_for(member.user_id),
+        )
+        if answer.status != 200:
+            self.slack.show_reply(
+                context,
+                {"text": f'{command} failed with the error "dispatch_failed" ({answer.status})'},
+            )
+            return
+        reply = answer.json()
+        if reply is None and answer.body.strip():
+            reply = {"text": answer.body}
+        if reply:
+            self.slack.show_reply(context, reply)
+
+    def _shared_with_partners(self, conversation: str, member: cast.Member) -> bool:
+        """Whether `member` is a partner from another organisation in a Slack Connect channel,
+        where the host's slash commands are not available to them."""
+        record = self.slack.channel(conversation)
+        return bool(record and record["is_ext_shared"]) and member.team_id != cast.COUNCIL.team_id
+
+    def _event(self, event: dict[str, Any]) -> None:
+        answer = self.doors.event(
+            event,
+            team_id=cast.COUNCIL.team_id,
+            bot_user_id=BOT_USER,
+            event_id=f"Ev{uuid.uuid4().hex[:10].upper()}",
+        )
+        self._answered(answer, "The event")
+
+    def _answered(self, answer: Answer, what: str) -> None:
+        if answer.status != 200:
+            raise PlaygroundError(f"{what} reached Saydo, which answered HTTP {answer.status}.")
+
+    def _trigger_for(self, user_id: str) -> str:
+        trigger_id = new_trigger_id()
+        self.slack.register_trigger(trigger_id, user_id)
+        return trigger_id
+
+    def _member(self, user_id: str) -> cast.Member:
+        try:
+            return cast.member(user_id)
+        except KeyError:
+            raise PlaygroundError(f"No one in the playground has the id {user_id}.") from None
+
+    def _with_mentions(self, text: str, *, escaped_command: bool = False) -> str:
+        """`@alice` becomes `<@U0ALICE>` and `@saydo` `<@UBOT>`, as Slack's composer does; in
+        the text of a command with `should_escape` (all of Saydo's), `<@U0ALICE|alice>`."""
+        handles = {m.name: m.user_id for m in cast.MEMBERS} | {BOT_NAME: BOT_USER}
+
+        def mention(match: re.Match[str]) -> str:
+            handle = match.group(1).lower()
+            user_id = handles.get(handle)
+            if user_id is None:
+                return match.group(0)
+            return f"<@{user_id}|{handle}>" if escaped_command else f"<@{user_id}>"
+
+        return _AT_NAME.sub(mention, text)
+
+    def _user_object(self, member: cast.Member) -> dict[str, str]:
+        return {
+            "id": member.user_id,
+            "username": member.name,
+            "name": member.name,
+            "team_id": member.team_id,
+        }
+
+    def _team_object(self) -> dict[str, str]:
+        return {"id": cast.COUNCIL.team_id, "domain": cast.COUNCIL.domain}
+
+    def _channel_name(self, conversation: str) -> str:
+        record = self.slack.channel(conversation)
+        if record is None or not record["name"]:
+            return "directmessage" if conversation.startswith("D") else "privategroup"
+        return record["name"]

@@ -1,0 +1,362 @@
+// The playground page: shows what the server renders, and sends what the person does.
+// The HTML of Saydo's messages, modals and Home tab comes from bot/playground/render.py;
+// interactive elements carry data-action (JSON: block_id, action_id, type[, value]) and form
+// controls data-block-id / data-action-id / data-kind (see that module's docstring).
+"use strict";
+
+const here = {
+  as: localStorage.getItem("saydo.as") || "",
+  in: localStorage.getItem("saydo.in") || "",
+  version: null,
+  modalKey: null,
+  homeKey: null,
+  messagesKey: null,
+  homeOpenedFor: null,
+  busy: false,
+};
+const $ = (selector) => document.querySelector(selector);
+
+async function call(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ as: here.as, ...body }),
+  });
+  let answer = {};
+  try { answer = await response.json(); } catch (_) { /* not JSON: reported below */ }
+  if (!response.ok || !answer.ok) {
+    throw new Error(answer.error || `The playground answered HTTP ${response.status}.`);
+  }
+  return answer;
+}
+
+function toast(text, isError = false) {
+  const box = $("#toast");
+  box.textContent = text;
+  box.className = isError ? "error" : "";
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, isError ? 8000 : 4000);
+}
+
+async function act(path, body, busyText = null) {
+  if (busyText) { $("#busy-text").textContent = busyText; $("#busy").hidden = false; }
+  try {
+    const answer = await call(path, body);
+    if (answer.advanced) toast(answer.advanced);
+    await refresh(false);
+    return answer;
+  } catch (error) {
+    toast(error.message, true);
+    return null;
+  } finally {
+    $("#busy").hidden = true;
+  }
+}
+
+// --- state ------------------------------------------------------------------------------
+
+async function refresh(wait) {
+  const asked = { as: here.as, in: here.in };
+  const query = new URLSearchParams();
+  if (asked.as) query.set("as", asked.as);
+  if (asked.in) query.set("in", asked.in);
+  if (wait && here.version !== null) query.set("since", here.version);
+  const response = await fetch("/api/state?" + query.toString());
+  if (!response.ok) throw new Error(`state: HTTP ${response.status}`);
+  const state = await response.json();
+  if (asked.as !== here.as || asked.in !== here.in) return; // the person moved on meanwhile
+  show(state);
+}
+
+function show(state) {
+  here.version = state.version;
+  if (here.as !== state.me.id) { here.as = state.me.id; localStorage.setItem("saydo.as", here.as); }
+  here.in = state.in;
+  localStorage.setItem("saydo.in", here.in);
+  $("#clock").textContent = `${state.clock.local} (${state.clock.tz})`;
+  $("#clock").dataset.utc = state.clock.utc;
+  showPeople(state);
+  showSidebar(state);
+  $("#title").textContent = state.title;
+  const atHome = state.in === "home";
+  $("#home").hidden = !atHome;
+  $("#messages").hidden = atHome;
+  $("#composer").hidden = atHome;
+  if (atHome) showHome(state.home); else showMessages(state.messages);
+  showModal(state.modal);
+}
+
+function showPeople(state) {
+  const select = $("#as");
+  if (select.options.length !== state.members.length) {
+    select.innerHTML = "";
+    for (const member of state.members) {
+      const option = document.createElement("option");
+      option.value = member.id;
+      option.textContent = `${member.name} (${member.organisation})`;
+      option.title = `${member.role}; ${member.tz}`;
+      select.append(option);
+    }
+  }
+  select.value = state.me.id;
+  $("#me").textContent = `You are ${state.me.name}, ${state.me.role}, ${state.me.tz}.`;
+}
+
+function showSidebar(state) {
+  const lists = { channel: $("#channels"), group: $("#groups"), app: $("#apps") };
+  for (const list of Object.values(lists)) list.innerHTML = "";
+  const entries = [...state.sidebar, { id: "home", label: "Saydo · Home", kind: "app" }];
+  for (const entry of entries) {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = "#";
+    link.textContent = entry.kind === "app" && entry.id !== "home" ? "Saydo · Messages" : entry.label;
+    link.dataset.conversation = entry.id;
+    if (entry.id === "home") link.id = "home-tab";
+    if (entry.id === state.in) link.className = "current";
+    item.append(link);
+    lists[entry.kind].append(item);
+  }
+}
+
+function showMessages(messages) {
+  const key = JSON.stringify(messages);
+  if (key === here.messagesKey) return;
+  here.messagesKey = key;
+  const box = $("#messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  box.innerHTML = "";
+  if (!messages.length) {
+    box.innerHTML = '<p class="empty">Nothing here yet.</p>';
+    return;
+  }
+  let day = null;
+  for (const message of messages) {
+    const thisDay = message.when.split(",")[0];
+    if (thisDay !== day) {
+      day = thisDay;
+      const divider = document.createElement("div");
+      divider.className = "day";
+      divider.textContent = thisDay;
+      box.append(divider);
+    }
+    const item = document.createElement("div");
+    item.className = "msg" + (message.ephemeral ? " ephemeral" : "");
+    item.dataset.ts = message.ts;
+    const head = document.createElement("div");
+    head.className = "msg-head";
+    head.innerHTML = '<span class="author"></span>' + (message.app ? '<span class="app-badge">APP</span>' : "") +
+      '<span class="org"></span><span class="when"></span>' +
+      (message.ephemeral ? '<span class="only-you">Only visible to you</span>' : "") +
+      (message.edited ? '<span class="edited">(edited)</span>' : "");
+    head.querySelector(".author").textContent = message.author;
+    head.querySelector(".org").textContent = message.organisation;
+    head.querySelector(".when").textContent = message.when.split(", ").slice(-1)[0];
+    item.append(head);
+    const body = document.createElement("div");
+    body.className = "msg-body";
+    body.innerHTML = message.html; // rendered and escaped by the server
+    item.append(body);
+    if (!message.ephemeral) {
+      const shortcut = document.createElement("button");
+      shortcut.type = "button";
+      shortcut.className = "shortcut";
+      shortcut.dataset.shortcut = "1";
+      shortcut.textContent = "⋯ Make this a commitment";
+      item.append(shortcut);
+    }
+    box.append(item);
+  }
+  if (atBottom || !showMessages.shown) box.scrollTop = box.scrollHeight;
+  showMessages.shown = true;
+}
+
+function showHome(home) {
+  const key = home ? home.view_id + home.html : "";
+  if (key === here.homeKey) return;
+  here.homeKey = key;
+  const box = $("#home");
+  box.dataset.viewId = home ? home.view_id : "";
+  box.innerHTML = home ? home.html : '<p class="empty">Opening Saydo\'s Home tab…</p>';
+}
+
+function showModal(modal) {
+  const backdrop = $("#modal-backdrop");
+  if (!modal) {
+    backdrop.hidden = true;
+    here.modalKey = null;
+    return;
+  }
+  const key = modal.view_id + modal.html;
+  backdrop.hidden = false;
+  if (key === here.modalKey) return; // keep what the person is typing
+  here.modalKey = key;
+  const box = $("#modal");
+  box.dataset.viewId = modal.view_id;
+  box.innerHTML = modal.html;
+  const title = box.querySelector(".bk-modal-title");
+  if (title) title.id = "modal-title";
+  const first = box.querySelector("input, textarea, select");
+  if (first) first.focus();
+}
+
+// --- what the person does ---------------------------------------------------------------
+
+function formValues(root) {
+  const values = {};
+  for (const control of root.querySelectorAll("[data-block-id][data-action-id][data-kind]")) {
+    const block = control.dataset.blockId;
+    const action = control.dataset.actionId;
+    values[block] = values[block] || {};
+    const chosen = values[block][action] = values[block][action] || [];
+    if (control.type === "checkbox" || control.type === "radio") {
+      if (control.checked) chosen.push(control.value);
+    } else if (control.tagName === "SELECT" && control.multiple) {
+      for (const option of control.selectedOptions) chosen.push(option.value);
+    } else if (control.value !== "") {
+      chosen.push(control.value);
+    }
+  }
+  return values;
+}
+
+function where(element) {
+  const message = element.closest(".msg");
+  if (message) return { in: here.in, ts: message.dataset.ts };
+  const modal = element.closest("#modal");
+  if (modal) return { view_id: modal.dataset.viewId, values: formValues(modal) };
+  const home = element.closest("#home");
+  if (home) return { in: "home", view_id: home.dataset.viewId };
+  return null;
+}
+
+async function perform(element, value) {
+  const action = JSON.parse(element.dataset.action);
+  if (element.dataset.confirm && !window.confirm(element.dataset.confirm)) return;
+  const place = where(element);
+  if (!place) return;
+  await act("/api/click", {
+    ...place,
+    block_id: action.block_id,
+    action_id: action.action_id,
+    value: value === undefined ? action.value : value,
+  });
+}
+
+document.addEventListener("click", async (event) => {
+  const target = event.target;
+  const link = target.closest("[data-conversation]");
+  if (link) {
+    event.preventDefault();
+    await go(link.dataset.conversation);
+    return;
+  }
+  if (target.closest("[data-shortcut]")) {
+    await act("/api/shortcut", { in: here.in, ts: target.closest(".msg").dataset.ts });
+    return;
+  }
+  if (target.closest(".bk-close")) {
+    event.preventDefault();
+    await act("/api/close", { view_id: $("#modal").dataset.viewId });
+    return;
+  }
+  const clicked = target.closest("button[data-action], a[data-action]");
+  if (clicked) {
+    if (clicked.tagName === "A") { /* the link opens; Slack still tells the app */ }
+    else event.preventDefault();
+    await perform(clicked);
+  }
+});
+
+document.addEventListener("change", async (event) => {
+  const control = event.target.closest("select[data-action], input[data-action]");
+  if (!control) return;
+  let value = control.value;
+  if (control.type === "checkbox") {
+    const group = control.closest(".bk-block");
+    value = JSON.stringify([...group.querySelectorAll("input[data-action]:checked")].map((c) => c.value));
+  }
+  if (value === "") return;
+  await perform(control, value);
+});
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  event.preventDefault();
+  if (form.id === "composer") {
+    const text = $("#compose").value.trim();
+    if (!text) return;
+    const sent = await act("/api/type", { in: here.in, text });
+    if (sent) $("#compose").value = "";
+    return;
+  }
+  if (form.closest("#modal")) {
+    const modal = $("#modal");
+    const answer = await act("/api/submit", { view_id: modal.dataset.viewId, values: formValues(modal) });
+    if (answer && answer.errors) showErrors(modal, answer.errors);
+  }
+});
+
+function showErrors(modal, errors) {
+  for (const old of modal.querySelectorAll(".bk-error.from-saydo")) old.remove();
+  for (const [blockId, text] of Object.entries(errors)) {
+    const block = modal.querySelector(`.bk-block[data-block-id="${CSS.escape(blockId)}"]`);
+    const note = document.createElement("div");
+    note.className = "bk-error from-saydo";
+    note.textContent = text;
+    (block || modal.querySelector("form") || modal).append(note);
+  }
+}
+
+$("#compose").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    $("#composer").requestSubmit();
+  }
+});
+
+$("#as").addEventListener("change", async () => {
+  here.as = $("#as").value;
+  localStorage.setItem("saydo.as", here.as);
+  here.in = "";
+  here.messagesKey = here.homeKey = here.modalKey = null;
+  await refresh(false);
+});
+
+async function go(conversation) {
+  here.in = conversation;
+  here.messagesKey = here.homeKey = null;
+  if (conversation === "home") {
+    await refresh(false);
+    await act("/api/home", {}); // Slack tells the app each time the tab is opened
+  } else {
+    await refresh(false);
+  }
+}
+
+for (const button of document.querySelectorAll("[data-by]")) {
+  button.addEventListener("click", () => act("/api/advance", { by: button.dataset.by }, "Moving the clock on…"));
+}
+$("#advance-to").addEventListener("click", () => {
+  const when = $("#advance-to-when").value;
+  if (!when) { toast("Choose a date and time first.", true); return; }
+  act("/api/advance", { to: when }, "Moving the clock on…");
+});
+$("#seed").addEventListener("click", () => {
+  if (!window.confirm("Play thirteen weeks of joint working from now? It takes a minute or two.")) return;
+  act("/api/seed", {}, "Playing a quarter of joint working… (a minute or two)");
+});
+
+// Long-poll: the server answers when anything changes (a nudge, a summary...), or after a while.
+async function watch() {
+  for (;;) {
+    try {
+      await refresh(true);
+    } catch (_) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+
+refresh(false).then(watch, (error) => { toast(error.message, true); watch(); });
