@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -12,10 +11,10 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlencode
 
 import requests
-from slack_sdk.signature import SignatureVerifier
+
+from bot.playground import doors
 
 SIGNING_SECRET = "8f742231b10e8888abcd9912ab85a5f0"
 BOT_TOKEN = "xoxb-0000000000-saydo-test-token"
@@ -34,15 +33,9 @@ def signed_headers(
     *,
     secret: str = SIGNING_SECRET,
     timestamp: int | None = None,
-    content_type: str = "application/x-www-form-urlencoded",
+    content_type: str = doors.FORM,
 ) -> dict[str, str]:
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": signature,
-    }
+    return doors.signed_headers(body, secret=secret, timestamp=timestamp, content_type=content_type)
 
 
 class SaydoProcess:
@@ -147,21 +140,16 @@ class SaydoProcess:
         response_url: str | None = None,
         trigger_id: str | None = None,
     ) -> requests.Response:
-        body = urlencode(
-            {
-                "token": "legacy-verification-token",
-                "team_id": team_id,
-                "team_domain": "saydo-test",
-                "channel_id": channel_id,
-                "channel_name": "partnership",
-                "user_id": user_id,
-                "user_name": user_id.lower(),
-                "command": command,
-                "text": text,
-                "api_app_id": "A0SAYDO",
-                "response_url": response_url or self._response_url(),
-                "trigger_id": trigger_id or f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}",
-            }
+        body = doors.slash_command_body(
+            command=command,
+            text=text,
+            user_id=user_id,
+            channel_id=channel_id,
+            channel_name="partnership",
+            team_id=team_id,
+            team_domain="saydo-test",
+            response_url=response_url or self._response_url(),
+            trigger_id=trigger_id or doors.new_trigger_id(),
         )
         return self.post_signed(body)
 
@@ -173,22 +161,16 @@ class SaydoProcess:
         team_id: str = TEAM_ID,
         retry_num: int | None = None,
     ) -> requests.Response:
-        body = json.dumps(
-            {
-                "token": "legacy-verification-token",
-                "team_id": team_id,
-                "api_app_id": "A0SAYDO",
-                "event": event,
-                "type": "event_callback",
-                "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-                "event_time": int(time.time()),
-                "authorizations": [{"team_id": team_id, "user_id": "UBOT", "is_bot": True}],
-            }
+        body = doors.event_body(
+            event,
+            team_id=team_id,
+            bot_user_id="UBOT",
+            event_id=event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         )
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        return self.post_signed(body, content_type="application/json", headers=headers)
+        return self.post_signed(body, content_type=doors.JSON, headers=headers)
 
     def _response_url(self) -> str:
         return self.response_url_factory() if self.response_url_factory else "http://127.0.0.1:9/"
@@ -202,7 +184,7 @@ class SaydoProcess:
                 "user": user,
                 "api_app_id": "A0SAYDO",
                 "token": "legacy-verification-token",
-                "trigger_id": f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}",
+                "trigger_id": doors.new_trigger_id(),
                 "view": {
                     **view,
                     "id": "V0000000001",
@@ -218,5 +200,4 @@ class SaydoProcess:
         )
 
     def interaction(self, payload: dict) -> requests.Response:
-        body = urlencode({"payload": json.dumps(payload)})
-        return self.post_signed(body)
+        return self.post_signed(doors.interaction_body(payload))

@@ -34,16 +34,22 @@ LONDON = ZoneInfo("Europe/London")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def own_workspace_names() -> Iterator[None]:
+    """Workspace names are cached per process: other tests' T0001 is not the playground's."""
+    cached = dict(member_handlers._team_names)
+    member_handlers._team_names.clear()
+    yield
+    member_handlers._team_names.clear()
+    member_handlers._team_names.update(cached)
+
+
 @pytest.fixture
 def playground(tmp_path) -> Iterator[Playground]:
-    # Workspace names are cached per process; the playground's must not leak into other tests.
-    cached = dict(member_handlers._team_names)
     started = Playground(tmp_path / "playground.db", contract=call_problems)
     started.start()
     yield started
     started.stop()
-    member_handlers._team_names.clear()
-    member_handlers._team_names.update(cached)
     started.slack.assert_clean()
 
 
@@ -242,7 +248,6 @@ def test_advancing_sweeps_at_each_due_instant_not_every_minute(playground):
 
 def test_the_playground_keeps_its_world_across_restarts_and_reset_forgets_it(tmp_path):
     database = tmp_path / "playground.db"
-    cached = dict(member_handlers._team_names)
     first = Playground(database, contract=call_problems)
     first.start()
     first.type(ALICE, CHANNEL, "/commit send the budget baseline by Friday")
@@ -259,8 +264,6 @@ def test_the_playground_keeps_its_world_across_restarts_and_reset_forgets_it(tmp
         assert len(commitments(second)) == 1
     finally:
         second.stop()
-    member_handlers._team_names.clear()
-    member_handlers._team_names.update(cached)
 
     reset(database)
     assert list(tmp_path.iterdir()) == []
