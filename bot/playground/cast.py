@@ -78,6 +78,7 @@ def furnish(slack: SlackStandIn) -> None:
             team_id=member.team_id,
             tz=member.tz,
             locale=member.locale,
+            display_name=member.real_name,
         )
     slack.add_channel(
         CHANNEL_ID,

@@ -58,6 +58,7 @@ def run(database: Path, *, port: int, fresh: bool, why: str = "") -> int:
     try:
         wait_for_stop(stop)
     finally:
+        playground.slack.stop_waiting()  # the page's long polls answer at once
         server.stop()
         serving.join()
         playground.stop()

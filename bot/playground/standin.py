@@ -261,6 +261,7 @@ class SlackStandIn:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._version = 0
+        self._not_waiting = False
         self._calls: list[RecordedCall] = []
         self._violations: list[str] = []
         self._teams: dict[str, dict[str, Any]] = {}
@@ -376,8 +377,10 @@ class SlackStandIn:
         is_bot: bool = False,
         deleted: bool = False,
         bot_id: str | None = None,
+        display_name: str | None = None,
     ) -> None:
-        """Add (or replace) a user answered by ``users.info``."""
+        """Add (or replace) a user answered by ``users.info`` (``display_name`` defaults to the
+        handle ``name``)."""
         ZoneInfo(tz)  # fail fast on a bad zone name
         with self._lock:
             self._users[user_id] = {
@@ -390,6 +393,7 @@ class SlackStandIn:
                 "is_bot": is_bot,
                 "deleted": deleted,
                 "bot_id": bot_id,
+                "display_name": display_name or name,
             }
 
     def add_channel(
@@ -547,10 +551,19 @@ class SlackStandIn:
             return self._version
 
     def wait_for_change(self, since: int, timeout: float) -> int:
-        """Wait until ``version`` exceeds ``since`` (or ``timeout`` passes); return it."""
+        """Wait until ``version`` exceeds ``since`` (or ``timeout`` passes, or
+        :meth:`stop_waiting` is called); return it."""
         with self._changed:
-            self._changed.wait_for(lambda: self._version > since, timeout=timeout)
+            self._changed.wait_for(
+                lambda: self._version > since or self._not_waiting, timeout=timeout
+            )
             return self._version
+
+    def stop_waiting(self) -> None:
+        """Release every :meth:`wait_for_change`, now and later (before shutting down)."""
+        with self._changed:
+            self._not_waiting = True
+            self._changed.notify_all()
 
     # -- saving and restoring --------------------------------------------------------------------
 
@@ -909,7 +922,7 @@ class SlackStandIn:
             "is_bot": record["is_bot"],
             "is_app_user": False,
             "profile": {
-                "display_name": record["name"],
+                "display_name": record.get("display_name", record["name"]),
                 "real_name": record["real_name"],
                 "team": record["team_id"],
             },

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from bot import clock
@@ -35,7 +36,14 @@ STATIC = {
 }
 STEPS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(weeks=1)}
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
-_REASONS = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Not Allowed"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+}
 
 
 class _Refused(Exception):
@@ -79,6 +87,13 @@ def make_app(playground: Playground) -> Callable:
             return _json(start_response, refused.status, {"ok": False, "error": str(refused)})
         except PlaygroundError as error:
             return _json(start_response, 400, {"ok": False, "error": str(error)})
+        except Exception:
+            logger.exception("The playground failed on %s %s", method, path)
+            return _json(
+                start_response,
+                500,
+                {"ok": False, "error": "Something went wrong in the playground; see its console."},
+            )
 
     return application
 
@@ -95,8 +110,6 @@ def _check_host(environ: dict) -> None:
 
 
 def _query(environ: dict) -> dict[str, str]:
-    from urllib.parse import parse_qs
-
     return {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
 
 
@@ -282,6 +295,7 @@ def _message(message: dict[str, Any], names: dict[str, str], tz: str) -> dict[st
         "when": _local(posted, tz),
         "ephemeral": bool(message.get("ephemeral")),
         "edited": bool(message.get("edited")),
+        "in_thread": message.get("thread_ts", message["ts"]) != message["ts"],
         "html": render.message_html(message, names=names),
     }
 

@@ -11,8 +11,8 @@ const here = {
   modalKey: null,
   homeKey: null,
   messagesKey: null,
-  homeOpenedFor: null,
-  busy: false,
+  messagesIn: null, // the conversation the messages shown belong to
+  clockTz: null, // the time zone the date-time picker's value is in
 };
 const $ = (selector) => document.querySelector(selector);
 
@@ -34,6 +34,7 @@ function toast(text, isError = false) {
   const box = $("#toast");
   box.textContent = text;
   box.className = isError ? "error" : "";
+  box.setAttribute("role", isError ? "alert" : "status");
   box.hidden = false;
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => { box.hidden = true; }, isError ? 8000 : 4000);
@@ -74,17 +75,47 @@ function show(state) {
   if (here.as !== state.me.id) { here.as = state.me.id; localStorage.setItem("saydo.as", here.as); }
   here.in = state.in;
   localStorage.setItem("saydo.in", here.in);
-  $("#clock").textContent = `${state.clock.local} (${state.clock.tz})`;
-  $("#clock").dataset.utc = state.clock.utc;
+  showClock(state.clock);
   showPeople(state);
   showSidebar(state);
   $("#title").textContent = state.title;
+  document.title = `${state.title} · Saydo playground`;
   const atHome = state.in === "home";
   $("#home").hidden = !atHome;
   $("#messages").hidden = atHome;
   $("#composer").hidden = atHome;
+  $("#hint").hidden = atHome;
   if (atHome) showHome(state.home); else showMessages(state.messages);
   showModal(state.modal);
+}
+
+// The clock's local date and time as a datetime-local value ("2026-11-27T11:04").
+function localInputValue(utc, tz) {
+  const parts = {};
+  const format = new Intl.DateTimeFormat("en-GB", {
+    timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  for (const part of format.formatToParts(new Date(utc))) parts[part.type] = part.value;
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
+function showClock(clock) {
+  const shown = $("#clock");
+  shown.textContent = clock.local;
+  shown.dateTime = clock.utc;
+  $("#clock-tz").textContent = clock.tz;
+  // The date-time picker starts from the playground's time (it may be far from today's), and
+  // never offers the past; what the person is choosing stays.
+  const picker = $("#advance-to-when");
+  if (document.activeElement === picker) return;
+  try {
+    const now = localInputValue(clock.utc, clock.tz);
+    const tzChanged = clock.tz !== here.clockTz;
+    here.clockTz = clock.tz;
+    picker.min = now;
+    if (tzChanged || !picker.value || picker.value < now) picker.value = now;
+  } catch (_) { /* an unknown time zone: leave the picker as it is */ }
 }
 
 function showPeople(state) {
@@ -114,17 +145,23 @@ function showSidebar(state) {
     link.textContent = entry.kind === "app" && entry.id !== "home" ? "Saydo · Messages" : entry.label;
     link.dataset.conversation = entry.id;
     if (entry.id === "home") link.id = "home-tab";
-    if (entry.id === state.in) link.className = "current";
+    if (entry.id === state.in) { link.className = "current"; link.setAttribute("aria-current", "page"); }
     item.append(link);
-    lists[entry.kind].append(item);
+    (lists[entry.kind] || lists.group).append(item);
+  }
+  for (const [kind, list] of Object.entries(lists)) {
+    $(`#${kind}s-heading`).hidden = list.children.length === 0;
+    list.hidden = list.children.length === 0;
   }
 }
 
 function showMessages(messages) {
   const key = JSON.stringify(messages);
-  if (key === here.messagesKey) return;
-  here.messagesKey = key;
   const box = $("#messages");
+  const newPlace = here.messagesIn !== here.in;
+  if (key === here.messagesKey && !newPlace) return;
+  here.messagesKey = key;
+  here.messagesIn = here.in;
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   box.innerHTML = "";
   if (!messages.length) {
@@ -133,7 +170,7 @@ function showMessages(messages) {
   }
   let day = null;
   for (const message of messages) {
-    const thisDay = message.when.split(",")[0];
+    const thisDay = message.when.split(", ")[0];
     if (thisDay !== day) {
       day = thisDay;
       const divider = document.createElement("div");
@@ -142,17 +179,19 @@ function showMessages(messages) {
       box.append(divider);
     }
     const item = document.createElement("div");
-    item.className = "msg" + (message.ephemeral ? " ephemeral" : "");
+    item.className = "msg" + (message.ephemeral ? " ephemeral" : "") + (message.in_thread ? " in-thread" : "");
     item.dataset.ts = message.ts;
     const head = document.createElement("div");
     head.className = "msg-head";
     head.innerHTML = '<span class="author"></span>' + (message.app ? '<span class="app-badge">APP</span>' : "") +
       '<span class="org"></span><span class="when"></span>' +
       (message.ephemeral ? '<span class="only-you">Only visible to you</span>' : "") +
-      (message.edited ? '<span class="edited">(edited)</span>' : "");
+      (message.edited ? '<span class="edited">(edited)</span>' : "") +
+      (message.in_thread ? '<span class="thread-reply">↳ reply in a thread</span>' : "");
     head.querySelector(".author").textContent = message.author;
     head.querySelector(".org").textContent = message.organisation;
     head.querySelector(".when").textContent = message.when.split(", ").slice(-1)[0];
+    head.querySelector(".when").title = message.when;
     item.append(head);
     const body = document.createElement("div");
     body.className = "msg-body";
@@ -168,8 +207,7 @@ function showMessages(messages) {
     }
     box.append(item);
   }
-  if (atBottom || !showMessages.shown) box.scrollTop = box.scrollHeight;
-  showMessages.shown = true;
+  if (atBottom || newPlace) box.scrollTop = box.scrollHeight;
 }
 
 function showHome(home) {
@@ -183,16 +221,19 @@ function showHome(home) {
 
 function showModal(modal) {
   const backdrop = $("#modal-backdrop");
+  const box = $("#modal");
   if (!modal) {
+    if (!backdrop.hidden && box.contains(document.activeElement)) $("#compose").focus();
     backdrop.hidden = true;
     here.modalKey = null;
+    box.innerHTML = "";
+    delete box.dataset.viewId;
     return;
   }
   const key = modal.view_id + modal.html;
   backdrop.hidden = false;
   if (key === here.modalKey) return; // keep what the person is typing
   here.modalKey = key;
-  const box = $("#modal");
   box.dataset.viewId = modal.view_id;
   box.innerHTML = modal.html;
   const title = box.querySelector(".bk-modal-title");
@@ -227,8 +268,22 @@ function where(element) {
   const modal = element.closest("#modal");
   if (modal) return { view_id: modal.dataset.viewId, values: formValues(modal) };
   const home = element.closest("#home");
-  if (home) return { in: "home", view_id: home.dataset.viewId };
+  if (home) return { in: "home", view_id: home.dataset.viewId, values: formValues(home) };
   return null;
+}
+
+// What a control sends as its action's value (render.py's docstring): a JSON list for the
+// multi-valued ones, else the control's own value; null when there is nothing to send.
+function actionValue(control) {
+  if (control.type === "checkbox") {
+    const group = control.closest(".bk-checkboxes") || control.parentElement;
+    const checked = group.querySelectorAll('input[type="checkbox"][data-action]:checked');
+    return JSON.stringify([...checked].map((box) => box.value));
+  }
+  if (control.tagName === "SELECT" && control.multiple) {
+    return JSON.stringify([...control.selectedOptions].map((option) => option.value));
+  }
+  return control.value === "" ? null : control.value;
 }
 
 async function perform(element, value) {
@@ -242,6 +297,11 @@ async function perform(element, value) {
     action_id: action.action_id,
     value: value === undefined ? action.value : value,
   });
+}
+
+async function closeModal() {
+  const viewId = $("#modal").dataset.viewId;
+  if (viewId) await act("/api/close", { view_id: viewId });
 }
 
 document.addEventListener("click", async (event) => {
@@ -258,27 +318,38 @@ document.addEventListener("click", async (event) => {
   }
   if (target.closest(".bk-close")) {
     event.preventDefault();
-    await act("/api/close", { view_id: $("#modal").dataset.viewId });
+    await closeModal();
     return;
   }
   const clicked = target.closest("button[data-action], a[data-action]");
   if (clicked) {
-    if (clicked.tagName === "A") { /* the link opens; Slack still tells the app */ }
-    else event.preventDefault();
+    if (clicked.tagName !== "A") event.preventDefault(); // a link opens; Slack still tells the app
     await perform(clicked);
   }
 });
 
 document.addEventListener("change", async (event) => {
   const control = event.target.closest("select[data-action], input[data-action]");
-  if (!control) return;
-  let value = control.value;
-  if (control.type === "checkbox") {
-    const group = control.closest(".bk-block");
-    value = JSON.stringify([...group.querySelectorAll("input[data-action]:checked")].map((c) => c.value));
-  }
-  if (value === "") return;
+  if (!control || control.type === "text") return; // text inputs dispatch on Enter, below
+  const value = actionValue(control);
+  if (control.classList.contains("bk-overflow")) control.selectedIndex = 0; // a menu, not a choice
+  if (value === null) return;
   await perform(control, value);
+});
+
+document.addEventListener("keydown", async (event) => {
+  if (event.key === "Escape" && !$("#modal-backdrop").hidden) {
+    event.preventDefault();
+    await closeModal();
+    return;
+  }
+  // A text input with dispatch_action sends its value on Enter, as in Slack (not the form).
+  const input = event.target.closest && event.target.closest('input[type="text"][data-action]');
+  if (input && event.key === "Enter") {
+    event.preventDefault();
+    const value = actionValue(input);
+    if (value !== null) await perform(input, value);
+  }
 });
 
 document.addEventListener("submit", async (event) => {
@@ -304,13 +375,14 @@ function showErrors(modal, errors) {
     const block = modal.querySelector(`.bk-block[data-block-id="${CSS.escape(blockId)}"]`);
     const note = document.createElement("div");
     note.className = "bk-error from-saydo";
+    note.setAttribute("role", "alert");
     note.textContent = text;
     (block || modal.querySelector("form") || modal).append(note);
   }
 }
 
 $("#compose").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     $("#composer").requestSubmit();
   }
@@ -327,11 +399,11 @@ $("#as").addEventListener("change", async () => {
 async function go(conversation) {
   here.in = conversation;
   here.messagesKey = here.homeKey = null;
+  await refresh(false);
   if (conversation === "home") {
-    await refresh(false);
     await act("/api/home", {}); // Slack tells the app each time the tab is opened
   } else {
-    await refresh(false);
+    $("#compose").focus();
   }
 }
 
