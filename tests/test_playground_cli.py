@@ -124,3 +124,15 @@ def test_restarting_keeps_the_world_and_reset_starts_afresh(tmp_path):
 
     with PlaygroundProcess(tmp_path, "--database", database, "--reset") as third:
         assert third.state(**{"as": ALICE})["messages"] == []
+
+
+def test_saydo_answers_a_partners_mention_in_its_thread(playground):
+    playground.post(
+        "type",
+        **{"as": PRIYA, "in": cast.CHANNEL_ID, "text": "@saydo I'll share the prototype by Friday"},
+    )
+
+    mention, answer = playground.state(**{"as": ALICE})["messages"]
+    assert mention["author"] == "Priya Nair" and not mention["in_thread"]
+    assert answer["author"] == "Saydo" and answer["in_thread"]
+    assert "share the prototype" in answer["html"]
