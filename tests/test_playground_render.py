@@ -40,7 +40,7 @@ from bot.charter import (
 )
 from bot.coffee import REGULAR, Answer, MyCoffee, PairingView, Pal, Starters
 from bot.coffee import Tally as CoffeeTally
-from bot.commitments import CommitmentView, Page, PartnershipRef, PersonRef
+from bot.commitments import Page, PartnershipRef
 from bot.keeping import Status
 from bot.members import MemberView
 from bot.playground.render import (
@@ -59,11 +59,8 @@ from bot.summaries import Weekly
 from handlers.charter import read_draft
 from handlers.modals import _due_field, _value
 from handlers.reviews import _value as review_value
+from tests.test_modals import ALICE, BOB, HOUSING, NOW, commitment
 
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
-ALICE = PersonRef(1, "T0001", "U0ALICE", "Alice", "Europe/London", "en-GB")
-BOB = PersonRef(2, "T0001", "U0BOB", "Bob", "America/New_York", "en-US")
-HOUSING = PartnershipRef(1, "T0001", "C0PARTNER", "housing", "Europe/London")
 SCHOOLS = PartnershipRef(2, "T0001", "C0SCHOOLS", "schools", "Europe/London")
 COUNCIL, TRUST = "Riverside Council", "Northshire NHS Trust"
 NAMES = {"U0ALICE": "Alice Adams", "U0BOB": "Bob Brown", "C0PARTNER": "housing-partnership"}
@@ -181,35 +178,6 @@ def selected(select: Node) -> list[str]:
 
 
 # --- Saydo's own builders, with plausible data ---------------------------------------------
-
-
-def commitment(**changes) -> CommitmentView:
-    due = datetime(2026, 12, 12, 15, 0, tzinfo=UTC)
-    fields = {
-        "id": 1,
-        "ref": 7,
-        "team_id": "T0001",
-        "partnership": HOUSING,
-        "title": TRICKY_TITLE,
-        "owner": ALICE,
-        "recipient": BOB,
-        "created_by": ALICE,
-        "status": Status.OPEN,
-        "due_at": due,
-        "original_due_at": due,
-        "judged_due_at": due,
-        "has_time": True,
-        "created_at": NOW,
-        "delivered_at": None,
-        "withdrawn_at": None,
-        "confirmed": False,
-        "date_changes": 0,
-        "renegotiated": False,
-        "evidence": None,
-        "notes": None,
-        "source_permalink": None,
-    }
-    return CommitmentView(**(fields | changes))
 
 
 ADOPTED = Charter(
