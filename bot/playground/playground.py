@@ -29,9 +29,10 @@ from typing import Any
 
 from bot import clock
 from bot.app import create_app
+from bot.blocks import ids
 from bot.config import Settings
 from bot.outbox import next_due
-from bot.playground import cast, render
+from bot.playground import cast, doors, render
 from bot.playground.doors import Answer, Doors, new_trigger_id
 from bot.playground.standin import (
     BOT_USER,
@@ -50,7 +51,6 @@ from storage.db import create_db_engine
 logger = logging.getLogger(__name__)
 
 SLASH_COMMANDS = ("/saydo", "/commit", "/done")  # as in manifest.yml (a test keeps them equal)
-MESSAGE_SHORTCUT = "make_commitment"
 BOT_NAME = "saydo"
 PLANNING_STEP = timedelta(hours=6)
 _AT_NAME = re.compile(r"(?<![<\w])@([a-z][a-z0-9._-]*)", re.IGNORECASE)
@@ -160,9 +160,11 @@ class Playground:
 
     def save(self) -> None:
         """Keep the workspace (conversations, views) and the clock beside the database."""
-        state = {"clock_offset_seconds": clock.offset().total_seconds(), "slack": None}
         with self._saving:
-            state["slack"] = self.slack.snapshot()
+            state = {
+                "clock_offset_seconds": clock.offset().total_seconds(),
+                "slack": self.slack.snapshot(),
+            }
             target = state_file(self.database)
             partial = target.with_name(target.name + ".partial")
             partial.write_text(json.dumps(state), encoding="utf-8")
@@ -241,8 +243,8 @@ class Playground:
         payload: dict[str, Any] = {
             "type": "block_actions",
             "user": self._user_object(member),
-            "api_app_id": "A0SAYDO",
-            "token": "legacy-verification-token",
+            "api_app_id": doors.APP_ID,
+            "token": doors.VERIFICATION_TOKEN,
             "team": self._team_object(),
             "is_enterprise_install": False,
             "trigger_id": self._trigger_for(user_id),
@@ -301,8 +303,8 @@ class Playground:
                 "type": "view_submission",
                 "team": self._team_object(),
                 "user": self._user_object(member),
-                "api_app_id": "A0SAYDO",
-                "token": "legacy-verification-token",
+                "api_app_id": doors.APP_ID,
+                "token": doors.VERIFICATION_TOKEN,
                 "trigger_id": self._trigger_for(user_id),
                 "view": view,
                 "response_urls": [],
@@ -334,8 +336,8 @@ class Playground:
                         "type": "view_closed",
                         "team": self._team_object(),
                         "user": self._user_object(member),
-                        "api_app_id": "A0SAYDO",
-                        "token": "legacy-verification-token",
+                        "api_app_id": doors.APP_ID,
+                        "token": doors.VERIFICATION_TOKEN,
                         "view": view,
                         "is_cleared": False,
                         "is_enterprise_install": False,
@@ -368,7 +370,7 @@ class Playground:
             self.doors.interaction(
                 {
                     "type": "message_action",
-                    "callback_id": MESSAGE_SHORTCUT,
+                    "callback_id": ids.MAKE_COMMITMENT_SHORTCUT,
                     "trigger_id": self._trigger_for(user_id),
                     "response_url": self.slack.response_url(ResponseContext(conversation, user_id)),
                     "team": self._team_object(),
@@ -377,7 +379,7 @@ class Playground:
                     "message": message,
                     "message_ts": message_ts,
                     "action_ts": f"{clock.now().timestamp():.6f}",
-                    "token": "legacy-verification-token",
+                    "token": doors.VERIFICATION_TOKEN,
                     "is_enterprise_install": False,
                 }
             ),

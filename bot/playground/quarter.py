@@ -157,11 +157,10 @@ class _Script:
         self, index: int, owner: str, due_on: date, recipient: str | None, *, after: datetime
     ) -> list[_Step]:
         """What becomes of a commitment, every step at least an hour after it was logged."""
-        steps = [
+        return [
             dataclasses.replace(step, at=max(step.at, after + timedelta(hours=1)))
             for step in self._fate_steps(index, owner, due_on, recipient)
         ]
-        return steps
 
     def _fate_steps(
         self, index: int, owner: str, due_on: date, recipient: str | None
