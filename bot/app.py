@@ -6,9 +6,7 @@ import logging
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
-from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
-from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
 import handlers
@@ -39,14 +37,12 @@ def create_app(
 ) -> App:
     """The Saydo Bolt app. `process_before_response=True` finishes each listener before the
     HTTP answer (for FaaS hosts, and for tests that dispatch in-process)."""
-    # HTTP requests must be signed; Socket Mode requests are not. Bolt's own check is replaced
-    # by `_SignedRequestsOnly`, which runs at the same point.
-    verification = None if settings.socket_mode else _SignedRequestsOnly(settings.signing_secret)
+    # HTTP requests are size-checked and signature-checked on their raw bytes before Bolt
+    # parses them (`bot.server`); Socket Mode requests are not signed.
     app = App(
         client=client or build_web_client(settings),
         signing_secret=settings.signing_secret,
         request_verification_enabled=False,
-        before_authorize=verification,
         # auth.test runs on the first request, not at construction: start-up never hangs on Slack.
         token_verification_enabled=False,
         process_before_response=process_before_response,
@@ -54,30 +50,6 @@ def create_app(
     app.middleware(_once_per_event(engine))
     handlers.register_all(app, engine)
     return app
-
-
-class _StrictSignatureVerifier(SignatureVerifier):
-    """Treats a malformed timestamp as an invalid signature (the SDK raises ValueError)."""
-
-    def is_valid(self, body, timestamp, signature) -> bool:
-        if timestamp is None or not timestamp.strip().isdigit():
-            return False
-        return super().is_valid(body, timestamp, signature)
-
-
-class _SignedRequestsOnly(RequestVerification):
-    """Bolt's request verification, answering 401 to any bad signature and never logging it.
-
-    Bolt's version answers 500 to a non-numeric timestamp and logs the rejected body, which can
-    carry a verification token. Socket Mode requests are not signed and pass through.
-    """
-
-    def __init__(self, signing_secret: str):
-        super().__init__(signing_secret)
-        self._verifier = _StrictSignatureVerifier(signing_secret)
-
-    def _debug_log_error(self, signature, timestamp, body) -> None:
-        logger.warning("Rejected a request with a missing, stale or invalid Slack signature")
 
 
 def _once_per_event(engine: Engine):

@@ -93,7 +93,11 @@ def wait_for_stop(stop: threading.Event) -> None:
 
 
 def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) -> int:
-    server = build_server(make_wsgi_app(app, health), host=settings.host, port=settings.port)
+    server = build_server(
+        make_wsgi_app(app, health, signing_secret=settings.signing_secret),
+        host=settings.host,
+        port=settings.port,
+    )
     server.prepare()
     serving = threading.Thread(target=server.serve, name="http", daemon=True)
     serving.start()

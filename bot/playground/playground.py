@@ -131,7 +131,13 @@ class Playground:
             )
         )
         self._server = build_server(
-            make_wsgi_app(app, Health(self.engine, self._scheduler)), host="127.0.0.1", port=0
+            make_wsgi_app(
+                app,
+                Health(self.engine, self._scheduler),
+                signing_secret=self._signing_secret,
+            ),
+            host="127.0.0.1",
+            port=0,
         )
         self._server.prepare()
         self._serving = threading.Thread(target=self._server.serve, name="saydo", daemon=True)
