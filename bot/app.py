@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltResponse, Respond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 import handlers
 from bot.config import Settings
@@ -47,23 +51,87 @@ def create_app(
         token_verification_enabled=False,
         process_before_response=process_before_response,
     )
-    app.middleware(_once_per_event(engine))
+    app.middleware(_once_per_delivery(engine))
+    app.error(_answer_unexpected_error)
     handlers.register_all(app, engine)
+    # Last, so it only sees what no listener took: a signed event Saydo ignores is still
+    # answered 200, or Slack retries it and may switch off the app's event subscriptions.
+    app.event(re.compile(".*"))(_ignore_event)
     return app
 
 
-def _once_per_event(engine: Engine):
-    """Middleware: an Events API delivery whose `event_id` was already processed is dropped.
+def _ignore_event(event: dict, logger: logging.Logger) -> None:
+    logger.debug("Ignoring a %s event", event.get("subtype") or event.get("type"))
 
-    Covers Slack's HTTP retries (`X-Slack-Retry-Num`), Socket Mode `retry_attempt` and two
-    replicas receiving the same event: the database decides which delivery wins.
+
+def _once_per_delivery(engine: Engine):
+    """Middleware: a delivery Saydo already processed is answered 200 and dropped.
+
+    An Events API delivery is known by its `event_id` (Slack's HTTP retries, Socket Mode's
+    `retry_attempt`, two replicas receiving the same event); a slash command by its
+    `trigger_id`, unique per invocation, so a signed request replayed inside the signature
+    window changes nothing. The database decides which delivery wins.
     """
 
     def middleware(body: dict, next, logger: logging.Logger) -> BoltResponse | None:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not claim_event(engine, event_id=event_id):
-            logger.info("Skipping event %s: already processed", event_id)
+        key = _delivery_key(body)
+        if key and not claim_event(engine, event_id=key):
+            logger.info("Skipping %s: already processed", key)
             return BoltResponse(status=200, body="")
         return next()
 
     return middleware
+
+
+def _delivery_key(body: dict) -> str | None:
+    if body.get("type") == "event_callback":
+        return body.get("event_id")
+    trigger_id = body.get("trigger_id") if body.get("command") else None
+    if not trigger_id:
+        return None
+    return "command:" + hashlib.sha256(str(trigger_id).encode()).hexdigest()[:48]
+
+
+DATABASE_DOWN = (
+    "Saydo can't save that right now, nothing was recorded, please try again in a minute."
+)
+SOMETHING_WENT_WRONG = (
+    "Sorry, something went wrong on Saydo's side and nothing was changed. Please try again in "
+    "a minute; if it keeps happening, tell whoever runs Saydo."
+)
+
+
+def _answer_unexpected_error(
+    error: Exception,
+    body: dict,
+    response: BoltResponse | None,
+    respond: Respond | None,
+    client: WebClient,
+    logger: logging.Logger,
+) -> BoltResponse | None:
+    """The global error handler: one log line, and the person is told privately.
+
+    Before the acknowledgement (`response` given) the answer is the acknowledgement itself;
+    after it, the message goes through the request's `response_url`, or the person's DM.
+    """
+    unreachable = isinstance(error, OperationalError | InterfaceError)
+    logger.error(
+        "%s while handling a %s: %s",
+        "Database unreachable" if unreachable else "Unexpected error",
+        body.get("command") or body.get("type") or "request",
+        f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+    )
+    text = DATABASE_DOWN if unreachable else SOMETHING_WENT_WRONG
+    user_id = body.get("user_id") or (body.get("user") or {}).get("id")
+    if body.get("command") and response is not None:
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
+    if body.get("type") == "event_callback":
+        return None  # a 500 makes Slack deliver the event again later
+    try:
+        if respond is not None:
+            respond(response_type="ephemeral", replace_original=False, text=text)
+        elif user_id:
+            client.chat_postMessage(channel=user_id, text=text)
+    except (SlackApiError, OSError) as failure:
+        logger.warning("Could not tell %s about the error: %s", user_id, failure)
+    return BoltResponse(status=200, body="") if response is not None else None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -30,6 +30,7 @@ from bot.keeping import (
     outcome,
 )
 from bot.nudge_planning import replan
+from bot.text import has_visible
 from storage.db import transaction
 from storage.models import (
     Commitment,
@@ -42,6 +43,7 @@ from storage.models import (
 )
 
 DUPLICATE_WINDOW = timedelta(seconds=60)
+MAX_REF = 2**31 - 1  # the largest reference the database's integer column holds
 OPEN_STATUSES = (Status.PROPOSED.value, Status.OPEN.value)
 
 
@@ -202,6 +204,19 @@ def ensure_partnership(
         return partnership_ref(partnership)
 
 
+def rename_partnership(engine: Engine, *, team_id: str, channel_id: str, name: str) -> None:
+    """The channel's new name (a partnership is named after its channel)."""
+    name = " ".join(name.split())[:200]
+    if not name:
+        return
+    with transaction(engine) as session:
+        session.execute(
+            update(Partnership)
+            .where(Partnership.team_id == team_id, Partnership.channel_id == channel_id)
+            .values(name=name)
+        )
+
+
 def partnerships_for(engine: Engine, *, team_id: str) -> list[PartnershipRef]:
     with transaction(engine) as session:
         rows = session.execute(
@@ -254,14 +269,16 @@ def log_commitment(
     notes: str | None = None,
     source_text: str | None = None,
     source_permalink: str | None = None,
+    source_ts: str | None = None,
 ) -> Logged:
     """Record a commitment: accepted when the owner logs it, proposed when someone else does.
 
     The same `source_text` from the same person in the same partnership within 60 seconds is
-    a duplicate submission and returns the commitment already logged.
+    a duplicate submission and returns the commitment already logged; so is any commitment
+    from the same message (`source_ts`, e.g. a mention edited after it was logged).
     """
     title = " ".join(title.split())
-    if not title:
+    if not has_visible(title):
         raise CommitmentError("Please say what will be done.")
     if len(title) > MAX_TITLE:
         raise CommitmentError(
@@ -283,6 +300,7 @@ def log_commitment(
                 notes=notes,
                 source_text=source_text,
                 source_permalink=source_permalink,
+                source_ts=source_ts,
                 has_time=has_time,
                 created_at=now,
             ),
@@ -305,6 +323,15 @@ def _insert(engine: Engine, row: Commitment, *, creator: PersonRef, due_at: date
     """Insert `row` with its CREATED event and its nudge plan, in one transaction."""
     with transaction(engine) as session:
         row.ref = _next_ref(session, row.team_id)  # first: serialises creators per workspace
+        if row.source_ts is not None:
+            same_message = session.execute(
+                select(Commitment.id).where(
+                    Commitment.partnership_id == row.partnership_id,
+                    Commitment.source_ts == row.source_ts,
+                )
+            ).scalar()
+            if same_message is not None:
+                raise _Duplicate(same_message)
         if row.source_text is not None:
             earlier = session.execute(
                 select(Commitment.id)
@@ -411,6 +438,19 @@ def undo_commitment(
 def get_commitment(engine: Engine, *, commitment_id: int) -> CommitmentView:
     with transaction(engine) as session:
         return _view(session, session.get(Commitment, commitment_id))
+
+
+def parse_ref(value: object) -> int | None:
+    """A commitment reference from outside (a button, a form's metadata, typed text): a
+    whole number from 1 to `MAX_REF`, else None."""
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_REF:
+        return None
+    return int(text)
+
+
+def not_found(value: object) -> CommitmentError:
+    return CommitmentError(f"I can't find commitment {value or '?'}. `/saydo list` shows yours.")
 
 
 def get_by_ref(engine: Engine, *, team_id: str, ref: int) -> CommitmentView | None:

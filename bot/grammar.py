@@ -5,7 +5,8 @@
 The date keyword may also occur inside the title ("report on housing by 12 Dec"): the date
 is the longest trailing text after a keyword that reads as a due date. In practice that is the
 last keyword, except when the date phrase itself contains "on" ("by 3pm on Friday").
-Titles are kept as typed (whitespace collapsed); escaping happens at render time.
+Titles are kept as typed (whitespace collapsed, Slack's `&amp;`/`&lt;`/`&gt;` decoded once);
+escaping happens at render time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.dates import Due, DueDateError, parse_due
+from bot.text import has_visible, unescape_slack
 
 MAX_TITLE = 300
 COMMAND_EXAMPLES = (
@@ -83,7 +85,7 @@ def _parse(
     def fail(problem: str) -> CommitmentTextError:
         return CommitmentTextError(f"{problem} {examples}")
 
-    if not text.strip():
+    if not has_visible(text):
         raise fail("Tell me what you're committing to and by when.")
 
     owner_id = None
@@ -104,14 +106,14 @@ def _parse(
 
     last_error: DueDateError | None = None
     for keyword in keywords:  # earliest first: the longest date phrase wins
-        when_text = " ".join(text[keyword.end() :].split())
+        when_text = unescape_slack(" ".join(text[keyword.end() :].split()))
         try:
             due = parse_due(when_text, now=now, tz=tz, locale=locale)
         except DueDateError as error:
             last_error = error
             continue
-        title = " ".join(text[: keyword.start()].split()).rstrip(" ,-–—")
-        if not title:
+        title = unescape_slack(" ".join(text[: keyword.start()].split()).rstrip(" ,-–—"))
+        if not has_visible(title):
             raise fail("What are you committing to? Put it before the date.")
         if len(title) > MAX_TITLE:
             raise fail(f"Please keep it under {MAX_TITLE} characters — you wrote {len(title)}.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -47,7 +47,8 @@ def upsert_member(
     engine: Engine, *, partnership_id: int, person: PersonRef, organisation: str, now: datetime
 ) -> MemberView:
     """Insert an active member, or reactivate one who had left. The organisation is only set
-    on insert, so an organisation an admin chose is never overwritten."""
+    on insert, so an organisation an admin chose is never overwritten; a stand-in (their
+    workspace's raw id, when Slack didn't name it) is replaced as soon as the name is known."""
     organisation = _clean_organisation(organisation) or person.team_id
     insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
     statement = insert(Member).values(
@@ -60,7 +61,14 @@ def upsert_member(
         joined_at=now,
     )
     statement = statement.on_conflict_do_update(
-        index_elements=["partnership_id", "person_id"], set_={"active": True}
+        index_elements=["partnership_id", "person_id"],
+        set_={
+            "active": True,
+            "organisation": case(
+                (Member.organisation == person.team_id, organisation[:MAX_ORGANISATION]),
+                else_=Member.organisation,
+            ),
+        },
     ).returning(Member)
     with transaction(engine) as session:
         row = session.execute(statement).scalar_one()

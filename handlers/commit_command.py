@@ -10,6 +10,7 @@ from bot.commitments import CommitmentError, Logged, PersonRef, due_for_owner, l
 from bot.dates import DueDateError
 from bot.grammar import CommitmentDraft, CommitmentTextError, parse_commitment
 from handlers import common, modals, notify
+from handlers import members as membership
 
 USER_ERRORS = (CommitmentError, CommitmentTextError, DueDateError)
 
@@ -65,13 +66,14 @@ def log_draft(
     channel_name: str | None,
     source_text: str,
     source_permalink: str | None = None,
+    source_ts: str | None = None,
 ) -> Logged:
     """Log a parsed commitment: owner and recipient resolved, the date in the owner's terms."""
     owner = speaker
     if draft.owner_id and draft.owner_id != speaker.user_id:
         owner = common.person(context, client, draft.owner_id)
     recipient = common.person(context, client, draft.recipient_id) if draft.recipient_id else None
-    partnership = common.partnership(context, channel_id, channel_name)
+    partnership = membership.partnership_in(context, client, channel_id, channel_name)
     return log_commitment(
         common.engine_of(context),
         partnership=partnership,
@@ -84,6 +86,7 @@ def log_draft(
         now=common.utcnow(),
         source_text=source_text,
         source_permalink=source_permalink,
+        source_ts=source_ts,
     )
 
 

@@ -14,10 +14,6 @@ from bot.keeping import EventKind
 from handlers import common, notify
 
 
-def _ref(body: dict) -> int:
-    return int(body["actions"][0]["value"])
-
-
 def _one_click(kind: EventKind, done: str, tell: Callable[[WebClient, CommitmentView], None]):
     """A listener that appends `kind`, replaces the message with `done`, then tells whoever
     should hear (the domain refuses anyone who may not, politely and privately)."""
@@ -31,7 +27,7 @@ def _one_click(kind: EventKind, done: str, tell: Callable[[WebClient, Commitment
             commitment = change_commitment(
                 common.engine_of(context),
                 team_id=common.workspace_id(context),
-                ref=_ref(body),
+                ref=common.button_ref(body),
                 actor=actor,
                 kind=kind,
                 now=common.utcnow(),
@@ -71,7 +67,7 @@ def handle_undo(
         commitment = undo_commitment(
             common.engine_of(context),
             team_id=common.workspace_id(context),
-            ref=_ref(body),
+            ref=common.button_ref(body),
             actor=actor,
             now=common.utcnow(),
         )

@@ -12,7 +12,14 @@ from sqlalchemy import Engine
 
 from bot import clock
 from bot.blocks import commitments as messages
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, ensure_partnership
+from bot.commitments import (
+    CommitmentError,
+    PartnershipRef,
+    PersonRef,
+    ensure_partnership,
+    not_found,
+    parse_ref,
+)
 from bot.people import Profile, UnknownPerson, person_for, profile_from_users_info
 
 logger = logging.getLogger(__name__)
@@ -92,6 +99,15 @@ def direct_message(client: WebClient, user_id: str, message: dict) -> None:
         client.chat_postMessage(channel=user_id, **message)
     except SlackApiError as error:
         logger.warning("Could not DM %s: %s", user_id, error.response.get("error"))
+
+
+def button_ref(body: dict) -> int:
+    """The commitment reference a button carries; a polite CommitmentError when it is not one."""
+    value = ((body.get("actions") or [{}])[0] or {}).get("value")
+    ref = parse_ref(value)
+    if ref is None:
+        raise not_found(value)
+    return ref
 
 
 def refusal(text: str) -> dict:

@@ -20,7 +20,13 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.blocks import members as replies
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, ensure_partnership
+from bot.commitments import (
+    CommitmentError,
+    PartnershipRef,
+    PersonRef,
+    ensure_partnership,
+    rename_partnership,
+)
 from bot.commitments import find_person as _find_person
 from bot.members import (
     MemberView,
@@ -149,12 +155,42 @@ def _partnership_for_channel(
     existing = find_partnership(engine, team_id=team_id, channel_id=channel_id)
     if existing is not None:
         return existing
-    name = None
-    try:
-        name = (client.conversations_info(channel=channel_id).get("channel") or {}).get("name")
-    except SlackApiError as error:
-        logger.warning("conversations.info failed for %s: %s", channel_id, error.response)
+    name = _channel_name(client, channel_id)
     return ensure_partnership(engine, team_id=team_id, channel_id=channel_id, name=name)
+
+
+def _channel_name(client: WebClient, channel_id: str) -> str | None:
+    try:
+        return (client.conversations_info(channel=channel_id).get("channel") or {}).get("name")
+    except SlackApiError as error:
+        logger.warning(
+            "conversations.info failed for %s: %s", channel_id, error.response.get("error")
+        )
+        return None
+
+
+def partnership_in(
+    context: BoltContext, client: WebClient, channel_id: str, channel_name: str | None
+) -> PartnershipRef:
+    """The channel's partnership (see `common.partnership`). On its first use it is named
+    after the channel (asking Slack when the request doesn't say, as a mention doesn't) and
+    its members are read at once, so they belong before the six-hourly refresh."""
+    if channel_id.startswith("D"):
+        return common.partnership(context, channel_id)  # refuses, politely
+    engine = common.engine_of(context)
+    existing = find_partnership(engine, team_id=common.workspace_id(context), channel_id=channel_id)
+    if existing is not None:
+        return existing
+    partnership = common.partnership(
+        context, channel_id, channel_name or _channel_name(client, channel_id)
+    )
+    try:
+        refresh_members(engine, client, partnership=partnership)
+    except SlackApiError as error:
+        logger.warning(
+            "Could not read the members of %s: %s", channel_id, error.response.get("error")
+        )
+    return partnership
 
 
 # --- events --------------------------------------------------------------------------------
@@ -184,6 +220,17 @@ def handle_member_left(event: dict, context: BoltContext) -> None:
     person = _find_person(engine, user_id=event["user"], fresh_since=_LONG_AGO)
     if partnership is not None and person is not None:
         deactivate_member(engine, partnership_id=partnership.id, person_id=person.id)
+
+
+def handle_channel_rename(event: dict, context: BoltContext) -> None:
+    channel = event.get("channel") or {}
+    if channel.get("id") and channel.get("name"):
+        rename_partnership(
+            common.engine_of(context),
+            team_id=common.workspace_id(context),
+            channel_id=channel["id"],
+            name=channel["name"],
+        )
 
 
 # --- /saydo org and /saydo admin -----------------------------------------------------------
@@ -278,3 +325,4 @@ def _admin(context: BoltContext, client: WebClient, command: dict, text: str) ->
 def register(app: App) -> None:
     app.event("member_joined_channel")(handle_member_joined)
     app.event("member_left_channel")(handle_member_left)
+    app.event("channel_rename")(handle_channel_rename)

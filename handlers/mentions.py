@@ -2,6 +2,9 @@
 
 `@Saydo I'll send the budget by Friday` or `@Saydo commit ...` logs a commitment with the same
 grammar as `/commit`; Saydo answers in the thread. Errors go only to the person who wrote.
+Slack sends the mention again when its message is edited: a message already logged is never
+logged twice (the author is told privately how to change it); one that logged nothing is read
+afresh. Mentions posted by apps and workflows are ignored.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ _HELP_ONLY = re.compile(r"^\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*)?(?:help\W*)?$"
 
 
 def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContext) -> None:
+    if not event.get("user") or event.get("subtype") == "bot_message":
+        return  # Workflow Builder or another app: no person to answer
     text = event.get("text") or ""
     thread_ts = event.get("thread_ts") or event["ts"]
     if _HELP_ONLY.match(text):
@@ -43,6 +48,7 @@ def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContex
             channel_id=event["channel"],
             channel_name=None,
             source_text=text,
+            source_ts=event["ts"],
         )
     except USER_ERRORS as error:
         client.chat_postEphemeral(
@@ -50,6 +56,14 @@ def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContex
             user=event["user"],
             thread_ts=thread_ts,
             **messages.problem(str(error)),
+        )
+        return
+    if result.duplicate and event.get("edited"):
+        client.chat_postEphemeral(
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=thread_ts,
+            **messages.edit_not_logged_again(result.commitment),
         )
         return
     say(

@@ -32,11 +32,14 @@ from bot.commitments import (
     due_from_picker,
     get_by_ref,
     log_commitment,
+    not_found,
+    parse_ref,
 )
 from bot.dates import MAX_AHEAD, describe_due
 from bot.grammar import MAX_TITLE
 from bot.keeping import EventKind, Status
 from bot.members import partnerships_of
+from bot.text import has_visible, unescape_slack
 from handlers import common, notify
 
 logger = logging.getLogger(__name__)
@@ -151,13 +154,13 @@ def handle_create_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    values = view["state"]["values"]
+    values = _values(view)
     engine = common.engine_of(context)
     now = common.utcnow()
     errors: dict[str, str] = {}
 
     title = " ".join((_value(values, forms.TITLE) or "").split())
-    if not title:
+    if not has_visible(title):
         errors[forms.TITLE[0]] = "Please say what will be done."
     elif len(title) > MAX_TITLE:
         errors[forms.TITLE[0]] = (
@@ -337,11 +340,12 @@ def _open_change_form(
 ) -> None:
     """Check the clicker may do this now, then open the form; else a polite refusal."""
     clicker = body["user"]["id"]
-    value = str((body.get("actions") or [{}])[0].get("value") or "")
+    value = str(((body.get("actions") or [{}])[0] or {}).get("value") or "")
     commitment = None
     engine = common.engine_of(context)
-    if value.isdigit():
-        commitment = get_by_ref(engine, team_id=common.workspace_id(context), ref=int(value))
+    ref = parse_ref(value)
+    if ref is not None:
+        commitment = get_by_ref(engine, team_id=common.workspace_id(context), ref=ref)
     refusal = _may_not(engine, commitment, value, clicker, kind, mode)
     if refusal is not None:
         _refuse(body, client, respond, clicker, refusal)
@@ -370,7 +374,7 @@ def _may_not(
 ) -> str | None:
     """Why `clicker` can't do this now (the domain's own rules, checked before the form)."""
     if commitment is None:
-        return f"I can't find commitment {value or '?'}. `/saydo list` shows yours."
+        return str(not_found(value))
     if mode == forms.PROPOSE and commitment.status != Status.PROPOSED:
         return f"Commitment {commitment.ref} isn't waiting for your answer any more."
     try:
@@ -395,7 +399,7 @@ def handle_deliver_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    evidence = (_value(view["state"]["values"], forms.EVIDENCE) or "").strip() or None
+    evidence = (_value(_values(view), forms.EVIDENCE) or "").strip() or None
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DELIVERED, note=evidence)
@@ -413,7 +417,7 @@ def handle_move_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    values = view["state"]["values"]
+    values = _values(view)
     propose = meta.get("mode") == forms.PROPOSE
     reason = (_value(values, forms.REASON) or "").strip() or None
     now = common.utcnow()
@@ -446,7 +450,7 @@ def handle_dispute_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    note = (_value(view["state"]["values"], forms.DISPUTE_NOTE) or "").strip() or None
+    note = (_value(_values(view), forms.DISPUTE_NOTE) or "").strip() or None
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DISPUTED, note=note)
@@ -460,8 +464,8 @@ def handle_dispute_submission(
 
 
 def _ref_of(meta: dict) -> int:
-    ref = meta.get("ref")
-    if not isinstance(ref, int):
+    ref = parse_ref(meta.get("ref"))
+    if ref is None:
         raise CommitmentError(LOST_TRACK)
     return ref
 
@@ -472,7 +476,7 @@ def _current(context: BoltContext, meta: dict) -> CommitmentView:
         common.engine_of(context), team_id=common.workspace_id(context), ref=ref
     )
     if commitment is None:
-        raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
+        raise not_found(ref)
     return commitment
 
 
@@ -529,8 +533,12 @@ def readable(text: str) -> str:
             return f"#{label}" if label else target
         return label or target
 
-    text = _LINK.sub(replace, text)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return unescape_slack(_LINK.sub(replace, text))
+
+
+def _values(view: dict) -> dict:
+    """The submitted inputs, `{}` when Slack (or anyone signing as it) sent none."""
+    return (view.get("state") or {}).get("values") or {}
 
 
 def _value(values: dict, field: tuple[str, str], key: str = "value"):

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
-
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import nudges as nudge_messages
-from bot.commitments import CommitmentError, change_commitment, get_by_ref
+from bot.blocks.modals import decode_metadata
+from bot.commitments import CommitmentError, change_commitment, get_by_ref, parse_ref
 from bot.dates import describe_due
 from bot.keeping import EventKind
 from bot.nudges import snooze
 from handlers import common, notify
+from handlers.modals import LOST_TRACK
 
 
 def handle_snooze(
@@ -26,7 +26,7 @@ def handle_snooze(
         at = snooze(
             common.engine_of(context),
             team_id=common.workspace_id(context),
-            ref=int(body["actions"][0]["value"]),
+            ref=common.button_ref(body),
             actor=actor,
             now=common.utcnow(),
         )
@@ -41,9 +41,11 @@ def handle_cant_deliver(
     ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
 ) -> None:
     ack()
-    ref = int(body["actions"][0]["value"])
-    commitment = get_by_ref(
-        common.engine_of(context), team_id=common.workspace_id(context), ref=ref
+    ref = parse_ref(((body.get("actions") or [{}])[0] or {}).get("value"))
+    commitment = (
+        get_by_ref(common.engine_of(context), team_id=common.workspace_id(context), ref=ref)
+        if ref is not None
+        else None
     )
     if commitment is None or commitment.owner.user_id != body["user"]["id"]:
         respond(**common.refusal("Only the owner can withdraw this commitment."))
@@ -57,9 +59,12 @@ def handle_cant_deliver_submitted(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     block_id, action_id = nudge_messages.CANT_DELIVER_REASON
-    reason = (view["state"]["values"][block_id][action_id].get("value") or "").strip()
-    ref = json.loads(view["private_metadata"])["ref"]
+    values = (view.get("state") or {}).get("values") or {}
+    reason = (((values.get(block_id) or {}).get(action_id) or {}).get("value") or "").strip()
+    ref = parse_ref(decode_metadata(view.get("private_metadata")).get("ref"))
     try:
+        if ref is None:
+            raise CommitmentError(LOST_TRACK)
         actor = common.person(context, client, body["user"]["id"])
         commitment = change_commitment(
             common.engine_of(context),

@@ -99,6 +99,7 @@ class Commitment(SQLModel, table=True):
         Index("ix_commitment_owner_status", "owner_id", "status"),
         Index("ix_commitment_recipient_status", "recipient_id", "status"),
         Index("ix_commitment_partnership_status_due", "partnership_id", "status", "due_at"),
+        Index("ix_commitment_partnership_source_ts", "partnership_id", "source_ts"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -112,6 +113,8 @@ class Commitment(SQLModel, table=True):
     notes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     source_permalink: str | None = Field(default=None, max_length=500)
+    # The Slack message (its `ts`) it was logged from: an edit of that message is not new.
+    source_ts: str | None = Field(default=None, max_length=32)
     has_time: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
     status: str = Field(max_length=16)

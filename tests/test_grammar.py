@@ -105,13 +105,38 @@ def test_date_keyword(text: str, title: str, when_text: str) -> None:
     "title",
     [
         "send <b>budget</b> & notes",
-        "send &lt;budget&gt; &amp; notes",
         "ship *bold* _it_ :rocket:",
         "email `finance`; then <https://example.org|the wiki>",
     ],
 )
 def test_title_is_kept_as_typed(title: str) -> None:
     assert commit(f"{title} by Friday").title == title
+
+
+@pytest.mark.parametrize(
+    ("as_slack_sends_it", "as_typed"),
+    [
+        ("R&amp;D report", "R&D report"),
+        ("send &lt;budget&gt; &amp; notes", "send <budget> & notes"),
+        ("explain &amp;lt; in HTML", "explain &lt; in HTML"),  # typed "&lt;": decoded once
+    ],
+)
+def test_slacks_escapes_are_decoded_once(as_slack_sends_it: str, as_typed: str) -> None:
+    assert commit(f"{as_slack_sends_it} by Friday").title == as_typed
+
+
+def test_mentions_and_links_are_read_before_escapes_are_decoded() -> None:
+    draft = commit("<@U0BOB> fix &lt;@U0CAROL&gt;'s R&amp;D link by Friday for <@U0ALICE>")
+    assert (draft.owner_id, draft.recipient_id) == ("U0BOB", "U0ALICE")
+    assert draft.title == "fix <@U0CAROL>'s R&D link"
+
+
+@pytest.mark.parametrize(
+    "invisible", ["\u200b", "\u200b\u200c\u200d", "\u2060 \ufeff", "\u00a0 \u3000"]
+)
+def test_a_title_of_only_invisible_characters_is_refused(invisible: str) -> None:
+    with pytest.raises(CommitmentTextError, match="What are you committing to"):
+        commit(f"{invisible} by Friday")
 
 
 def test_title_of_300_characters_is_fine() -> None:

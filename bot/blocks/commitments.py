@@ -190,6 +190,20 @@ def changed(commitment: CommitmentView, what: str) -> Message:
     return {"text": text, "blocks": [section(text)]}
 
 
+def edit_not_logged_again(commitment: CommitmentView) -> Message:
+    """Private answer to an edit of a message already logged: how to change it instead."""
+    text = (
+        f"You edited a message I had already logged as *#{commitment.ref}*, so I haven't "
+        "logged it again. To move its date, use *New date* below; `/saydo list` shows it "
+        "with everything else you can do."
+    )
+    blocks = [section(f"{text}\n>{escape_mrkdwn(commitment.title)}\n*Due:* {due_text(commitment)}")]
+    actions = actions_for(commitment)
+    if actions:
+        blocks.append(actions)
+    return {"text": text, "blocks": blocks}
+
+
 def problem(text: str) -> Message:
     """A friendly refusal or error, shown only to the person who asked."""
     return {"text": text, "blocks": [section(text)]}
