@@ -24,8 +24,8 @@ _HELP_ONLY = re.compile(r"^\s*(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>\s*)?(?:help\W*)?$"
 
 
 def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContext) -> None:
-    if not event.get("user") or event.get("subtype") == "bot_message":
-        return  # Workflow Builder or another app: no person to answer
+    if not event.get("user") or event.get("bot_id") or event.get("subtype") == "bot_message":
+        return  # posted by Workflow Builder or another app: no person to answer
     text = event.get("text") or ""
     thread_ts = event.get("thread_ts") or event["ts"]
     if _HELP_ONLY.match(text):

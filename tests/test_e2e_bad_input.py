@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
+from sqlalchemy import create_engine, text, update
+from sqlalchemy.engine import make_url
 
+from bot.blocks import ids
+from bot.members import find_partnership, list_members
 from bot.playground import doors
 from bot.server import MAX_BODY_BYTES
+from storage.models import Commitment
+from tests.saydo_process import signed_headers
 
 UNSIGNED_JUNK = (
     ("not json at all {", doors.JSON),
@@ -99,3 +108,168 @@ def test_a_body_at_the_limit_is_still_checked_normally(saydo):
     )
     assert unsigned.status_code == 401
     assert saydo.post_signed(body, content_type=doors.JSON).status_code not in (413, 500)
+
+
+# --- signed requests that are well formed but not what Saydo expects ------------------------
+
+
+def in_ten_days() -> str:
+    return (datetime.now(UTC) + timedelta(days=10)).strftime("%d %b %Y")
+
+
+def count_commitments(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM commitment")).scalar_one()
+
+
+def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
+    saydo, people, engine
+):
+    body = doors.slash_command_body(
+        command="/commit",
+        text=f"send the budget by {in_ten_days()}",
+        user_id="U0ALICE",
+        channel_id="C0PARTNER",
+        team_id="T0001",
+        response_url=people.response_url(),
+        trigger_id=doors.new_trigger_id(),
+    )
+    headers = signed_headers(body)
+    url = saydo.base_url + "/slack/events"
+    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+    people.wait_for("response_url")
+    with engine.begin() as connection:  # the replay comes 62 s later, as observed
+        connection.execute(
+            update(Commitment).values(created_at=datetime.now(UTC) - timedelta(seconds=62))
+        )
+    replay = requests.post(url, data=body, headers=headers, timeout=10)
+    assert replay.status_code == 200
+    # A different commitment, answered after the replay would have been.
+    saydo.command("/commit", f"book the room by {in_ten_days()}")
+    answers = [c.args["text"] for c in people.wait_for("response_url", count=2)]
+    assert "Logged *#2*" in answers[1]
+    assert count_commitments(engine) == 2
+
+
+def test_slacks_escapes_are_decoded_once_and_escaped_once(saydo, people, engine):
+    saydo.command("/commit", f"R&amp;D report &lt;draft&gt; by {in_ten_days()}")
+    reply = people.wait_for("response_url")[0].args
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT title FROM commitment")).scalar_one()
+    assert stored == "R&D report <draft>"
+    assert "R&amp;D report &lt;draft&gt;" in reply["text"]
+    assert "&amp;amp;" not in json.dumps(reply)
+
+
+def test_a_title_of_only_invisible_characters_is_refused(saydo, people, engine):
+    saydo.command("/commit", f"\u200b\u200c\u2060 \ufeff by {in_ten_days()}")
+    reply = people.wait_for("response_url")[0].args
+    assert reply["response_type"] == "ephemeral"
+    assert "What are you committing to?" in reply["text"]
+    assert count_commitments(engine) == 0
+
+
+def test_the_first_commit_in_a_channel_reads_its_members(saydo, people, engine):
+    saydo.command("/commit", f"send the budget by {in_ten_days()}")
+    people.wait_for("response_url")
+    partnership = find_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
+    members = list_members(engine, partnership_id=partnership.id)
+    assert {m.person.user_id for m in members} == {"U0ALICE", "U0BOB", "U0CAROL"}
+
+
+def _submit(saydo, callback_id: str, *, values=None, metadata: str | None = None):
+    view = {"type": "modal", "callback_id": callback_id}
+    if metadata is not None:
+        view["private_metadata"] = metadata
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "saydo-test"},
+        "user": {"id": "U0ALICE", "team_id": "T0001"},
+        "api_app_id": "A0SAYDO",
+        "trigger_id": doors.new_trigger_id(),
+        "view": view if values is None else {**view, "state": {"values": values}},
+    }
+    return saydo.interaction(payload)
+
+
+def test_malformed_form_submissions_get_field_errors_never_a_500(saydo, people):
+    too_large = json.dumps({"ref": 2**40})
+    cases = [
+        (ids.CREATE_MODAL, None, None),  # no state at all
+        (ids.CREATE_MODAL, {}, "not json"),
+        (ids.MOVE_MODAL, {}, too_large),
+        (ids.MOVE_MODAL, {}, json.dumps({"ref": "12"})),
+        (ids.DELIVER_MODAL, {}, "[]"),
+        (ids.DISPUTE_MODAL, {}, too_large),
+        (ids.CANT_DELIVER_MODAL, None, None),
+        (ids.CANT_DELIVER_MODAL, {}, too_large),
+    ]
+    for callback_id, values, metadata in cases:
+        response = _submit(saydo, callback_id, values=values, metadata=metadata)
+        assert response.status_code == 200, (callback_id, metadata, response.text)
+        answer = response.json()
+        assert answer["response_action"] == "errors", (callback_id, answer)
+        assert all(answer["errors"].values())
+    saydo.stop()
+    assert "Traceback" not in saydo.log()
+
+
+# --- the database unreachable -------------------------------------------------------------
+
+
+@contextmanager
+def database_unreachable(database_url: str):
+    """Make the app's real database unreachable, then bring it back.
+
+    SQLite: another process holds the write lock past the busy timeout. PostgreSQL: its
+    connections are ended and the database renamed, so reconnecting fails."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        blocker = sqlite3.connect(url.database, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        return
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    hidden = f"{url.database}_away"
+    with admin.connect() as connection:
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": url.database},
+        )
+        connection.execute(text(f'ALTER DATABASE "{url.database}" RENAME TO "{hidden}"'))
+    try:
+        yield
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{hidden}" RENAME TO "{url.database}"'))
+        admin.dispose()
+
+
+def test_while_the_database_is_unreachable_people_are_told_and_health_is_503(
+    saydo, people, database_url
+):
+    health = saydo.base_url + "/healthz"
+    with database_unreachable(database_url):
+        response = saydo.command("/commit", f"send the budget by {in_ten_days()}")
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer["response_type"] == "ephemeral"
+        assert answer["text"] == (
+            "Saydo can't save that right now, nothing was recorded, please try again in a minute."
+        )
+        assert requests.get(health, timeout=15).status_code == 503
+        assert requests.get(health, timeout=15).status_code == 503
+    assert requests.get(health, timeout=15).status_code == 200
+    saydo.command("/commit", f"send the budget by {in_ten_days()}")
+    assert "Logged *#1*" in people.wait_for("response_url")[0].args["text"]
+    saydo.stop()
+    log = saydo.log()
+    assert log.count("Database unreachable") == 1
+    assert "Traceback" not in log
