@@ -332,6 +332,7 @@ def builds() -> list[tuple[Callable, str, dict]]:
         (c.confirmation, "proposed", c.confirmation(proposed, now=NOW)),
         (c.confirmation, "duplicate", c.confirmation(opened, duplicate=True, now=NOW)),
         (c.confirmation, "away", c.confirmation(away, now=NOW)),
+        (c.edit_not_logged_again, "open", c.edit_not_logged_again(opened)),
         (c.proposal_for_owner, "", c.proposal_for_owner(proposed)),
         (c.proposal_answered, "", c.proposal_answered(opened, "accepted")),
         (c.delivered_for_recipient, "", c.delivered_for_recipient(delivered)),
