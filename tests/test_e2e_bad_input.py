@@ -273,3 +273,24 @@ def test_while_the_database_is_unreachable_people_are_told_and_health_is_503(
     log = saydo.log()
     assert log.count("Database unreachable") == 1
     assert "Traceback" not in log
+
+
+def test_an_error_after_the_acknowledgement_is_logged_once_and_the_person_is_told(
+    saydo, people, engine
+):
+    with engine.begin() as connection:  # a broken schema: the listener fails mid-way
+        connection.execute(text("ALTER TABLE ref_counter RENAME TO ref_counter_away"))
+    try:
+        response = saydo.command("/commit", f"send the budget by {in_ten_days()}")
+        assert response.status_code == 200
+        told = people.wait_for("response_url")[0].args
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE ref_counter_away RENAME TO ref_counter"))
+    assert told["response_type"] == "ephemeral"
+    assert "nothing was" in told["text"] and "try again in a minute" in told["text"]
+    assert count_commitments(engine) == 0
+    saydo.stop()
+    log = saydo.log()
+    assert "Traceback" not in log
+    assert log.count("while handling a /commit") == 1

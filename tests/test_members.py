@@ -84,6 +84,16 @@ def test_a_member_joins_active_and_keeps_the_organisation_given_first(world):
     assert len(list_members(engine, partnership_id=pid)) == 1
 
 
+def test_an_organisation_slack_did_not_name_yet_is_named_when_it_can_be(world):
+    engine, pid = world["engine"], world["partnership"].id
+    # team.info failed on first sight: the member's organisation is their raw workspace id.
+    assert join(world, "carol", "T0PARTNER").organisation == "T0PARTNER"
+    assert join(world, "carol", "Northshire NHS Trust").organisation == "Northshire NHS Trust"
+    assert organisations(engine, partnership_id=pid) == ["Northshire NHS Trust"]
+    # A real name, once known (or chosen by an admin), is never replaced by a refresh.
+    assert join(world, "carol", "T0PARTNER").organisation == "Northshire NHS Trust"
+
+
 def test_leaving_deactivates_and_rejoining_reactivates_with_the_same_organisation(world):
     engine, pid, carol = world["engine"], world["partnership"].id, world["carol"]
     join(world, "carol", "Northshire NHS Trust")
