@@ -187,6 +187,20 @@ def test_a_partner_uses_a_mention_in_the_shared_channel_as_in_slack_connect(play
     assert any("share the prototype" in t for t in channel[1:])  # Saydo's confirmation
 
 
+def test_a_person_picked_by_full_name_stays_a_mention_in_the_title(playground):
+    due = clock.now().astimezone(LONDON) + timedelta(days=3)
+    playground.type(BEN, CHANNEL, f"/commit brief @Alice Adams, not <!here>, by {due:%d %b %Y}")
+
+    [commitment] = commitments(playground)
+    assert commitment.title == "brief <@U0ALICE|alice>, not <!here>"
+    playground.type(BEN, CHANNEL, "/saydo list")
+    listed = texts(playground, CHANNEL, BEN)[-1]
+    assert "brief <@U0ALICE>, not &lt;!here&gt;" in listed  # a mention; no ping for everyone
+    names = {m.user_id: m.real_name for m in cast.MEMBERS}
+    shown = render.message_html(playground.slack.conversation(CHANNEL, viewer=BEN)[-1], names=names)
+    assert '<span class="mention">@Alice Adams</span>, not &lt;!here&gt;' in shown
+
+
 def test_an_unknown_slash_command_is_answered_as_slack_does(playground):
     calls_before = len(playground.slack.calls)
 

@@ -53,7 +53,17 @@ logger = logging.getLogger(__name__)
 SLASH_COMMANDS = ("/saydo", "/commit", "/done")  # as in manifest.yml (a test keeps them equal)
 BOT_NAME = "saydo"
 PLANNING_STEP = timedelta(hours=6)
-_AT_NAME = re.compile(r"(?<![<\w])@([a-z][a-z0-9._-]*)", re.IGNORECASE)
+# What may follow an `@` in the composer, typed in any case: a person's full (display) name or
+# their handle, and Saydo's name, each with its user id and handle.
+_PEOPLE_BY_NAME = {
+    typed.lower(): (m.user_id, m.name) for m in cast.MEMBERS for typed in (m.real_name, m.name)
+} | {BOT_NAME: (BOT_USER, BOT_NAME)}
+_AT_NAME = re.compile(
+    r"(?<![<\w])@("
+    + "|".join(re.escape(name) for name in sorted(_PEOPLE_BY_NAME, key=len, reverse=True))
+    + r")(?!\w)",
+    re.IGNORECASE,
+)
 
 
 class PlaygroundError(ValueError):
@@ -152,7 +162,8 @@ class Playground:
             self._server.stop()
         if self._serving is not None:
             self._serving.join()
-        self.save()
+        if self.doors is not None:  # it started: there is a workspace worth keeping
+            self.save()
         self.slack.stop()
         if self.engine is not None:
             self.engine.dispose()
@@ -483,15 +494,12 @@ class Playground:
             raise PlaygroundError(f"No one in the playground has the id {user_id}.") from None
 
     def _with_mentions(self, text: str, *, escaped_command: bool = False) -> str:
-        """`@alice` becomes `<@U0ALICE>` and `@saydo` `<@UBOT>`, as Slack's composer does; in
-        the text of a command with `should_escape` (all of Saydo's), `<@U0ALICE|alice>`."""
-        handles = {m.name: m.user_id for m in cast.MEMBERS} | {BOT_NAME: BOT_USER}
+        """`@alice` or `@Alice Adams` becomes `<@U0ALICE>` and `@saydo` `<@UBOT>`, as picking a
+        person in Slack's composer does; in the text of a command with `should_escape` (all of
+        Saydo's), `<@U0ALICE|alice>`. An `@` before no one's name stays as typed."""
 
         def mention(match: re.Match[str]) -> str:
-            handle = match.group(1).lower()
-            user_id = handles.get(handle)
-            if user_id is None:
-                return match.group(0)
+            user_id, handle = _PEOPLE_BY_NAME[match.group(1).lower()]
             return f"<@{user_id}|{handle}>" if escaped_command else f"<@{user_id}>"
 
         return _AT_NAME.sub(mention, text)
