@@ -7,6 +7,7 @@ clean SIGTERM needs.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import socket
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterable
 from cheroot import wsgi
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from bot.config import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +72,14 @@ def build_server(wsgi_app, *, host: str, port: int, threads: int = SERVER_THREAD
     )
     server.keep_alive_conn_limit = None
     return server
+
+
+def listen(server: wsgi.Server, *, choose_another: str) -> None:
+    """Bind the server's port; a port in use is a `ConfigError` saying how to choose another."""
+    try:
+        server.prepare()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE or "already in use" in str(error).lower():
+            port = server.bind_addr[1]
+            raise ConfigError(f"port {port} is already in use; {choose_another}.") from None
+        raise
