@@ -147,6 +147,31 @@ def test_mark_delivered_opens_the_form_and_the_recipient_is_asked_to_confirm(pla
     assert "Received" in " ".join(texts(playground, dm_id(CHLOE), CHLOE))
 
 
+def test_the_logged_message_in_the_channel_shows_the_delivery_and_drops_its_buttons(playground):
+    playground.type(ALICE, CHANNEL, "/commit send the budget baseline by Tuesday for @chloe")
+    logged, block, button = latest_button(playground, CHANNEL, ALICE, ids.DELIVER)
+    playground.click(
+        ALICE,
+        conversation=CHANNEL,
+        message_ts=logged["ts"],
+        block_id=block["block_id"],
+        action_id=ids.DELIVER,
+        value=button["value"],
+    )
+    [form] = playground.slack.modals_of(ALICE)
+    playground.submit(ALICE, form["id"], filled(form, {forms.EVIDENCE: "https://docs.example/b"}))
+
+    playground.advance(clock.now() + timedelta(minutes=1))  # the outbox's next sweep
+
+    [message] = [
+        m for m in playground.slack.conversation(CHANNEL, viewer=ALICE) if m["ts"] == logged["ts"]
+    ]
+    assert "Logged *#1* for <@U0ALICE>: *delivered*." in _all_text(message)
+    assert "Mark delivered" not in _all_text(message) and "Undo" not in _all_text(message)
+    names = {m.user_id: m.real_name for m in cast.MEMBERS}
+    assert "delivered" in render.message_html(message, names=names)  # what the page shows
+
+
 def test_commit_without_text_opens_the_form_which_refuses_a_past_date(playground):
     playground.type(BEN, CHANNEL, "/commit")
     [form] = playground.slack.modals_of(BEN)

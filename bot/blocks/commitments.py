@@ -99,6 +99,26 @@ def confirmation(
     return {"text": f"{lead} {title} (due {due_text(commitment)})", "blocks": blocks}
 
 
+def logged_as_it_stands(commitment: CommitmentView) -> Message:
+    """The channel's "Logged #N" message after a change: the commitment's state now and only
+    the buttons that still apply (Undo only right after logging)."""
+    status = STATUS_LABELS[commitment.status]
+    if commitment.status == Status.DELIVERED and commitment.confirmed:
+        status += ", confirmed received"
+    lead = f"Logged *#{commitment.ref}* for {who(commitment.owner)}: *{status}*."
+    lines = [f"{lead}\n>{mrkdwn_with_mentions(commitment.title)}", f"*Due:* {due_text(commitment)}"]
+    if commitment.recipient:
+        lines.append(f"*For:* {who(commitment.recipient)}")
+    if commitment.status == Status.DELIVERED and commitment.evidence:
+        lines.append(f"*Evidence:* {escape_mrkdwn(commitment.evidence)}")
+    blocks = [section("\n".join(lines))]
+    actions = actions_for(commitment)
+    if actions:
+        blocks.append(actions)
+    title = mrkdwn_with_mentions(commitment.title)
+    return {"text": f"#{commitment.ref} {title}: {status}", "blocks": blocks}
+
+
 def proposal_for_owner(commitment: CommitmentView) -> Message:
     """A direct message asking the owner to accept a commitment someone logged for them."""
     text = (
