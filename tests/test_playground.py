@@ -148,7 +148,8 @@ def test_mark_delivered_opens_the_form_and_the_recipient_is_asked_to_confirm(pla
 
 
 def test_the_logged_message_in_the_channel_shows_the_delivery_and_drops_its_buttons(playground):
-    playground.type(ALICE, CHANNEL, "/commit send the budget baseline by Tuesday for @chloe")
+    due = clock.now().astimezone(LONDON) + timedelta(days=3)
+    playground.type(ALICE, CHANNEL, f"/commit send the budget by {due:%d %b %Y} for @chloe")
     logged, block, button = latest_button(playground, CHANNEL, ALICE, ids.DELIVER)
     playground.click(
         ALICE,

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -212,3 +213,20 @@ def test_without_a_terminal_or_a_display_it_only_says_where(tmp_path, terminal, 
 
     assert re.match(r"Saydo playground: open http://127\.0\.0\.1:\d+ \(", line)
     assert not opened.exists()
+
+
+def test_seeding_a_quarter_shows_the_weeks_played_while_it_runs(playground):
+    answers: list[requests.Response] = []
+    seeding = threading.Thread(target=lambda: answers.append(playground.post("seed")))
+    seeding.start()
+    weeks_seen, version = [], -1
+    while seeding.is_alive():  # the page's long poll: it answers when anything changes
+        state = playground.state(**{"as": ALICE, "since": str(version)})
+        version = state["version"]
+        if state["seeding"] is not None:
+            weeks_seen.append(state["seeding"]["week"])
+    seeding.join()
+
+    assert answers[0].json()["advanced"].startswith("Seeded a quarter")
+    assert weeks_seen == sorted(weeks_seen) and weeks_seen[-1] > 0  # counting up, as played
+    assert playground.state(**{"as": ALICE})["seeding"] is None
