@@ -230,3 +230,20 @@ def test_seeding_a_quarter_shows_the_weeks_played_while_it_runs(playground):
     assert answers[0].json()["advanced"].startswith("Seeded a quarter")
     assert weeks_seen == sorted(weeks_seen) and weeks_seen[-1] > 0  # counting up, as played
     assert playground.state(**{"as": ALICE})["seeding"] is None
+
+
+def test_sigterm_while_a_quarter_is_played_cuts_it_short_and_stops(tmp_path):
+    process = PlaygroundProcess(tmp_path, "--database", str(tmp_path / "pg.db")).start()
+    answers: list[requests.Response] = []
+    seeding = threading.Thread(target=lambda: answers.append(process.post("seed")))
+    seeding.start()
+    version = -1
+    while True:  # until a week has been played
+        state = process.state(**{"as": ALICE, "since": str(version)})
+        version = state["version"]
+        if (state["seeding"] or {}).get("week"):
+            break
+
+    assert process.stop() == 0
+    seeding.join()
+    assert answers[0].json() == {"ok": False, "error": "The playground is stopping."}

@@ -103,6 +103,7 @@ class Playground:
         self.slack = SlackStandIn(contract=contract, clock=lambda: clock.now().timestamp())
         self._signing_secret = secrets.token_hex(16)
         self._time = threading.RLock()  # sweeps and clock moves, one at a time
+        self._stopping = threading.Event()
         self._saving = threading.Lock()
         self._server = None
         self._serving: threading.Thread | None = None
@@ -155,7 +156,12 @@ class Playground:
         self._scheduler.start()
         self.save()
 
+    def interrupt(self) -> None:
+        """Cut short a clock move (or a quarter being played) at its next sweep: stopping."""
+        self._stopping.set()
+
     def stop(self) -> None:
+        self.interrupt()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         if self._server is not None:
@@ -408,6 +414,8 @@ class Playground:
                 raise PlaygroundError("The clock only moves forward; choose a later time.")
             sweeps = sent = 0
             while at < to:
+                if self._stopping.is_set():
+                    raise PlaygroundError("The playground is stopping.")
                 due = next_due(self.engine, after=at)
                 at = min(to, at + PLANNING_STEP, due or to)
                 clock.move_to(at)

@@ -59,6 +59,7 @@ def run(database: Path, *, port: int, fresh: bool, why: str = "") -> int:
         )
         wait_for_stop(stop)
     finally:  # whatever happened, nothing is left running: the process ends
+        playground.interrupt()  # a clock move or a quarter being played ends at its next sweep
         playground.slack.stop_waiting()  # the page's long polls answer at once
         server.stop()
         if serving.is_alive():
