@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.app import create_app
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.server import build_server, listen, make_wsgi_app
 from bot.slack_client import build_web_client
 from scheduler import build_scheduler, jobs
@@ -122,10 +122,18 @@ def _serve_socket_mode(settings: Settings, app, server: Server, stop: threading.
     serving.start()
     try:
         handler.connect()
-    except SlackApiError as error:
-        logger.error("Socket Mode connection failed: %s", error.response.get("error"))
+    except (SlackApiError, OSError) as error:  # refused, or Slack unreachable (URLError)
+        handler.close()  # its worker threads would keep the process alive
         server.stop()
-        return 1
+        reason = (
+            error.response.get("error")
+            if isinstance(error, SlackApiError)
+            else getattr(error, "reason", error)
+        )
+        raise ConfigError(
+            f"cannot connect to Slack in Socket Mode: {reason} "
+            "(check SLACK_APP_TOKEN and SLACK_API_URL)."
+        ) from None
     logger.info("Connected to Slack (Socket Mode); health on port %s", server.bind_addr[1])
     wait_for_stop(stop)
     handler.close()

@@ -93,9 +93,31 @@ def test_socket_mode_uses_the_app_token_and_fails_clearly(slack, database_url, t
         "PORT": "0",
     }
     result = run_saydo("run", "--no-scheduler", env=env, cwd=tmp_path)
-    assert result.returncode == 1
-    assert "Socket Mode connection failed: invalid_auth" in result.stderr
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "saydo: cannot connect to Slack in Socket Mode: invalid_auth "
+        "(check SLACK_APP_TOKEN and SLACK_API_URL)."
+    )
+    assert "Traceback" not in result.stderr
     assert slack.calls_to("apps.connections.open")[0].token == "xapp-1-A0001-test"
+
+
+def test_socket_mode_with_slack_unreachable_is_one_line_and_ends(database_url, tmp_path):
+    env = {
+        "DATABASE_URL": database_url,
+        "SLACK_API_URL": "http://127.0.0.1:1/api/",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": "xapp-1-A0001-test",
+        "PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    result = run_saydo("run", "--no-scheduler", env=env, cwd=tmp_path)  # times out if it hangs
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]  # after the SDK's own log of each attempt
+    assert last.startswith("saydo: cannot connect to Slack in Socket Mode: ")
+    assert "Connection refused" in last
 
 
 @pytest.fixture
