@@ -9,27 +9,50 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import clock
 from bot.config import CREDENTIALS_HELP, ConfigError, Settings, configure_logging, load_settings
+from storage.db import database_problem
 
 EXIT_USAGE = 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Every failure a user can cause (a bad option or setting, a database that cannot be
+    opened, reached or is not migrated, a busy port) is one line on stderr and exit 2."""
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
     except ConfigError as error:
-        print(f"saydo: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _refuse(str(error))
     # `run` logs at LOG_LEVEL; one-shot commands print their own results and log only problems.
     configure_logging(settings, quiet=args.handler is not _run)
-    return args.handler(settings, args)
+    try:
+        return args.handler(settings, args)
+    except ConfigError as error:
+        return _refuse(str(error))
+    except SQLAlchemyError as error:
+        return _refuse(
+            f"cannot use the database at {settings.redacted_database_url()}: "
+            f"{database_problem(error)}"
+        )
+
+
+def _refuse(problem: str) -> int:
+    print(f"saydo: {problem}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as one line like every other refusal."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"saydo: {message} (see `{self.prog} --help`).\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="saydo", description="Saydo: commitments kept, visibly and kindly, in Slack."
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -140,13 +163,8 @@ def _playground(settings: Settings, args: argparse.Namespace, *, why: str = "") 
     from bot.playground import serve
 
     if not 0 <= args.port <= 65535:
-        print(f"saydo: --port must be from 0 to 65535 (got {args.port}).", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return serve.run(args.database, port=args.port, fresh=args.reset, why=why)
-    except ConfigError as error:
-        print(f"saydo: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        raise ConfigError(f"--port must be from 0 to 65535 (got {args.port}).")
+    return serve.run(args.database, port=args.port, fresh=args.reset, why=why)
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -154,12 +172,10 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return _playground(settings, args, why="no Slack credentials are set, so ")
     missing = settings.missing_for_slack()
     if missing:
-        print(
-            f"saydo: cannot connect to Slack: set {' and '.join(missing)} "
-            f"(see {CREDENTIALS_HELP}; set SLACK_APP_TOKEN too for Socket Mode).",
-            file=sys.stderr,
+        raise ConfigError(
+            f"cannot connect to Slack: set {' and '.join(missing)} "
+            f"(see {CREDENTIALS_HELP}; set SLACK_APP_TOKEN too for Socket Mode)."
         )
-        return EXIT_USAGE
     from bot import service
 
     return service.run(settings, with_scheduler=not args.no_scheduler)
@@ -175,9 +191,8 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
         print(
             f"Database at {settings.redacted_database_url()} is at {migrate.head_revision(engine)}."
         )
-    except Exception as error:  # noqa: BLE001  (one line for the operator, not a traceback)
-        print(f"saydo: database upgrade failed: {_one_line(error)}", file=sys.stderr)
-        return 1
+    except SQLAlchemyError as error:
+        return _refuse(f"database upgrade failed: {database_problem(error)}")
     finally:
         engine.dispose()
     return 0
@@ -228,6 +243,9 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
     for name, check in checks:
         try:
             print(f"ok    {name}: {check()}")
+        except SQLAlchemyError as error:
+            failures += 1
+            print(f"FAIL  {name}: {database_problem(error)}")
         except Exception as error:  # noqa: BLE001  (each check reports its own failure)
             failures += 1
             print(f"FAIL  {name}: {_one_line(error)}")
@@ -237,14 +255,12 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
     from bot.export import ExportError, export, parse_since
-    from storage.db import create_db_engine
 
     try:
         since = parse_since(args.since) if args.since is not None else None
     except ExportError as error:
-        print(f"saydo: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    engine = create_db_engine(settings.database_url)
+        return _refuse(str(error))
+    engine = _migrated_engine(settings)
     try:
         export(
             engine,
@@ -257,9 +273,6 @@ def _export(settings: Settings, args: argparse.Namespace) -> int:
         sys.stdout.flush()
     except BrokenPipeError:  # `saydo export | head`: the reader has all it wanted
         _silence_stdout()
-    except Exception as error:  # noqa: BLE001  (one line for the operator, not a traceback)
-        print(f"saydo: export failed: {_one_line(error)}", file=sys.stderr)
-        return 1
     finally:
         engine.dispose()
     return 0
@@ -293,8 +306,11 @@ def _migrated_engine(settings: Settings):
     from storage.db import create_db_engine
 
     engine = create_db_engine(settings.database_url)
-    if migrate.current_revision(engine) != migrate.head_revision(engine):
-        engine.dispose()
+    try:
+        current = migrate.current_revision(engine)
+    finally:
+        engine.dispose()  # the pool is rebuilt on next use
+    if current != migrate.head_revision(engine):
         raise ConfigError("the database needs migrating first: run `saydo db upgrade`.")
     return engine
 
@@ -303,14 +319,10 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
     from bot.slack_client import build_web_client
     from scheduler.jobs import build_sweeper, run_sweeps
 
-    try:
-        now = _instant(args.now)
-        if not args.dry_run and not settings.bot_token:
-            raise ConfigError("sending needs SLACK_BOT_TOKEN (or use --dry-run).")
-        engine = _migrated_engine(settings)
-    except ConfigError as error:
-        print(f"saydo: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    now = _instant(args.now)
+    if not args.dry_run and not settings.bot_token:
+        raise ConfigError("sending needs SLACK_BOT_TOKEN (or use --dry-run).")
+    engine = _migrated_engine(settings)
     try:
         reports = run_sweeps(
             build_sweeper(engine, build_web_client(settings)), now=now, dry_run=args.dry_run
@@ -327,13 +339,9 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
 def _schedule(settings: Settings, args: argparse.Namespace) -> int:
     from bot.operator import schedule_table, upcoming
 
-    try:
-        if not 1 <= args.days <= 366:
-            raise ConfigError(f"--days must be from 1 to 366 (got {args.days}).")
-        engine = _migrated_engine(settings)
-    except ConfigError as error:
-        print(f"saydo: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    if not 1 <= args.days <= 366:
+        raise ConfigError(f"--days must be from 1 to 366 (got {args.days}).")
+    engine = _migrated_engine(settings)
     try:
         rows = upcoming(engine, now=clock.now(), days=args.days, channels=args.channel)
     finally:

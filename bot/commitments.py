@@ -30,6 +30,7 @@ from bot.keeping import (
     outcome,
 )
 from bot.nudge_planning import replan
+from bot.outbox import Planned, enqueue
 from bot.text import has_visible
 from storage.db import transaction
 from storage.models import (
@@ -44,6 +45,7 @@ from storage.models import (
 
 DUPLICATE_WINDOW = timedelta(seconds=60)
 MAX_REF = 2**31 - 1  # the largest reference the database's integer column holds
+CHANNEL_MESSAGE = "channel_message"  # the outbox kind that updates a commitment's channel message
 OPEN_STATUSES = (Status.PROPOSED.value, Status.OPEN.value)
 
 
@@ -97,6 +99,7 @@ class CommitmentView:
     evidence: str | None
     notes: str | None
     source_permalink: str | None
+    channel_message_ts: str | None = None  # Saydo's message about it in the channel, if known
 
     def outcome(self, *, now: datetime) -> Outcome:
         return outcome(self.state(), now=now)
@@ -580,7 +583,40 @@ def _append(
         setattr(row, column, value)
     session.flush()
     replan(session, row, generation=len(events) + 1, now=now)
+    _plan_channel_message_update(session, row, generation=len(events) + 1, now=now)
     return _view(session, row)
+
+
+def _plan_channel_message_update(session, row: Commitment, *, generation: int, now: datetime):
+    """Saydo's message about the commitment in its channel is brought up to date by the
+    outbox (never while Slack waits for an answer); one update per change, at most."""
+    if row.channel_message_ts is None:
+        return
+    channel = session.get(Partnership, row.partnership_id).channel_id
+    enqueue(
+        session,
+        [
+            Planned(
+                slot_key=f"{CHANNEL_MESSAGE}:{row.id}:e{generation}",
+                kind=CHANNEL_MESSAGE,
+                channel=channel,
+                due_at=now,
+                commitment_id=row.id,
+            )
+        ],
+        now=now,
+    )
+
+
+def record_channel_message(engine: Engine, *, commitment_id: int, ts: str) -> None:
+    """Where Saydo's message about the commitment is in its channel (the first one known), so
+    that changes keep it current."""
+    with transaction(engine) as session:
+        session.execute(
+            update(Commitment)
+            .where(Commitment.id == commitment_id, Commitment.channel_message_ts.is_(None))
+            .values(channel_message_ts=ts)
+        )
 
 
 def check_allowed(
@@ -738,6 +774,7 @@ def views_of(session, rows: list[Commitment]) -> list[CommitmentView]:
             evidence=r.evidence,
             notes=r.notes,
             source_permalink=r.source_permalink,
+            channel_message_ts=r.channel_message_ts,
         )
         for r in rows
     ]

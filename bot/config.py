@@ -149,9 +149,14 @@ def _log_level(value: str) -> str:
 
 
 def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """Saydo's lines at LOG_LEVEL; libraries' routine chatter only when debugging."""
     logging.basicConfig(
         level="WARNING" if quiet else settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # APScheduler logs two INFO lines for every run of every job (every 15 seconds).
+    logging.getLogger("apscheduler").setLevel(
+        logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
+    )

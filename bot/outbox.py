@@ -50,7 +50,15 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 CHANNEL_PACE_SECONDS = 1.0
 PERMANENT_ERRORS = frozenset(
-    {"channel_not_found", "not_in_channel", "user_not_found", "account_inactive", "is_archived"}
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "user_not_found",
+        "account_inactive",
+        "is_archived",
+        "message_not_found",
+        "cant_update_message",
+    }
 )
 
 
@@ -98,6 +106,7 @@ class Send:
     summary: str  # one line for `saydo tick` and the log
     # Called (outside any transaction) with the conversation id the message was posted in.
     on_sent: Callable[[str], None] | None = None
+    replaces_ts: str | None = None  # update this message (`chat.update`) instead of posting
 
 
 @dataclass(frozen=True)
@@ -310,7 +319,12 @@ class Sweeper:
         self._pace(prepared.channel)
         try:
             channel = self._conversation(prepared.channel)
-            self.client.chat_postMessage(channel=channel, **prepared.message)
+            if prepared.replaces_ts is not None:
+                self.client.chat_update(
+                    channel=channel, ts=prepared.replaces_ts, **prepared.message
+                )
+            else:
+                self.client.chat_postMessage(channel=channel, **prepared.message)
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)
@@ -411,15 +425,15 @@ class Sweeper:
 
 
 def _latest_per_commitment(batch: list[Item]) -> tuple[list[Item], list[Item]]:
-    """Of several due messages about one commitment (after downtime), only the latest is
-    worth sending: two reminders at once say less than one."""
-    latest: dict[int, Item] = {}
+    """Of several due messages of one kind about one commitment (after downtime), only the
+    latest is worth sending: two reminders at once say less than one."""
+    latest: dict[tuple[int, str], Item] = {}
     for item in batch:
         if item.commitment_id is not None:
-            kept = latest.get(item.commitment_id)
+            kept = latest.get((item.commitment_id, item.kind))
             if kept is None or (item.due_at, item.id) > (kept.due_at, kept.id):
-                latest[item.commitment_id] = item
-    current = [i for i in batch if i.commitment_id is None or latest[i.commitment_id] is i]
+                latest[item.commitment_id, item.kind] = item
+    current = [i for i in batch if i.commitment_id is None or latest[i.commitment_id, i.kind] is i]
     return current, [i for i in batch if i not in current]
 
 

@@ -7,6 +7,7 @@ clean SIGTERM needs.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import hmac
 import json
@@ -22,6 +23,8 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import parse_body
+
+from bot.config import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +157,14 @@ def build_server(wsgi_app, *, host: str, port: int, threads: int = SERVER_THREAD
     )
     server.keep_alive_conn_limit = None
     return server
+
+
+def listen(server: wsgi.Server, *, choose_another: str) -> None:
+    """Bind the server's port; a port in use is a `ConfigError` saying how to choose another."""
+    try:
+        server.prepare()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE or "already in use" in str(error).lower():
+            port = server.bind_addr[1]
+            raise ConfigError(f"port {port} is already in use; {choose_another}.") from None
+        raise

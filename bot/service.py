@@ -8,13 +8,14 @@ import threading
 from dataclasses import dataclass
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from cheroot.wsgi import Server
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.app import create_app
-from bot.config import Settings
-from bot.server import build_server, make_wsgi_app
+from bot.config import ConfigError, Settings
+from bot.server import build_server, listen, make_wsgi_app
 from bot.slack_client import build_web_client
 from scheduler import build_scheduler, jobs
 from storage import migrate
@@ -58,13 +59,24 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
         else None
     )
     app = create_app(settings, engine=engine, client=client)
+    # In Socket Mode the port serves only /healthz; it is bound before anything starts.
+    server = build_server(
+        make_wsgi_app(
+            None if settings.socket_mode else app,
+            Health(engine, scheduler),
+            signing_secret=settings.signing_secret,
+        ),
+        host=settings.host,
+        port=settings.port,
+    )
+    listen(server, choose_another="set PORT to another (PORT=0 picks a free one)")
     stop = stop_on_signals()
     if scheduler is not None:
         scheduler.start()
         logger.info("Scheduler started")
     serve = _serve_socket_mode if settings.socket_mode else _serve_http
     try:
-        status = serve(settings, app, stop, Health(engine, scheduler))
+        status = serve(settings, app, server, stop)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)  # waits for a running job to finish
@@ -80,6 +92,7 @@ def stop_on_signals() -> threading.Event:
     def request_stop(signum, _frame) -> None:
         logger.info("Received %s, shutting down", signal.Signals(signum).name)
         stop.set()
+        signal.signal(signum, signal.SIG_DFL)  # a second signal stops the process at once
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
@@ -92,13 +105,7 @@ def wait_for_stop(stop: threading.Event) -> None:
         pass
 
 
-def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) -> int:
-    server = build_server(
-        make_wsgi_app(app, health, signing_secret=settings.signing_secret),
-        host=settings.host,
-        port=settings.port,
-    )
-    server.prepare()
+def _serve_http(settings: Settings, app, server: Server, stop: threading.Event) -> int:
     serving = threading.Thread(target=server.serve, name="http", daemon=True)
     serving.start()
     host, port = server.bind_addr[:2]
@@ -109,22 +116,28 @@ def _serve_http(settings: Settings, app, stop: threading.Event, health: Health) 
     return 0
 
 
-def _serve_socket_mode(settings: Settings, app, stop: threading.Event, health: Health) -> int:
+def _serve_socket_mode(settings: Settings, app, server: Server, stop: threading.Event) -> int:
     handler = SocketModeHandler(
         app,
         app_token=settings.app_token,
         web_client=build_web_client(settings, token=settings.app_token),
     )
-    server = build_server(make_wsgi_app(None, health), host=settings.host, port=settings.port)
-    server.prepare()
     serving = threading.Thread(target=server.serve, name="health", daemon=True)
     serving.start()
     try:
         handler.connect()
-    except SlackApiError as error:
-        logger.error("Socket Mode connection failed: %s", error.response.get("error"))
+    except (SlackApiError, OSError) as error:  # refused, or Slack unreachable (URLError)
+        handler.close()  # its worker threads would keep the process alive
         server.stop()
-        return 1
+        reason = (
+            error.response.get("error")
+            if isinstance(error, SlackApiError)
+            else getattr(error, "reason", error)
+        )
+        raise ConfigError(
+            f"cannot connect to Slack in Socket Mode: {reason} "
+            "(check SLACK_APP_TOKEN and SLACK_API_URL)."
+        ) from None
     logger.info("Connected to Slack (Socket Mode); health on port %s", server.bind_addr[1])
     wait_for_stop(stop)
     handler.close()

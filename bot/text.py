@@ -16,6 +16,8 @@ _SLACK_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 # Spaces, line breaks, controls and invisible format characters (zero-width space and joiner,
 # word joiner, byte-order mark, soft hyphen, direction marks).
 _INVISIBLE_CATEGORIES = {"Zs", "Zl", "Zp", "Cc", "Cf"}
+# A person as Slack sends them in text: `<@U0ALICE>`, or `<@U0ALICE|alice>` from a command.
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 
 
 def escape_mrkdwn(text: str) -> str:
@@ -32,3 +34,14 @@ def has_visible(text: str) -> bool:
     """True if some character would show: a title of only spaces or zero-width characters
     is as empty as no title."""
     return any(unicodedata.category(char) not in _INVISIBLE_CATEGORIES for char in text)
+
+
+def mrkdwn_with_mentions(text: str) -> str:
+    """User text such as a commitment's title for mrkdwn: the people it mentions stay mentions
+    (`<@U…>`, which Slack shows as their name); everything else is escaped as in
+    :func:`escape_mrkdwn`, so `<!channel>`, `<!here>`, `<!everyone>` and links show as typed."""
+    shown, start = [], 0
+    for mention in _USER_MENTION.finditer(text):
+        shown += [escape_mrkdwn(text[start : mention.start()]), f"<@{mention[1]}>"]
+        start = mention.end()
+    return "".join(shown) + escape_mrkdwn(text[start:])

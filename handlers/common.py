@@ -14,11 +14,13 @@ from bot import clock
 from bot.blocks import commitments as messages
 from bot.commitments import (
     CommitmentError,
+    CommitmentView,
     PartnershipRef,
     PersonRef,
     ensure_partnership,
     not_found,
     parse_ref,
+    record_channel_message,
 )
 from bot.people import Profile, UnknownPerson, person_for, profile_from_users_info
 
@@ -91,6 +93,14 @@ def partnership(
     return ensure_partnership(
         engine_of(context), team_id=workspace_id(context), channel_id=channel_id, name=channel_name
     )
+
+
+def remember_channel_message(
+    context: BoltContext, commitment: CommitmentView, ts: str | None
+) -> None:
+    """Saydo's message about `commitment` in its channel is at `ts`: changes will update it."""
+    if ts and commitment.channel_message_ts is None:
+        record_channel_message(engine_of(context), commitment_id=commitment.id, ts=ts)
 
 
 def direct_message(client: WebClient, user_id: str, message: dict) -> None:

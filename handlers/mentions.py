@@ -66,11 +66,12 @@ def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContex
             **messages.edit_not_logged_again(result.commitment),
         )
         return
-    say(
+    posted = say(
         thread_ts=thread_ts,
         **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
     )
     if not result.duplicate:
+        common.remember_channel_message(context, result.commitment, posted["ts"])
         notify.logged(client, result.commitment)
 
 

@@ -225,10 +225,12 @@ def handle_create_submission(
         return
     thread = {"thread_ts": meta["thread_ts"]} if meta.get("thread_ts") else {}
     try:
-        client.chat_postMessage(channel=partnership.channel_id, **thread, **confirmation)
+        posted = client.chat_postMessage(channel=partnership.channel_id, **thread, **confirmation)
     except SlackApiError as error:  # e.g. Saydo isn't in that channel: tell the creator instead
         logger.warning("Could not post to %s: %s", partnership.channel_id, _code(error))
         common.direct_message(client, creator.user_id, confirmation)
+    else:
+        common.remember_channel_message(context, commitment, posted["ts"])
     notify.logged(client, commitment)
 
 
@@ -352,6 +354,10 @@ def _open_change_form(
         return
     assert commitment is not None
     container = body.get("container") or {}
+    if container.get("channel_id") == commitment.partnership.channel_id and not container.get(
+        "is_ephemeral"
+    ):  # clicked on Saydo's message about it in the channel: now Saydo knows where that is
+        common.remember_channel_message(context, commitment, container.get("message_ts"))
     metadata = forms.encode_metadata(
         {
             "ref": commitment.ref,

@@ -7,7 +7,8 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import clock, coffee, nudges, reviews, summaries
+from bot import channel_messages, clock, coffee, nudges, reviews, summaries
+from bot.commitments import CHANNEL_MESSAGE
 from bot.nudge_planning import NUDGE
 from bot.outbox import Report, Sweeper, worker_name
 from handlers.members import REFRESH_SECONDS, refresh_all_members
@@ -17,6 +18,7 @@ OUTBOX_SWEEP_SECONDS = 15
 
 RENDERERS = {
     NUDGE: nudges.render,
+    CHANNEL_MESSAGE: channel_messages.render,
     reviews.REVIEW: reviews.render,
     summaries.SUMMARY: summaries.render,
     **coffee.RENDERERS,

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -57,3 +58,13 @@ def ping(engine: Engine) -> None:
     """Raise if the database cannot be reached."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def database_problem(error: SQLAlchemyError) -> str:
+    """The driver's own first line (e.g. "unable to open database file", "connection refused"),
+    without SQLAlchemy's wrapping, the statement or the parameters."""
+    cause = getattr(error, "orig", None) or error
+    for line in str(cause).splitlines():
+        if line.strip():
+            return line.strip().removeprefix(f"({type(cause).__module__}.{type(cause).__name__}) ")
+    return type(cause).__name__

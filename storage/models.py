@@ -127,6 +127,8 @@ class Commitment(SQLModel, table=True):
     confirmed: bool = False
     renegotiated: bool = False
     evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Saydo's "Logged #N" message in the partnership channel, kept current as the state changes.
+    channel_message_ts: str | None = Field(default=None, max_length=32)
 
 
 class CommitmentEvent(SQLModel, table=True):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from bot.config import ConfigError, load_settings
@@ -80,3 +84,33 @@ def test_secrets_are_not_in_the_settings_repr(tmp_path):
     )
     assert "top-secret" not in repr(settings)
     assert "abcdef0123" not in repr(settings)
+
+
+SCHEDULER_RUNS_ONE_JOB = """
+import threading
+from bot.config import configure_logging, load_settings
+from scheduler import Sweep, build_scheduler
+
+configure_logging(load_settings())
+ran = threading.Event()
+scheduler = build_scheduler((Sweep("probe", ran.set, 15),))
+scheduler.start()
+assert ran.wait(30)
+scheduler.shutdown(wait=True)
+"""
+
+
+@pytest.mark.parametrize(("level", "chatty"), [("INFO", False), ("DEBUG", True)])
+def test_the_schedulers_routine_lines_show_only_when_debugging(level, chatty, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", SCHEDULER_RUNS_ONE_JOB],
+        env={**env, "LOG_LEVEL": level},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert ('Running job "' in result.stderr) is chatty, result.stderr
+    assert ("apscheduler" in result.stderr) is chatty

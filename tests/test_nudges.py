@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
+from bot.commitments import (
+    change_commitment,
+    ensure_partnership,
+    log_commitment,
+    record_channel_message,
+    save_person,
+)
 from bot.config import Settings
 from bot.keeping import EventKind
 from bot.nudges import set_away, snooze
@@ -387,3 +393,57 @@ def test_dry_run_sends_and_changes_nothing(world):
     assert [r.result for r in reports] == ["would send"]
     assert world["slack"].calls_to("chat.postMessage") == []
     assert states(world["engine"])["before"] == "pending"
+
+
+def buttons_in(message: dict) -> list[str]:
+    return [
+        element["text"]["text"]
+        for block in message.get("blocks", [])
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def test_the_channel_message_is_updated_to_the_new_state_once_per_change(world):
+    created = utc(2026, 11, 23, 10)
+    c = world["commit"]("U0ALICE", "Europe/London", created=created, due=utc(2026, 11, 27, 17))
+    record_channel_message(world["engine"], commitment_id=c.id, ts="1764000000.000100")
+    alice = world["person"]("U0ALICE", "Europe/London", created)
+
+    change_commitment(
+        world["engine"],
+        team_id="T0001",
+        ref=c.ref,
+        actor=alice,
+        kind=EventKind.DELIVERED,
+        now=created + timedelta(hours=1),
+        note="https://docs.example.org/budget",
+    )
+    reports = run_sweeps(world["sweeper"], now=created + timedelta(hours=1, seconds=15))
+    again = run_sweeps(world["sweeper"], now=created + timedelta(hours=2))
+
+    assert [r.result for r in reports if r.item.kind == "channel_message"] == ["sent"]
+    assert [r for r in again if r.item.kind == "channel_message"] == []
+    [update] = world["slack"].calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C0PARTNER", "1764000000.000100")
+    assert "*delivered*" in update.args["blocks"][0]["text"]["text"]
+    assert buttons_in(update.args) == []  # nothing left to click: it is delivered
+
+
+def test_a_commitment_whose_channel_message_is_unknown_updates_nothing(world):
+    created = utc(2026, 11, 23, 10)
+    c = world["commit"]("U0ALICE", "Europe/London", created=created, due=utc(2026, 11, 27, 17))
+    alice = world["person"]("U0ALICE", "Europe/London", created)
+
+    change_commitment(
+        world["engine"],
+        team_id="T0001",
+        ref=c.ref,
+        actor=alice,
+        kind=EventKind.MOVED,
+        now=created + timedelta(hours=1),
+        due_at=utc(2026, 12, 4, 17),
+    )
+    run_sweeps(world["sweeper"], now=created + timedelta(hours=1, seconds=15))
+
+    assert world["slack"].calls_to("chat.update") == []

@@ -147,6 +147,32 @@ def test_mark_delivered_opens_the_form_and_the_recipient_is_asked_to_confirm(pla
     assert "Received" in " ".join(texts(playground, dm_id(CHLOE), CHLOE))
 
 
+def test_the_logged_message_in_the_channel_shows_the_delivery_and_drops_its_buttons(playground):
+    due = clock.now().astimezone(LONDON) + timedelta(days=3)
+    playground.type(ALICE, CHANNEL, f"/commit send the budget by {due:%d %b %Y} for @chloe")
+    logged, block, button = latest_button(playground, CHANNEL, ALICE, ids.DELIVER)
+    playground.click(
+        ALICE,
+        conversation=CHANNEL,
+        message_ts=logged["ts"],
+        block_id=block["block_id"],
+        action_id=ids.DELIVER,
+        value=button["value"],
+    )
+    [form] = playground.slack.modals_of(ALICE)
+    playground.submit(ALICE, form["id"], filled(form, {forms.EVIDENCE: "https://docs.example/b"}))
+
+    playground.advance(clock.now() + timedelta(minutes=1))  # the outbox's next sweep
+
+    [message] = [
+        m for m in playground.slack.conversation(CHANNEL, viewer=ALICE) if m["ts"] == logged["ts"]
+    ]
+    assert "Logged *#1* for <@U0ALICE>: *delivered*." in _all_text(message)
+    assert "Mark delivered" not in _all_text(message) and "Undo" not in _all_text(message)
+    names = {m.user_id: m.real_name for m in cast.MEMBERS}
+    assert "delivered" in render.message_html(message, names=names)  # what the page shows
+
+
 def test_commit_without_text_opens_the_form_which_refuses_a_past_date(playground):
     playground.type(BEN, CHANNEL, "/commit")
     [form] = playground.slack.modals_of(BEN)
@@ -185,6 +211,20 @@ def test_a_partner_uses_a_mention_in_the_shared_channel_as_in_slack_connect(play
     channel = texts(playground, CHANNEL, ALICE)
     assert "<@UBOT>" in channel[0]  # her message, with Saydo mentioned
     assert any("share the prototype" in t for t in channel[1:])  # Saydo's confirmation
+
+
+def test_a_person_picked_by_full_name_stays_a_mention_in_the_title(playground):
+    due = clock.now().astimezone(LONDON) + timedelta(days=3)
+    playground.type(BEN, CHANNEL, f"/commit brief @Alice Adams, not <!here>, by {due:%d %b %Y}")
+
+    [commitment] = commitments(playground)
+    assert commitment.title == "brief <@U0ALICE|alice>, not <!here>"
+    playground.type(BEN, CHANNEL, "/saydo list")
+    listed = texts(playground, CHANNEL, BEN)[-1]
+    assert "brief <@U0ALICE>, not &lt;!here&gt;" in listed  # a mention; no ping for everyone
+    names = {m.user_id: m.real_name for m in cast.MEMBERS}
+    shown = render.message_html(playground.slack.conversation(CHANNEL, viewer=BEN)[-1], names=names)
+    assert '<span class="mention">@Alice Adams</span>, not &lt;!here&gt;' in shown
 
 
 def test_an_unknown_slash_command_is_answered_as_slack_does(playground):

@@ -481,3 +481,25 @@ def test_the_page_sends_what_saydo_reads(browser: Browser) -> None:
         assert values["how"]["way"]["selected_option"] is None
     finally:
         context.close()
+
+
+def test_seeding_asks_in_the_page_and_the_chosen_time_is_written_the_persons_way(
+    page: Page, playground: PlaygroundProcess, steps: Steps
+) -> None:
+    page.on("dialog", lambda native: pytest.fail(f"a browser dialog opened: {native.message}"))
+    page.get_by_role("button", name="Seed a quarter").click()
+    question = page.get_by_role("dialog", name="Seed a quarter")
+    expect(question).to_be_visible()
+    expect(question).to_contain_text("usually takes under ten seconds")
+    steps.shot("asked")
+    question.get_by_role("button", name="Cancel").click()
+    expect(question).to_be_hidden()
+    assert playground.state(**{"as": ALICE})["messages"] == []  # nothing was played
+
+    picker = page.get_by_label("Move the clock to")
+    picker.fill("2027-03-05T14:30")
+    expect(page.locator("#advance-to-shown")).to_have_text("Fri, 5 Mar 2027, 14:30")
+    act_as(page, "U0SAM", "Sam Rivera")  # en-US
+    picker.fill("2027-03-05T14:30")
+    expect(page.locator("#advance-to-shown")).to_have_text("Fri, Mar 5, 2027, 2:30 PM")
+    steps.shot("us-format")

@@ -3,7 +3,16 @@ the page's JSON API, on a real process."""
 
 from __future__ import annotations
 
+import os
+import pty
+import re
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -136,3 +145,105 @@ def test_saydo_answers_a_partners_mention_in_its_thread(playground):
     assert mention["author"] == "Priya Nair" and not mention["in_thread"]
     assert answer["author"] == "Saydo" and answer["in_thread"]
     assert "share the prototype" in answer["html"]
+
+
+@pytest.mark.parametrize(
+    ("database", "problem"),
+    [
+        ("missing/pg.db", "the folder for the playground's database does not exist"),
+        ("garbage.db", "cannot use garbage.db as the playground's database: file is not a"),
+    ],
+)
+def test_a_database_it_cannot_use_is_one_line_and_nothing_is_left_running(
+    database, problem, tmp_path
+):
+    (tmp_path / "garbage.db").write_text("not a database, only words " * 100)
+
+    result = run_saydo("playground", "--port", "0", "--database", database, env={}, cwd=tmp_path)
+
+    assert result.returncode == 2  # run_saydo would time out if the process hung on
+    assert result.stderr.startswith(f"saydo: {problem}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def announced(tmp_path, *, terminal: bool, display: str | None) -> tuple[str, Path]:
+    """Start the playground as from a terminal (or not) with a display (or none), with a
+    stand-in browser that notes the address it was asked to open; its announcement."""
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env |= {"BROWSER": str(browser)} | ({"DISPLAY": display} if display else {})
+    controller, stdout = pty.openpty() if terminal else (None, subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "playground", "--port", "0", "--database", "pg.db"],
+        cwd=tmp_path,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stderr.readline()
+        if terminal:  # the browser starts in the background: wait for it, not for a time
+            deadline = time.monotonic() + 30
+            while not opened.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        if terminal:
+            os.close(controller)
+            os.close(stdout)
+    return line, opened
+
+
+def test_from_a_terminal_with_a_display_the_page_opens_in_the_browser(tmp_path):
+    line, opened = announced(tmp_path, terminal=True, display=":0")
+
+    address = re.search(r"http://127\.0\.0\.1:\d+", line)[0]
+    assert line.startswith(f"Saydo playground: opening {address} in your browser")
+    assert opened.read_text().strip() == address
+
+
+@pytest.mark.parametrize(("terminal", "display"), [(False, ":0"), (True, None)])
+def test_without_a_terminal_or_a_display_it_only_says_where(tmp_path, terminal, display):
+    line, opened = announced(tmp_path, terminal=terminal, display=display)
+
+    assert re.match(r"Saydo playground: open http://127\.0\.0\.1:\d+ \(", line)
+    assert not opened.exists()
+
+
+def test_seeding_a_quarter_shows_the_weeks_played_while_it_runs(playground):
+    answers: list[requests.Response] = []
+    seeding = threading.Thread(target=lambda: answers.append(playground.post("seed")))
+    seeding.start()
+    weeks_seen, version = [], -1
+    while seeding.is_alive():  # the page's long poll: it answers when anything changes
+        state = playground.state(**{"as": ALICE, "since": str(version)})
+        version = state["version"]
+        if state["seeding"] is not None:
+            weeks_seen.append(state["seeding"]["week"])
+    seeding.join()
+
+    assert answers[0].json()["advanced"].startswith("Seeded a quarter")
+    assert weeks_seen == sorted(weeks_seen) and weeks_seen[-1] > 0  # counting up, as played
+    assert playground.state(**{"as": ALICE})["seeding"] is None
+
+
+def test_sigterm_while_a_quarter_is_played_cuts_it_short_and_stops(tmp_path):
+    process = PlaygroundProcess(tmp_path, "--database", str(tmp_path / "pg.db")).start()
+    answers: list[requests.Response] = []
+    seeding = threading.Thread(target=lambda: answers.append(process.post("seed")))
+    seeding.start()
+    version = -1
+    while True:  # until a week has been played
+        state = process.state(**{"as": ALICE, "since": str(version)})
+        version = state["version"]
+        if (state["seeding"] or {}).get("week"):
+            break
+
+    assert process.stop() == 0
+    seeding.join()
+    assert answers[0].json() == {"ok": False, "error": "The playground is stopping."}

@@ -1,7 +1,7 @@
 """Messages about commitments: confirmations, direct messages, and replies to changes.
 
-User text (titles, notes, evidence) is always escaped, so `<!channel>` or `<@U123>` typed by a
-person never pings anyone and `<https://x|y>` never hides a link.
+User text (titles, notes, evidence) is always escaped, so `<!channel>` typed by a person never
+pings anyone and `<https://x|y>` never hides a link; the people a title mentions stay mentions.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from bot.blocks import Message, button, context, ids, section
 from bot.commitments import CommitmentView, PersonRef
 from bot.dates import describe_due
 from bot.keeping import Status
-from bot.text import escape_mrkdwn
+from bot.text import escape_mrkdwn, mrkdwn_with_mentions
 
 STATUS_LABELS = {
     Status.PROPOSED: "proposed, waiting for acceptance",
@@ -34,7 +34,7 @@ def due_text(commitment: CommitmentView) -> str:
 
 
 def title_text(commitment: CommitmentView) -> str:
-    return f"*#{commitment.ref}* {escape_mrkdwn(commitment.title)}"
+    return f"*#{commitment.ref}* {mrkdwn_with_mentions(commitment.title)}"
 
 
 def summary_line(commitment: CommitmentView, *, now: datetime) -> str:
@@ -80,7 +80,7 @@ def confirmation(
     else:
         lead = f"Logged *#{commitment.ref}*. {owner} will do this."
     lines = [
-        f"{lead}\n>{escape_mrkdwn(commitment.title)}",
+        f"{lead}\n>{mrkdwn_with_mentions(commitment.title)}",
         f"*Due:* {due_text(commitment)}",
     ]
     if commitment.recipient:
@@ -95,20 +95,40 @@ def confirmation(
         until = describe_due(away, tz=commitment.owner.tz, has_time=True)
         notes.append(f"{who(commitment.owner)} is away until {until}: nudges are paused.")
     blocks.append(context(*notes))
-    title = escape_mrkdwn(commitment.title)
+    title = mrkdwn_with_mentions(commitment.title)
     return {"text": f"{lead} {title} (due {due_text(commitment)})", "blocks": blocks}
+
+
+def logged_as_it_stands(commitment: CommitmentView) -> Message:
+    """The channel's "Logged #N" message after a change: the commitment's state now and only
+    the buttons that still apply (Undo only right after logging)."""
+    status = STATUS_LABELS[commitment.status]
+    if commitment.status == Status.DELIVERED and commitment.confirmed:
+        status += ", confirmed received"
+    lead = f"Logged *#{commitment.ref}* for {who(commitment.owner)}: *{status}*."
+    lines = [f"{lead}\n>{mrkdwn_with_mentions(commitment.title)}", f"*Due:* {due_text(commitment)}"]
+    if commitment.recipient:
+        lines.append(f"*For:* {who(commitment.recipient)}")
+    if commitment.status == Status.DELIVERED and commitment.evidence:
+        lines.append(f"*Evidence:* {escape_mrkdwn(commitment.evidence)}")
+    blocks = [section("\n".join(lines))]
+    actions = actions_for(commitment)
+    if actions:
+        blocks.append(actions)
+    title = mrkdwn_with_mentions(commitment.title)
+    return {"text": f"#{commitment.ref} {title}: {status}", "blocks": blocks}
 
 
 def proposal_for_owner(commitment: CommitmentView) -> Message:
     """A direct message asking the owner to accept a commitment someone logged for them."""
     text = (
         f"{who(commitment.created_by)} logged a commitment for you in "
-        f"<#{commitment.partnership.channel_id}>:\n>{escape_mrkdwn(commitment.title)}\n"
+        f"<#{commitment.partnership.channel_id}>:\n>{mrkdwn_with_mentions(commitment.title)}\n"
         f"*Due:* {due_text(commitment)}"
     )
     ref = str(commitment.ref)
     return {
-        "text": f"Can you commit to #{commitment.ref}: {escape_mrkdwn(commitment.title)}?",
+        "text": f"Can you commit to #{commitment.ref}: {mrkdwn_with_mentions(commitment.title)}?",
         "blocks": [
             section(text),
             {
@@ -127,7 +147,7 @@ def proposal_for_owner(commitment: CommitmentView) -> Message:
 
 def proposal_answered(commitment: CommitmentView, answer: str) -> Message:
     """Tells the person who logged a proposal what the owner said."""
-    text = f"{who(commitment.owner)} {answer} *#{commitment.ref}* {escape_mrkdwn(commitment.title)}"
+    text = f"{who(commitment.owner)} {answer} {title_text(commitment)}"
     if commitment.status == Status.OPEN:
         text += f"\n*Due:* {due_text(commitment)}"
     return {"text": text, "blocks": [section(text)]}
@@ -137,14 +157,14 @@ def delivered_for_recipient(commitment: CommitmentView) -> Message:
     """Asks the recipient whether a delivery really arrived."""
     text = (
         f"{who(commitment.owner)} says they delivered *#{commitment.ref}* "
-        f"{escape_mrkdwn(commitment.title)}"
+        f"{mrkdwn_with_mentions(commitment.title)}"
     )
     if commitment.evidence:
         text += f"\n*Evidence:* {escape_mrkdwn(commitment.evidence)}"
     ref = str(commitment.ref)
     return {
         "text": f"{escape_mrkdwn(commitment.owner.name)} says they delivered "
-        f"#{commitment.ref}: {escape_mrkdwn(commitment.title)}. Received?",
+        f"#{commitment.ref}: {mrkdwn_with_mentions(commitment.title)}. Received?",
         "blocks": [
             section(text),
             {
@@ -164,12 +184,12 @@ def delivery_judged(commitment: CommitmentView, *, received: bool, note: str | N
     if received:
         text = (
             f"{who(commitment.recipient)} confirmed they received *#{commitment.ref}* "
-            f"{escape_mrkdwn(commitment.title)}. Thank you!"
+            f"{mrkdwn_with_mentions(commitment.title)}. Thank you!"
         )
     else:
         text = (
             f"{who(commitment.recipient)} says *#{commitment.ref}* "
-            f"{escape_mrkdwn(commitment.title)} has not arrived yet, so it is open again."
+            f"{mrkdwn_with_mentions(commitment.title)} has not arrived yet, so it is open again."
         )
         if note:
             text += f"\n>{escape_mrkdwn(note)}"
@@ -182,7 +202,7 @@ def delivery_judged(commitment: CommitmentView, *, received: bool, note: str | N
 
 def changed(commitment: CommitmentView, what: str) -> Message:
     """A short reply after a change: delivered, moved, withdrawn, accepted..."""
-    text = f"{what} *#{commitment.ref}* {escape_mrkdwn(commitment.title)}"
+    text = f"{what} *#{commitment.ref}* {mrkdwn_with_mentions(commitment.title)}"
     if commitment.status in (Status.OPEN, Status.PROPOSED):
         text += f"\n*Due:* {due_text(commitment)}"
     if commitment.status == Status.DELIVERED and commitment.evidence:

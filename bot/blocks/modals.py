@@ -15,10 +15,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, context, ids, plain, section
-from bot.blocks.commitments import due_text
+from bot.blocks.commitments import due_text, title_text
 from bot.commitments import CommitmentView, PartnershipRef
 from bot.grammar import MAX_TITLE
-from bot.text import escape_mrkdwn
 
 View = dict[str, Any]
 
@@ -162,9 +161,7 @@ def _modal(callback_id: str, title: str, submit: str, blocks: list[Block], metad
 
 
 def _about(commitment: CommitmentView) -> Block:
-    return section(
-        f"*#{commitment.ref}* {escape_mrkdwn(commitment.title)}\n*Due:* {due_text(commitment)}"
-    )
+    return section(f"{title_text(commitment)}\n*Due:* {due_text(commitment)}")
 
 
 # --- the modals ------------------------------------------------------------------------------

@@ -6,15 +6,14 @@ import json
 from datetime import datetime
 
 from bot.blocks import Message, button, context, ids, plain, section
-from bot.blocks.commitments import due_text, who
+from bot.blocks.commitments import due_text, title_text, who
 from bot.commitments import CommitmentView
-from bot.text import escape_mrkdwn
 
 CANT_DELIVER_REASON = ("cant_deliver_reason", "reason")
 
 
 def _lead(commitment: CommitmentView, slot: str) -> str:
-    title = f"*#{commitment.ref}* {escape_mrkdwn(commitment.title)}"
+    title = f"{title_text(commitment)}"
     due = due_text(commitment)
     other = who(commitment.recipient) if commitment.recipient else "your partners"
     if slot == "before":
@@ -83,7 +82,7 @@ def cant_deliver_modal(commitment: CommitmentView) -> dict:
         "submit": plain("Withdraw it"),
         "close": plain("Cancel"),
         "blocks": [
-            section(f"*#{commitment.ref}* {escape_mrkdwn(commitment.title)}\n{told}"),
+            section(f"{title_text(commitment)}\n{told}"),
             {
                 "type": "input",
                 "block_id": block_id,

@@ -17,7 +17,7 @@ from bot.blocks.commitments import actions_for, summary_line
 from bot.charter import BY_PERSON, CharterSettings
 from bot.commitments import PartnershipRef
 from bot.reports import Calendar, Figures, HomeData, Item, Line, Tally
-from bot.text import escape_mrkdwn
+from bot.text import escape_mrkdwn, mrkdwn_with_mentions
 
 if TYPE_CHECKING:
     from bot.summaries import Weekly
@@ -72,7 +72,7 @@ def line_text(line: Line, *, name: str | None = None) -> str:
 
 def item_text(item: Item, tz: str) -> str:
     return (
-        f"*#{item.ref}* {escape_mrkdwn(item.title)} · <@{item.owner.user_id}> · "
+        f"*#{item.ref}* {mrkdwn_with_mentions(item.title)} · <@{item.owner.user_id}> · "
         f"{day_text(item.due_at, tz)}"
     )
 

@@ -26,7 +26,7 @@ from bot.reviews import (
     Pack,
     RecordView,
 )
-from bot.text import escape_mrkdwn
+from bot.text import escape_mrkdwn, mrkdwn_with_mentions
 
 View = dict[str, Any]
 
@@ -94,7 +94,7 @@ def _ratio_line(name: str, current: Tally, previous: Tally, target: float) -> st
 
 
 def _listed(item: Listed) -> str:
-    title = escape_mrkdwn(_clip(item.title, MAX_TITLE_SHOWN))
+    title = mrkdwn_with_mentions(_clip(item.title, MAX_TITLE_SHOWN))
     return f"• *#{item.ref}* {title} — {escape_mrkdwn(item.organisation)}"
 
 

@@ -53,7 +53,17 @@ logger = logging.getLogger(__name__)
 SLASH_COMMANDS = ("/saydo", "/commit", "/done")  # as in manifest.yml (a test keeps them equal)
 BOT_NAME = "saydo"
 PLANNING_STEP = timedelta(hours=6)
-_AT_NAME = re.compile(r"(?<![<\w])@([a-z][a-z0-9._-]*)", re.IGNORECASE)
+# What may follow an `@` in the composer, typed in any case: a person's full (display) name or
+# their handle, and Saydo's name, each with its user id and handle.
+_PEOPLE_BY_NAME = {
+    typed.lower(): (m.user_id, m.name) for m in cast.MEMBERS for typed in (m.real_name, m.name)
+} | {BOT_NAME: (BOT_USER, BOT_NAME)}
+_AT_NAME = re.compile(
+    r"(?<![<\w])@("
+    + "|".join(re.escape(name) for name in sorted(_PEOPLE_BY_NAME, key=len, reverse=True))
+    + r")(?!\w)",
+    re.IGNORECASE,
+)
 
 
 class PlaygroundError(ValueError):
@@ -93,6 +103,7 @@ class Playground:
         self.slack = SlackStandIn(contract=contract, clock=lambda: clock.now().timestamp())
         self._signing_secret = secrets.token_hex(16)
         self._time = threading.RLock()  # sweeps and clock moves, one at a time
+        self._stopping = threading.Event()
         self._saving = threading.Lock()
         self._server = None
         self._serving: threading.Thread | None = None
@@ -151,14 +162,20 @@ class Playground:
         self._scheduler.start()
         self.save()
 
+    def interrupt(self) -> None:
+        """Cut short a clock move (or a quarter being played) at its next sweep: stopping."""
+        self._stopping.set()
+
     def stop(self) -> None:
+        self.interrupt()
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=True)
         if self._server is not None:
             self._server.stop()
         if self._serving is not None:
             self._serving.join()
-        self.save()
+        if self.doors is not None:  # it started: there is a workspace worth keeping
+            self.save()
         self.slack.stop()
         if self.engine is not None:
             self.engine.dispose()
@@ -403,6 +420,8 @@ class Playground:
                 raise PlaygroundError("The clock only moves forward; choose a later time.")
             sweeps = sent = 0
             while at < to:
+                if self._stopping.is_set():
+                    raise PlaygroundError("The playground is stopping.")
                 due = next_due(self.engine, after=at)
                 at = min(to, at + PLANNING_STEP, due or to)
                 clock.move_to(at)
@@ -489,15 +508,12 @@ class Playground:
             raise PlaygroundError(f"No one in the playground has the id {user_id}.") from None
 
     def _with_mentions(self, text: str, *, escaped_command: bool = False) -> str:
-        """`@alice` becomes `<@U0ALICE>` and `@saydo` `<@UBOT>`, as Slack's composer does; in
-        the text of a command with `should_escape` (all of Saydo's), `<@U0ALICE|alice>`."""
-        handles = {m.name: m.user_id for m in cast.MEMBERS} | {BOT_NAME: BOT_USER}
+        """`@alice` or `@Alice Adams` becomes `<@U0ALICE>` and `@saydo` `<@UBOT>`, as picking a
+        person in Slack's composer does; in the text of a command with `should_escape` (all of
+        Saydo's), `<@U0ALICE|alice>`. An `@` before no one's name stays as typed."""
 
         def mention(match: re.Match[str]) -> str:
-            handle = match.group(1).lower()
-            user_id = handles.get(handle)
-            if user_id is None:
-                return match.group(0)
+            user_id, handle = _PEOPLE_BY_NAME[match.group(1).lower()]
             return f"<@{user_id}|{handle}>" if escaped_command else f"<@{user_id}>"
 
         return _AT_NAME.sub(mention, text)

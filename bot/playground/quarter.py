@@ -87,18 +87,21 @@ class _Step:
     act: Callable[[], None]
 
 
-def seed_quarter(playground: Playground) -> str:
-    """Play the quarter; returns one line saying what happened."""
+def seed_quarter(playground: Playground, progress: Callable[[int], None] = lambda _: None) -> str:
+    """Play the quarter, telling `progress` each week played so far (up to `WEEKS`); returns
+    one line saying what happened."""
     started = clock.now()
     script = _Script(playground, started)
     steps = script.steps()
     for step in steps:
         if step.at > clock.now():
             playground.advance(step.at)
+            progress(min(WEEKS, (clock.now() - started) // timedelta(weeks=1)))
         step.act()
     end = started + timedelta(weeks=WEEKS)
     if end > clock.now():
         playground.advance(end)
+    progress(WEEKS)
     return (
         f"Seeded a quarter: {len(PLAN)} commitments, {len(LESSONS)} lessons, coffees and "
         f"summaries over {WEEKS} weeks, up to {clock.now():%a %d %b %Y}."

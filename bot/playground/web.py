@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
@@ -22,7 +24,7 @@ from zoneinfo import ZoneInfo
 from bot import clock
 from bot.playground import cast, render
 from bot.playground.playground import Playground, PlaygroundError
-from bot.playground.quarter import seed_quarter
+from bot.playground.quarter import WEEKS, seed_quarter
 from bot.playground.standin import BOT_USER, dm_id
 
 logger = logging.getLogger(__name__)
@@ -52,8 +54,23 @@ class _Refused(Exception):
         self.status = status
 
 
+@dataclass
+class _Seeding:
+    """The quarter being played, if one is: the weeks played so far, for the page to show."""
+
+    week: int | None = None
+    one_at_a_time: threading.Lock = field(default_factory=threading.Lock)
+
+    def played(self, week: int) -> None:
+        self.week = week
+
+    def shown(self) -> dict[str, int] | None:
+        return None if self.week is None else {"week": self.week, "of": WEEKS}
+
+
 def make_app(playground: Playground) -> Callable:
     """The WSGI app serving the page and the API for `playground`."""
+    seeding = _Seeding()
     actions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "type": lambda body: _type(playground, body),
         "click": lambda body: _click(playground, body),
@@ -62,7 +79,7 @@ def make_app(playground: Playground) -> Callable:
         "close": lambda body: _close(playground, body),
         "home": lambda body: _home(playground, body),
         "advance": lambda body: _advance(playground, body),
-        "seed": lambda body: _seed(playground),
+        "seed": lambda body: _seed(playground, seeding),
     }
 
     def application(environ: dict, start_response) -> Iterable[bytes]:
@@ -74,7 +91,8 @@ def make_app(playground: Playground) -> Callable:
                 page = resources.files("bot.playground").joinpath("static", name).read_bytes()
                 return _reply(start_response, 200, page, content_type)
             if path == "/api/state" and method == "GET":
-                return _json(start_response, 200, _state(playground, _query(environ)))
+                state = _state(playground, _query(environ)) | {"seeding": seeding.shown()}
+                return _json(start_response, 200, state)
             action = actions.get(path.removeprefix("/api/")) if path.startswith("/api/") else None
             if action is None:
                 raise _Refused(404, "There is nothing here.")
@@ -213,9 +231,15 @@ def _advance(playground: Playground, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _seed(playground: Playground) -> dict[str, Any]:
-    seeded = seed_quarter(playground)
-    return {"advanced": seeded}
+def _seed(playground: Playground, seeding: _Seeding) -> dict[str, Any]:
+    if not seeding.one_at_a_time.acquire(blocking=False):
+        raise PlaygroundError("A quarter is already being played; wait for it to finish.")
+    seeding.week = 0
+    try:
+        return {"advanced": seed_quarter(playground, progress=seeding.played)}
+    finally:
+        seeding.week = None
+        seeding.one_at_a_time.release()
 
 
 # -- state ---------------------------------------------------------------------------------------
@@ -317,6 +341,7 @@ def _person(member: cast.Member) -> dict[str, str]:
         "organisation": cast.organisation_of(member.user_id).name,
         "role": member.role,
         "tz": member.tz,
+        "locale": member.locale,
     }
 
 

@@ -13,6 +13,7 @@ const here = {
   messagesKey: null,
   messagesIn: null, // the conversation the messages shown belong to
   clockTz: null, // the time zone the date-time picker's value is in
+  locale: null, // the acting person's locale (Slack's users.info), for dates shown
 };
 const $ = (selector) => document.querySelector(selector);
 
@@ -38,6 +39,23 @@ function toast(text, isError = false) {
   box.hidden = false;
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => { box.hidden = true; }, isError ? 8000 : 4000);
+}
+
+// An in-page question (the page never uses window.confirm): resolves true for yes.
+function ask(title, text, yes = "OK", no = "Cancel") {
+  const dialog = $("#ask");
+  $("#ask-title").textContent = title;
+  $("#ask-text").textContent = text;
+  $("#ask-yes").textContent = yes;
+  $("#ask-no").textContent = no;
+  return new Promise((resolve) => {
+    const answer = (value) => () => { if (dialog.open) dialog.close(); resolve(value); };
+    $("#ask-yes").onclick = answer(true);
+    $("#ask-no").onclick = answer(false);
+    dialog.oncancel = answer(false); // Escape
+    dialog.showModal();
+    $("#ask-yes").focus();
+  });
 }
 
 async function act(path, body, busyText = null) {
@@ -75,6 +93,8 @@ function show(state) {
   if (here.as !== state.me.id) { here.as = state.me.id; localStorage.setItem("saydo.as", here.as); }
   here.in = state.in;
   localStorage.setItem("saydo.in", here.in);
+  here.locale = state.me.locale;
+  $("#advance-to-when").lang = state.me.locale;
   showClock(state.clock);
   showPeople(state);
   showSidebar(state);
@@ -87,6 +107,10 @@ function show(state) {
   $("#hint").hidden = atHome;
   if (atHome) showHome(state.home); else showMessages(state.messages);
   showModal(state.modal);
+  if (state.seeding) {
+    $("#busy-text").textContent =
+      `Playing a quarter of joint working: week ${state.seeding.week} of ${state.seeding.of}…`;
+  }
 }
 
 // The clock's local date and time as a datetime-local value ("2026-11-27T11:04").
@@ -98,6 +122,19 @@ function localInputValue(utc, tz) {
   });
   for (const part of format.formatToParts(new Date(utc))) parts[part.type] = part.value;
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
+// The chosen date and time written the acting person's way (the picker itself follows the
+// browser's language, which may not be theirs).
+function showChosen() {
+  const picker = $("#advance-to-when");
+  const chosen = picker.value ? new Date(picker.value) : null;
+  $("#advance-to-shown").textContent = chosen && !isNaN(chosen)
+    ? new Intl.DateTimeFormat(here.locale || undefined, {
+      weekday: "short", day: "numeric", month: "short", year: "numeric",
+      hour: "numeric", minute: "2-digit",
+    }).format(chosen)
+    : "";
 }
 
 function showClock(clock) {
@@ -116,6 +153,7 @@ function showClock(clock) {
     picker.min = now;
     if (tzChanged || !picker.value || picker.value < now) picker.value = now;
   } catch (_) { /* an unknown time zone: leave the picker as it is */ }
+  showChosen();
 }
 
 function showPeople(state) {
@@ -288,7 +326,7 @@ function actionValue(control) {
 
 async function perform(element, value) {
   const action = JSON.parse(element.dataset.action);
-  if (element.dataset.confirm && !window.confirm(element.dataset.confirm)) return;
+  if (element.dataset.confirm && !(await ask("Are you sure?", element.dataset.confirm))) return;
   const place = where(element);
   if (!place) return;
   await act("/api/click", {
@@ -415,9 +453,16 @@ $("#advance-to").addEventListener("click", () => {
   if (!when) { toast("Choose a date and time first.", true); return; }
   act("/api/advance", { to: when }, "Moving the clock on…");
 });
-$("#seed").addEventListener("click", () => {
-  if (!window.confirm("Play thirteen weeks of joint working from now? It takes a minute or two.")) return;
-  act("/api/seed", {}, "Playing a quarter of joint working… (a minute or two)");
+$("#advance-to-when").addEventListener("input", showChosen);
+$("#seed").addEventListener("click", async () => {
+  const play = await ask(
+    "Seed a quarter",
+    "Play thirteen weeks of joint working from the playground's time: commitments, " +
+      "deliveries, slips, coffees and summaries. It usually takes under ten seconds, and a " +
+      "minute or more on a busy machine; the weeks are counted as they are played.",
+    "Play the quarter",
+  );
+  if (play) act("/api/seed", {}, "Playing a quarter of joint working…");
 });
 
 // Long-poll: the server answers when anything changes (a nudge, a summary...), or after a while.

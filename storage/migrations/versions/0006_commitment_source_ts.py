@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_badinput"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
