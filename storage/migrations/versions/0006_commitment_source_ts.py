@@ -1,6 +1,6 @@
 """The Slack message a commitment was logged from, so an edit of it is never logged again.
 
-Revision ID: 0006_badinput
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
 """

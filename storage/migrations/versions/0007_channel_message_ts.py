@@ -1,7 +1,7 @@
 """Where each commitment's "Logged #N" message is in its channel, to keep it current.
 
-Revision ID: 0006_firsthour
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
