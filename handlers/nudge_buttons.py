@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import nudges as nudge_messages
-from bot.commitments import CommitmentError, change_commitment, get_by_ref
+from bot.commitments import CommitmentError, change_commitment, visible_by_ref
 from bot.dates import describe_due
 from bot.keeping import EventKind
 from bot.nudges import snooze
@@ -42,8 +42,11 @@ def handle_cant_deliver(
 ) -> None:
     ack()
     ref = int(body["actions"][0]["value"])
-    commitment = get_by_ref(
-        common.engine_of(context), team_id=common.workspace_id(context), ref=ref
+    commitment = visible_by_ref(
+        common.engine_of(context),
+        team_id=common.workspace_id(context),
+        ref=ref,
+        viewer_user_id=body["user"]["id"],
     )
     if commitment is None or commitment.owner.user_id != body["user"]["id"]:
         respond(**common.refusal("Only the owner can withdraw this commitment."))
