@@ -234,6 +234,7 @@ READS = {
     "list page button": button(ids.LIST_PAGE, lambda s: '{"filter":"overdue","page":1}'),
     "stats, in their channel": command("stats this quarter", outsider_in=SECRET),
     "lessons, in their channel": command("lessons", outsider_in=SECRET),
+    "coffee": command("coffee"),
     "done": command("{overdue} finished", name="/done"),
     "move": command("move {overdue} next Friday"),
     "drop": command("drop {overdue}"),
