@@ -25,7 +25,7 @@ from bot.blocks.reports import HOME_SWITCH
 from bot.blocks.reviews import RECORD_BUTTON, record_value
 from bot.commitments import CommitmentView, ensure_partnership, log_commitment, save_person
 from bot.config import Settings
-from bot.members import upsert_member
+from bot.members import deactivate_member, knows_member, upsert_member
 from bot.playground import doors
 from bot.playground.standin import SlackStandIn
 from bot.reviews import log_lesson
@@ -277,3 +277,17 @@ def test_an_outsider_sees_nothing_of_another_partnership(app, people, engine, se
 @pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
 def test_a_member_still_sees_their_own(app, people, engine, secret, read):
     assert "secret" in seen(app, people, read, MEMBER, secret).lower()
+
+
+def test_a_member_saydo_missed_is_let_in_from_the_channel_and_an_outsider_is_not(
+    app, people, engine, secret
+):
+    partnership_id = secret["partnership"].id
+    dave = secret["overdue"].owner
+    deactivate_member(engine, partnership_id=partnership_id, person_id=dave.id)  # a missed join
+    assert not knows_member(engine, partnership_id=partnership_id, user_id=MEMBER)
+    list_all = command("list all", outsider_in=SECRET)
+    assert "secret merger plan" in seen(app, people, list_all, MEMBER, secret)
+    assert knows_member(engine, partnership_id=partnership_id, user_id=MEMBER)
+    assert "secret" not in seen(app, people, list_all, OUTSIDER, secret).lower()
+    assert not knows_member(engine, partnership_id=partnership_id, user_id=OUTSIDER)
