@@ -95,7 +95,9 @@ def make_admin(
         if row is None or not row.active:
             raise CommitmentError(_not_a_member(person))
         actor = _active_member(session, partnership_id, actor_person_id)
-        if actor is None or actor[1].team_id != person.team_id:
+        if actor is None:
+            raise CommitmentError("Only members of this partnership's channel can choose admins.")
+        if actor[1].team_id != person.team_id:
             raise CommitmentError(
                 f"{person.name} is from another organisation's Slack workspace: each "
                 "organisation chooses its own admins, so please ask one of theirs."

@@ -146,6 +146,8 @@ def test_only_members_become_admins_and_an_admin_who_left_is_not_one(world):
     join(world, "alice", "Org")
     with pytest.raises(CommitmentError, match="bob isn't a member"):
         make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=bob.id)
+    with pytest.raises(CommitmentError, match="Only members of this partnership's channel"):
+        make_admin(engine, partnership_id=pid, actor_person_id=bob.id, person_id=alice.id)
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
     deactivate_member(engine, partnership_id=pid, person_id=alice.id)
     assert not is_admin(engine, partnership_id=pid, person_id=alice.id)
