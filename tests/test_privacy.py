@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
-from bot import clock
+from bot import charter, clock
 from bot.app import create_app
 from bot.blocks import ids
+from bot.blocks.charter import AGREE
 from bot.blocks.reports import HOME_SWITCH
 from bot.blocks.reviews import RECORD_BUTTON, record_value
 from bot.commitments import CommitmentView, ensure_partnership, log_commitment, save_person
@@ -291,3 +293,34 @@ def test_a_member_saydo_missed_is_let_in_from_the_channel_and_an_outsider_is_not
     assert knows_member(engine, partnership_id=partnership_id, user_id=MEMBER)
     assert "secret" not in seen(app, people, list_all, OUTSIDER, secret).lower()
     assert not knows_member(engine, partnership_id=partnership_id, user_id=OUTSIDER)
+
+
+def test_an_outsider_cannot_join_a_partnership_by_agreeing_to_its_charter(
+    app, people, engine, secret
+):
+    partnership_id, dave = secret["partnership"].id, secret["overdue"].owner
+    current = charter.setup(
+        engine,
+        partnership_id=partnership_id,
+        actor=dave,
+        agreed_by="Dave Secretkeeper",
+        name="secret-merger",
+        tz="Europe/London",
+        draft=charter.current_charter(engine, partnership_id=partnership_id).draft,
+        now=clock.now(),
+    )
+    proposal = charter.propose(
+        engine,
+        partnership_id=partnership_id,
+        proposer=dave,
+        organisation="Secret Holdings",
+        base_version=current.version,
+        draft=replace(current.draft, purpose="secret purpose"),
+        organisations=["Secret Holdings", "Another"],
+        now=clock.now(),
+    ).proposal
+    agree = button(AGREE, lambda s: str(proposal.id), outsider_in=SECRET)
+    assert "secret" not in seen(app, people, agree, OUTSIDER, secret).lower()
+    assert not knows_member(engine, partnership_id=partnership_id, user_id=OUTSIDER)
+    agreed = charter.get_proposal(engine, proposal_id=proposal.id).agreements
+    assert [a.name for a in agreed] == ["Dave Secretkeeper"]  # the proposer's, nobody else's
