@@ -32,6 +32,7 @@ from bot.keeping import (
 from bot.nudge_planning import replan
 from bot.outbox import Planned, enqueue
 from bot.text import has_visible
+from bot.visibility import commitment_visible_to, sees_partnership
 from storage.db import transaction
 from storage.models import (
     Commitment,
@@ -46,6 +47,10 @@ from storage.models import (
 DUPLICATE_WINDOW = timedelta(seconds=60)
 MAX_REF = 2**31 - 1  # the largest reference the database's integer column holds
 CHANNEL_MESSAGE = "channel_message"  # the outbox kind that updates a commitment's channel message
+NOT_A_MEMBER = (
+    "Only members of this partnership's channel can see its commitments, figures and lessons. "
+    "If you've just joined the channel, please ask again in a moment."
+)
 OPEN_STATUSES = (Status.PROPOSED.value, Status.OPEN.value)
 
 
@@ -228,6 +233,13 @@ def partnerships_for(engine: Engine, *, team_id: str) -> list[PartnershipRef]:
         return [partnership_ref(p) for p in rows]
 
 
+def check_member(engine: Engine, *, partnership: PartnershipRef, user_id: str) -> None:
+    """Refuse, politely, anyone who may not see this partnership's data (`bot.visibility`)."""
+    with transaction(engine) as session:
+        if not sees_partnership(session, partnership_id=partnership.id, user_id=user_id):
+            raise CommitmentError(NOT_A_MEMBER)
+
+
 def get_partnership(engine: Engine, *, team_id: str, partnership_id: int) -> PartnershipRef | None:
     with transaction(engine) as session:
         partnership = session.get(Partnership, partnership_id)
@@ -377,8 +389,10 @@ _OWNER_ACTIONS = {
     EventKind.REOPENED,
 }
 _RECIPIENT_ACTIONS = {EventKind.CONFIRMED, EventKind.DISPUTED}
-# An admin of the commitment's partnership may also do these for the owner (the history
-# records the admin as the actor). Accepting and declining stay the owner's own.
+# An admin of the commitment's partnership from the owner's own Slack workspace may also do
+# these for the owner (the history records the admin as the actor): between Slack Connect
+# partners, nobody withdraws another organisation's commitments. Accepting and declining stay
+# the owner's own.
 _ADMIN_ACTIONS = {EventKind.MOVED, EventKind.DELIVERED, EventKind.WITHDRAWN, EventKind.REOPENED}
 _REFUSALS = {
     EventKind.ACCEPTED: "Only {owner} can accept this commitment.",
@@ -409,7 +423,7 @@ def change_commitment(
     A move takes the new `due_at` and whether it carries a time (`has_time`, else end of day).
     """
     with transaction(engine) as session:
-        row = _locked_by_ref(session, team_id, ref)
+        row = _locked_by_ref(session, team_id, ref, actor.user_id)
         _authorise(_view(session, row), actor.user_id, kind, session=session)
         if kind == EventKind.MOVED and has_time is not None:
             row.has_time = has_time
@@ -424,7 +438,7 @@ def undo_commitment(
     Only the person who logged it may undo it.
     """
     with transaction(engine) as session:
-        row = _locked_by_ref(session, team_id, ref)
+        row = _locked_by_ref(session, team_id, ref, actor.user_id)
         if row.created_by_id != actor.id:
             logged_by = _view(session, row).created_by.name
             raise CommitmentError(f"Only {logged_by}, who logged it, can undo commitment {ref}.")
@@ -457,11 +471,26 @@ def not_found(value: object) -> CommitmentError:
 
 
 def get_by_ref(engine: Engine, *, team_id: str, ref: int) -> CommitmentView | None:
+    """The commitment whoever asks (for the operator and tests; listeners use `visible_by_ref`)."""
+    with transaction(engine) as session:
+        row = session.execute(_by_ref(team_id, ref)).scalar_one_or_none()
+        return _view(session, row) if row else None
+
+
+def visible_by_ref(
+    engine: Engine, *, team_id: str, ref: int, viewer_user_id: str
+) -> CommitmentView | None:
+    """The commitment if this Slack user may see it, else None (as if it did not exist)."""
     with transaction(engine) as session:
         row = session.execute(
-            select(Commitment).where(Commitment.team_id == team_id, Commitment.ref == ref)
+            _by_ref(team_id, ref).where(commitment_visible_to(viewer_user_id))
         ).scalar_one_or_none()
         return _view(session, row) if row else None
+
+
+def _by_ref(team_id: str, ref: int):
+    """References are per workspace."""
+    return select(Commitment).where(Commitment.team_id == team_id, Commitment.ref == ref)
 
 
 def history(engine: Engine, *, commitment_id: int) -> list[EventView]:
@@ -489,6 +518,7 @@ def list_commitments(
     engine: Engine,
     *,
     team_id: str,
+    viewer_user_id: str,
     now: datetime,
     owner_user_id: str | None = None,
     involving_user_id: str | None = None,
@@ -498,9 +528,10 @@ def list_commitments(
     page: int = 1,
     page_size: int = 10,
 ) -> Page:
-    """Commitments newest due first, one page at a time (two queries whatever the size)."""
+    """The commitments `viewer_user_id` may see, newest due first, one page at a time (two
+    queries whatever the size)."""
     owner, recipient = aliased(Person), aliased(Person)
-    conditions = [Commitment.team_id == team_id]
+    conditions = [Commitment.team_id == team_id, commitment_visible_to(viewer_user_id)]
     if open_only or overdue_only:
         conditions.append(Commitment.status.in_(OPEN_STATUSES))
     if overdue_only:
@@ -548,13 +579,11 @@ def _next_ref(session, team_id: str) -> int:
     return session.execute(statement).scalar_one()
 
 
-def _locked_by_ref(session, team_id: str, ref: int) -> Commitment:
+def _locked_by_ref(session, team_id: str, ref: int, actor_user_id: str) -> Commitment:
     """The commitment, locked so concurrent changes queue up (FOR UPDATE on PostgreSQL;
-    SQLite transactions already hold the write lock). References are per workspace."""
+    SQLite transactions already hold the write lock). One the actor may not see is not found."""
     row = session.execute(
-        select(Commitment)
-        .where(Commitment.team_id == team_id, Commitment.ref == ref)
-        .with_for_update()
+        _by_ref(team_id, ref).where(commitment_visible_to(actor_user_id)).with_for_update()
     ).scalar_one_or_none()
     if row is None:
         raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
@@ -623,8 +652,8 @@ def check_allowed(
     engine: Engine, commitment: CommitmentView, *, user_id: str, kind: EventKind
 ) -> None:
     """Raise a friendly CommitmentError if this person may not make this change now (so a
-    button can refuse before showing a form that could not be submitted). Partnership admins
-    may do what the owner may."""
+    button can refuse before showing a form that could not be submitted). Admins from the
+    owner's workspace may do most of what the owner may."""
     with transaction(engine) as session:
         _authorise(commitment, user_id, kind, session=session)
     try:
@@ -636,22 +665,24 @@ def check_allowed(
 def _authorise(view: CommitmentView, user_id: str, kind: EventKind, *, session=None) -> None:
     if kind in _OWNER_ACTIONS and user_id != view.owner.user_id:
         admin = kind in _ADMIN_ACTIONS and session is not None
-        if not (admin and _is_partnership_admin(session, view.partnership.id, user_id)):
+        if not (admin and _is_owners_admin(session, view, user_id)):
             raise CommitmentError(_REFUSALS[kind].format(owner=view.owner.name))
     if kind in _RECIPIENT_ACTIONS and (view.recipient is None or user_id != view.recipient.user_id):
         who = view.recipient.name if view.recipient else "the recipient"
         raise CommitmentError(_REFUSALS[kind].format(recipient=who))
 
 
-def _is_partnership_admin(session, partnership_id: int, user_id: str) -> bool:
-    """An active admin member of this partnership (admins of other partnerships are not)."""
+def _is_owners_admin(session, view: CommitmentView, user_id: str) -> bool:
+    """An active admin of the commitment's partnership (not of another one) from the owner's
+    Slack workspace."""
     return (
         session.execute(
             select(Member.id)
             .join(Person, Person.id == Member.person_id)
             .where(
-                Member.partnership_id == partnership_id,
+                Member.partnership_id == view.partnership.id,
                 Person.user_id == user_id,
+                Person.team_id == view.owner.team_id,
                 Member.is_admin.is_(True),
                 Member.active.is_(True),
             )

@@ -5,6 +5,11 @@ come and go with the channel (`member_joined_channel`, `member_left_channel`, a 
 refresh); a member who leaves is kept, inactive, so their history and organisation survive a
 return. A member's organisation defaults to their Slack workspace's name and is set only on
 first insert; after that only an admin changes it (`set_organisation`).
+
+Between Slack Connect partners, each Slack workspace governs its own people: admins are made,
+and organisations changed, only by admins from the same workspace as the person concerned
+(while a workspace has no admin in the partnership, any of its members may make the first).
+The workspace is Slack's, so nobody can claim another organisation's people by renaming.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from bot.commitments import (
     partnership_ref,
     person_ref,
 )
+from bot.visibility import sees_partnership
 from storage.db import transaction
 from storage.models import Member, Partnership, Person
 
@@ -88,18 +94,27 @@ def deactivate_member(engine: Engine, *, partnership_id: int, person_id: int) ->
 def make_admin(
     engine: Engine, *, partnership_id: int, actor_person_id: int, person_id: int
 ) -> MemberView:
-    """Make an active member an admin. Only an admin may, except while the partnership has no
-    active admin (the first one: whoever runs setup, or the first to ask)."""
+    """Make an active member an admin. Only an admin from the member's own workspace may, except
+    while that workspace has no active admin here (then any active member from it may: whoever
+    runs setup, or the first to ask)."""
     with transaction(engine) as session:
         _lock_partnership(session, partnership_id)  # two first admins at once queue up
-        admins = _admin_names(session, partnership_id)
-        if admins and not _is_admin(session, partnership_id, actor_person_id):
-            raise CommitmentError(
-                f"Only an admin of this partnership can add admins; ask {_either(admins)}."
-            )
         row, person = _member_row(session, partnership_id, person_id)
         if row is None or not row.active:
             raise CommitmentError(_not_a_member(person))
+        actor = _active_member(session, partnership_id, actor_person_id)
+        if actor is None:
+            raise CommitmentError("Only members of this partnership's channel can choose admins.")
+        if actor[1].team_id != person.team_id:
+            raise CommitmentError(
+                f"{person.name} is from another organisation's Slack workspace: each "
+                "organisation chooses its own admins, so please ask one of theirs."
+            )
+        admins = _admin_names(session, partnership_id, team_id=person.team_id)
+        if admins and not actor[0].is_admin:
+            raise CommitmentError(
+                f"Only an admin from your organisation can add admins; ask {_either(admins)}."
+            )
         row.is_admin = True
         session.flush()
         return _view(row, person)
@@ -123,15 +138,17 @@ def set_organisation(
             f"that one has {len(cleaned)}."
         )
     with transaction(engine) as session:
-        if not _is_admin(session, partnership_id, actor_person_id):
-            admins = _admin_names(session, partnership_id)
-            ask = f"; ask {_either(admins)}" if admins else ""
-            raise CommitmentError(
-                f"Only an admin of this partnership can change someone's organisation{ask}."
-            )
         row, person = _member_row(session, partnership_id, person_id)
         if row is None:
             raise CommitmentError(_not_a_member(person))
+        actor = _active_member(session, partnership_id, actor_person_id)
+        if actor is None or not actor[0].is_admin or actor[1].team_id != person.team_id:
+            admins = _admin_names(session, partnership_id, team_id=person.team_id)
+            ask = f"ask {_either(admins)}" if admins else "they can choose one with `/saydo admin`"
+            raise CommitmentError(
+                f"Only an admin from {person.name}'s own organisation can change their "
+                f"organisation; {ask}."
+            )
         row.organisation = cleaned
         session.flush()
         return _view(row, person)
@@ -196,6 +213,12 @@ def organisations(engine: Engine, *, partnership_id: int) -> list[str]:
         return sorted(names, key=lambda name: (name.casefold(), name))
 
 
+def knows_member(engine: Engine, *, partnership_id: int, user_id: str) -> bool:
+    """Whether this Slack user is an active member here (so may see its data)."""
+    with transaction(engine) as session:
+        return sees_partnership(session, partnership_id=partnership_id, user_id=user_id)
+
+
 def is_admin(engine: Engine, *, partnership_id: int, person_id: int) -> bool:
     """An active member who is an admin."""
     with transaction(engine) as session:
@@ -244,7 +267,8 @@ def _is_admin(session, partnership_id: int, person_id: int) -> bool:
     )
 
 
-def _admin_names(session, partnership_id: int) -> list[str]:
+def _admin_names(session, partnership_id: int, *, team_id: str) -> list[str]:
+    """The active admins here from this Slack workspace."""
     return list(
         session.execute(
             select(Person.name)
@@ -253,10 +277,24 @@ def _admin_names(session, partnership_id: int) -> list[str]:
                 Member.partnership_id == partnership_id,
                 Member.is_admin.is_(True),
                 Member.active.is_(True),
+                Person.team_id == team_id,
             )
             .order_by(func.lower(Person.name))
         ).scalars()
     )
+
+
+def _active_member(session, partnership_id: int, person_id: int) -> tuple[Member, Person] | None:
+    """The person's active membership here, with their person row (None if not a member)."""
+    return session.execute(
+        select(Member, Person)
+        .join(Person, Person.id == Member.person_id)
+        .where(
+            Member.partnership_id == partnership_id,
+            Member.person_id == person_id,
+            Member.active.is_(True),
+        )
+    ).one_or_none()
 
 
 def _either(names: list[str]) -> str:

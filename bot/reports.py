@@ -48,6 +48,7 @@ from sqlalchemy.sql import ColumnElement
 from bot.charter import DEFAULT_CHARTER, CharterSettings, coffee_round_at, review_date_after
 from bot.commitments import CommitmentView, PartnershipRef
 from bot.keeping import Status
+from bot.visibility import commitment_visible_to, member_partnerships
 from storage.db import transaction
 from storage.models import (
     CharterVersion,
@@ -789,8 +790,7 @@ def home_data(
         ids = [p.id for p in people] or [-1]
         tz = people[0].tz if people else "UTC"
         involved = (
-            select(Member.partnership_id.label("pid"))
-            .where(Member.person_id.in_(ids), Member.active.is_(True))
+            member_partnerships(user_id)
             .union(
                 select(_C.partnership_id).where(or_(_C.owner_id.in_(ids), _C.recipient_id.in_(ids)))
             )
@@ -799,7 +799,7 @@ def home_data(
         rows = (
             session.execute(
                 select(Partnership)
-                .where(Partnership.id.in_(select(involved.c.pid)))
+                .where(Partnership.id.in_(select(involved.c.partnership_id)))
                 .order_by(Partnership.name, Partnership.id)
             )
             .scalars()
@@ -819,8 +819,9 @@ def home_data(
                 .limit(1)
             ).scalar_one_or_none()
             chosen = {p.id: p for p in partnerships}.get(soonest or -1, partnerships[0])
-        mine = [_C.partnership_id == chosen.id, _C.owner_id.in_(ids), open_]
-        owed = [_C.partnership_id == chosen.id, _C.recipient_id.in_(ids), open_]
+        seen = commitment_visible_to(user_id)
+        mine = [_C.partnership_id == chosen.id, _C.owner_id.in_(ids), open_, seen]
+        owed = [_C.partnership_id == chosen.id, _C.recipient_id.in_(ids), open_, seen]
         counts = session.execute(
             select(
                 _sum(and_(*mine)).label("mine"),

@@ -99,12 +99,20 @@ def _check_may_set_up(engine, partnership: PartnershipRef, actor: PersonRef) -> 
 def _membership(
     context: BoltContext, client: WebClient, partnership: PartnershipRef, person: PersonRef
 ) -> str:
-    """The person's organisation here; someone Saydo hasn't met yet joins (their workspace's
-    name is their organisation)."""
+    """The person's organisation here; someone Saydo hasn't met yet joins if the channel has
+    them (their workspace's name is their organisation). Nobody outside the channel takes part."""
     engine = common.engine_of(context)
     found = member(engine, partnership_id=partnership.id, person_id=person.id)
     if found is None or not found.active:
-        found = membership.join(engine, client, partnership, person)
+        try:
+            membership.admit_if_present(
+                engine, client, partnership=partnership, user_id=person.user_id
+            )
+        except SlackApiError as error:
+            logger.warning("Could not check the members: %s", error.response.get("error"))
+        found = member(engine, partnership_id=partnership.id, person_id=person.id)
+    if found is None or not found.active:
+        raise CharterError("Only members of this partnership's channel take part in its charter.")
     return found.organisation
 
 

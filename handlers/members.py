@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
@@ -33,6 +33,7 @@ from bot.members import (
     all_partnerships,
     deactivate_member,
     find_partnership,
+    knows_member,
     list_members,
     make_admin,
     member,
@@ -193,6 +194,50 @@ def partnership_in(
     return partnership
 
 
+def admit_if_present(
+    engine: Engine, client: WebClient, *, partnership: PartnershipRef, user_id: str
+) -> None:
+    """Add this person as a member if the channel has them (a join Saydo missed, or a channel
+    it has only just met), so what they may see follows the channel at once."""
+    cursor: str | None = None
+    while True:
+        response = client.conversations_members(
+            channel=partnership.channel_id, cursor=cursor, limit=200
+        )
+        if user_id in (response.get("members") or []):
+            person = _resolve(engine, client, user_id)
+            if person is not None:
+                join(engine, client, partnership, person)
+            return
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return
+
+
+def members_follow_the_channel(
+    body: dict, context: BoltContext, client: WebClient, next
+) -> BoltResponse | None:
+    """Middleware: before a command, shortcut or button from a partnership's channel by
+    someone Saydo doesn't know as its member, check the channel (`admit_if_present`). Events
+    are left to their own listeners (a leave must not re-add the leaver)."""
+    channel_id, user_id = context.channel_id or "", context.user_id
+    if body.get("type") != "event_callback" and user_id and channel_id[:1] in ("C", "G"):
+        engine = common.engine_of(context)
+        partnership = find_partnership(
+            engine, team_id=common.workspace_id(context), channel_id=channel_id
+        )
+        if partnership is not None and not knows_member(
+            engine, partnership_id=partnership.id, user_id=user_id
+        ):
+            try:
+                admit_if_present(engine, client, partnership=partnership, user_id=user_id)
+            except SlackApiError as error:
+                logger.warning(
+                    "Could not check the members of %s: %s", channel_id, error.response.get("error")
+                )
+    return next()
+
+
 # --- events --------------------------------------------------------------------------------
 
 
@@ -323,6 +368,7 @@ def _admin(context: BoltContext, client: WebClient, command: dict, text: str) ->
 
 
 def register(app: App) -> None:
+    app.middleware(members_follow_the_channel)
     app.event("member_joined_channel")(handle_member_joined)
     app.event("member_left_channel")(handle_member_left)
     app.event("channel_rename")(handle_channel_rename)

@@ -30,10 +30,10 @@ from bot.commitments import (
     change_commitment,
     check_allowed,
     due_from_picker,
-    get_by_ref,
     log_commitment,
     not_found,
     parse_ref,
+    visible_by_ref,
 )
 from bot.dates import MAX_AHEAD, describe_due
 from bot.grammar import MAX_TITLE
@@ -347,7 +347,9 @@ def _open_change_form(
     engine = common.engine_of(context)
     ref = parse_ref(value)
     if ref is not None:
-        commitment = get_by_ref(engine, team_id=common.workspace_id(context), ref=ref)
+        commitment = visible_by_ref(
+            engine, team_id=common.workspace_id(context), ref=ref, viewer_user_id=clicker
+        )
     refusal = _may_not(engine, commitment, value, clicker, kind, mode)
     if refusal is not None:
         _refuse(body, client, respond, clicker, refusal)
@@ -430,7 +432,7 @@ def handle_move_submission(
     errors: dict[str, str] = {}
     try:
         actor = common.person(context, client, body["user"]["id"])
-        current = _current(context, meta)
+        current = _current(context, meta, actor)
         due = _due_field(values, actor.tz, now, errors, current=current.due_at)
         if due is None:
             ack(response_action="errors", errors=errors)
@@ -476,10 +478,13 @@ def _ref_of(meta: dict) -> int:
     return ref
 
 
-def _current(context: BoltContext, meta: dict) -> CommitmentView:
+def _current(context: BoltContext, meta: dict, viewer: PersonRef) -> CommitmentView:
     ref = _ref_of(meta)
-    commitment = get_by_ref(
-        common.engine_of(context), team_id=common.workspace_id(context), ref=ref
+    commitment = visible_by_ref(
+        common.engine_of(context),
+        team_id=common.workspace_id(context),
+        ref=ref,
+        viewer_user_id=viewer.user_id,
     )
     if commitment is None:
         raise not_found(ref)

@@ -9,7 +9,7 @@ from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import nudges as nudge_messages
 from bot.blocks.modals import decode_metadata
-from bot.commitments import CommitmentError, change_commitment, get_by_ref, parse_ref
+from bot.commitments import CommitmentError, change_commitment, parse_ref, visible_by_ref
 from bot.dates import describe_due
 from bot.keeping import EventKind
 from bot.nudges import snooze
@@ -43,7 +43,12 @@ def handle_cant_deliver(
     ack()
     ref = parse_ref(((body.get("actions") or [{}])[0] or {}).get("value"))
     commitment = (
-        get_by_ref(common.engine_of(context), team_id=common.workspace_id(context), ref=ref)
+        visible_by_ref(
+            common.engine_of(context),
+            team_id=common.workspace_id(context),
+            ref=ref,
+            viewer_user_id=body["user"]["id"],
+        )
         if ref is not None
         else None
     )

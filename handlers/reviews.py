@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from bot import reviews
 from bot.blocks import reviews as messages
 from bot.blocks.modals import decode_metadata, encode_metadata
-from bot.commitments import CommitmentError, get_partnership
+from bot.commitments import CommitmentError, check_member, get_partnership
 from handlers import common
 from handlers.saydo_command import subcommand
 
@@ -52,7 +52,9 @@ def _lesson(context: BoltContext, client: WebClient, command: dict, text: str) -
 @subcommand("lessons")
 def _lessons(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     partnership = _channel_partnership(context, command)
-    shown, total = reviews.lessons(common.engine_of(context), partnership_id=partnership.id)
+    engine = common.engine_of(context)
+    check_member(engine, partnership=partnership, user_id=command["user_id"])
+    shown, total = reviews.lessons(engine, partnership_id=partnership.id)
     return messages.lesson_list(shown, total, tz=partnership.tz)
 
 
@@ -69,6 +71,7 @@ def handle_record_button(
         )
         if partnership is None:
             raise CommitmentError("I can't find that partnership any more.")
+        check_member(engine, partnership=partnership, user_id=body["user"]["id"])
         reviews.review_opens(
             engine, partnership_id=partnership_id, review_date=review_date, now=common.utcnow()
         )

@@ -19,9 +19,9 @@ from bot.commitments import (
     change_commitment,
     check_allowed,
     due_for_owner,
-    get_by_ref,
     list_commitments,
     partnerships_for,
+    visible_by_ref,
 )
 from bot.dates import DueDateError, describe_due, parse_due
 from bot.keeping import EventKind
@@ -126,8 +126,13 @@ def subcommand(name: str) -> Callable[[Subcommand], Subcommand]:
     return register
 
 
-def _commitment(context: BoltContext, ref: int) -> CommitmentView:
-    found = get_by_ref(common.engine_of(context), team_id=common.workspace_id(context), ref=ref)
+def _commitment(context: BoltContext, ref: int, user_id: str) -> CommitmentView:
+    found = visible_by_ref(
+        common.engine_of(context),
+        team_id=common.workspace_id(context),
+        ref=ref,
+        viewer_user_id=user_id,
+    )
     if found is None:
         raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
     return found
@@ -138,7 +143,7 @@ def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     user_id = command["user_id"]
     ref, when, reason = parse_move(text)
     actor = common.person(context, client, user_id)
-    commitment = _commitment(context, ref)
+    commitment = _commitment(context, ref, user_id)
     # Refuse (not yours, not open) before complaining about the date.
     check_allowed(
         common.engine_of(context), commitment, user_id=actor.user_id, kind=EventKind.MOVED
@@ -212,11 +217,14 @@ def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> 
 @subcommand("list")
 def _list(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     list_filter = parse_list(text, user_id=command["user_id"], channel_id=command["channel_id"])
-    return list_page(context, list_filter, 1)
+    return list_page(context, list_filter, 1, viewer_user_id=command["user_id"])
 
 
-def list_page(context: BoltContext, list_filter: ListFilter, page: int) -> dict:
-    """One page of the list the filter describes (the same for the command and the buttons)."""
+def list_page(
+    context: BoltContext, list_filter: ListFilter, page: int, *, viewer_user_id: str
+) -> dict:
+    """One page of the list the filter describes, of what the viewer may see (the same for the
+    command and the buttons)."""
     engine, team_id, now = common.engine_of(context), common.workspace_id(context), common.utcnow()
     query: dict = {}
     if list_filter.kind in (MINE, USER):
@@ -229,7 +237,13 @@ def list_page(context: BoltContext, list_filter: ListFilter, page: int) -> dict:
             return commitment_list(Page([], 1, 1, 0), list_filter, now=now)
         query["partnership_id"] = here[0].id
     result = list_commitments(
-        engine, team_id=team_id, now=now, page=page, page_size=PAGE_SIZE, **query
+        engine,
+        team_id=team_id,
+        viewer_user_id=viewer_user_id,
+        now=now,
+        page=page,
+        page_size=PAGE_SIZE,
+        **query,
     )
     return commitment_list(result, list_filter, now=now)
 
@@ -268,9 +282,10 @@ def handle_list_page(
     except ValueError:
         respond(**common.refusal(f"That list is out of date; please ask again. {LIST_USAGE}"))
         return
+    viewer = body["user"]["id"]
     if list_filter.kind == MINE:  # "mine" is whoever pressed it (only they can see the list)
-        list_filter = ListFilter(MINE, user=body["user"]["id"])
-    respond(replace_original=True, **list_page(context, list_filter, page))
+        list_filter = ListFilter(MINE, user=viewer)
+    respond(replace_original=True, **list_page(context, list_filter, page, viewer_user_id=viewer))
 
 
 def register(app: App) -> None:

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from bot import reports
 from bot.blocks import reports as report_blocks
 from bot.charter import current_charter
-from bot.commitments import CommitmentError
+from bot.commitments import CommitmentError, check_member
 from bot.dates import DueDateError, parse_due
 from handlers import common
 from handlers.saydo_command import subcommand
@@ -84,9 +84,10 @@ def _stats(context: BoltContext, client: WebClient, command: dict, text: str) ->
         )
     partnership = common.partnership(context, channel_id, command.get("channel_name"))
     asker = common.person(context, client, command["user_id"])
+    engine = common.engine_of(context)
+    check_member(engine, partnership=partnership, user_id=asker.user_id)
     now = common.utcnow()
     label, start, end = parse_period(text, now=now, tz=partnership.tz, locale=asker.locale)
-    engine = common.engine_of(context)
     charter = current_charter(engine, partnership_id=partnership.id)
     figures = reports.figures(engine, partnership_id=partnership.id, start=start, end=end, now=now)
     return report_blocks.stats_message(

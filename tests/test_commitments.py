@@ -19,9 +19,11 @@ from bot.commitments import (
     log_commitment,
     save_person,
     undo_commitment,
+    visible_by_ref,
 )
 from bot.dates import parse_due
 from bot.keeping import EventKind, Outcome, Status
+from bot.members import deactivate_member, upsert_member
 from storage.db import transaction
 from storage.models import Commitment, CommitmentEvent
 
@@ -35,13 +37,23 @@ def world(engine):
             engine, team_id=team_id, user_id=user_id, name=name, tz=tz, locale="en-GB", now=NOW
         )
 
-    return {
+    world = {
         "engine": engine,
         "alice": person("U0ALICE", "Alice"),
         "bob": person("U0BOB", "Bob", tz="America/New_York"),
         "carol": person("U0CAROL", "Carol", team_id="T0PARTNER"),
+        "dave": person("U0DAVE", "Dave"),  # in this workspace, not in the channel
         "here": ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER", name="housing"),
     }
+    for name in ("alice", "bob", "carol"):
+        upsert_member(
+            engine,
+            partnership_id=world["here"].id,
+            person=world[name],
+            organisation=world[name].team_id,
+            now=NOW,
+        )
+    return world
 
 
 def log(
@@ -249,18 +261,62 @@ def test_listing_is_newest_due_first_and_paginated(world):
     for day in range(1, 13):
         log(world, title=f"task {day}", due=NOW + timedelta(days=day))
     page = list_commitments(
-        world["engine"], team_id="T0001", now=NOW, involving_user_id="U0ALICE", page_size=10
+        world["engine"],
+        team_id="T0001",
+        viewer_user_id="U0BOB",
+        now=NOW,
+        involving_user_id="U0ALICE",
+        page_size=10,
     )
     assert (page.total, page.pages, len(page.items)) == (12, 2, 10)
     assert [c.title for c in page.items[:2]] == ["task 12", "task 11"]
     second = list_commitments(
-        world["engine"], team_id="T0001", now=NOW, involving_user_id="U0ALICE", page=2, page_size=10
+        world["engine"],
+        team_id="T0001",
+        viewer_user_id="U0BOB",
+        now=NOW,
+        involving_user_id="U0ALICE",
+        page=2,
+        page_size=10,
     )
     assert [c.title for c in second.items] == ["task 2", "task 1"]
     overdue = list_commitments(
-        world["engine"], team_id="T0001", now=NOW + timedelta(days=3, hours=1), overdue_only=True
+        world["engine"],
+        team_id="T0001",
+        viewer_user_id="U0BOB",
+        now=NOW + timedelta(days=3, hours=1),
+        overdue_only=True,
     )
     assert {c.title for c in overdue.items} == {"task 1", "task 2", "task 3"}
+
+
+def test_only_members_owners_and_recipients_see_a_commitment(world):
+    engine = world["engine"]
+    budget = log(world).commitment
+    for_dave = log(world, title="brief dave", recipient="dave").commitment
+
+    def seen_by(user_id: str) -> set[str]:
+        listed = {
+            c.title
+            for c in list_commitments(
+                engine, team_id="T0001", viewer_user_id=user_id, now=NOW
+            ).items
+        }
+        found = [
+            visible_by_ref(engine, team_id="T0001", ref=c.ref, viewer_user_id=user_id)
+            for c in (budget, for_dave)
+        ]
+        assert listed == {c.title for c in found if c is not None}  # the list and lookup agree
+        return listed
+
+    assert seen_by("U0BOB") == {"send the budget", "brief dave"}
+    assert seen_by("U0DAVE") == {"brief dave"}  # its recipient, though not in the channel
+    with pytest.raises(CommitmentError) as refused:
+        change(world, budget.ref, "dave", EventKind.DELIVERED)
+    assert str(refused.value) == "I can't find commitment 1. `/saydo list` shows yours."
+    deactivate_member(engine, partnership_id=world["here"].id, person_id=world["bob"].id)
+    assert seen_by("U0BOB") == set()  # left the channel: sees nothing of it any more
+    assert seen_by("U0ALICE") == {"send the budget", "brief dave"}
 
 
 def test_titles_are_checked(world):

@@ -90,34 +90,46 @@ def test_saydo_invited_to_a_channel_learns_who_is_there(saydo, people, db):
     )
 
 
-def test_the_first_admin_then_only_admins_add_admins_and_set_organisations(saydo, people, db):
+def test_each_organisation_chooses_its_own_admins_and_names_itself(saydo, people, db):
     saydo.command("/saydo", "admin")
     assert "no admin yet" in reply_to(people)["text"]
     saydo.command("/saydo", "admin <@U0ALICE|alice>")
     assert "<@U0ALICE> is now an admin" in reply_to(people, count=2)["text"]
     assert members_of(db)["U0ALICE"][2] is True
 
+    # Slack Connect: Carol's workspace can't choose the council's admins, nor the reverse.
     saydo.command("/saydo", "admin <@U0BOB|bob>", user_id="U0CAROL")
     refused = reply_to(people, count=3)
     assert refused["response_type"] == "ephemeral"
-    assert "Only an admin of this partnership can add admins; ask alice" in refused["text"]
+    assert refused["text"] == (
+        "bob is from another organisation's Slack workspace: each organisation chooses its "
+        "own admins, so please ask one of theirs."
+    )
     assert members_of(db)["U0BOB"][2] is False
-
-    saydo.command("/saydo", "org <@U0CAROL|carol> Northshire ICB", user_id="U0BOB")
+    saydo.command("/saydo", 'org <@U0CAROL|carol> "Northshire ICB"')
     refused = reply_to(people, count=4)
-    assert "Only an admin of this partnership can change someone's organisation" in refused["text"]
+    assert refused["text"] == (
+        "Only an admin from carol's own organisation can change their organisation; "
+        "they can choose one with `/saydo admin`."
+    )
     assert members_of(db)["U0CAROL"][0] == "Northshire NHS Trust"
 
-    saydo.command("/saydo", 'org <@U0CAROL|carol> "Northshire Integrated Care Board"')
-    assert "*Northshire Integrated Care Board*" in reply_to(people, count=5)["text"]
+    # With no admin of its own yet, any of Carol's workspace may make the first.
+    saydo.command("/saydo", "admin <@U0CAROL|carol>", user_id="U0CAROL")
+    assert "<@U0CAROL> is now an admin" in reply_to(people, count=5)["text"]
+    saydo.command("/saydo", 'org <@U0CAROL|carol> "Northshire Integrated Care Board"',
+                  user_id="U0CAROL")  # fmt: skip
+    assert "*Northshire Integrated Care Board*" in reply_to(people, count=6)["text"]
     assert members_of(db)["U0CAROL"][0] == "Northshire Integrated Care Board"
 
+    saydo.command("/saydo", "org <@U0BOB|bob> Housing", user_id="U0BOB")
+    assert "; ask alice." in reply_to(people, count=7)["text"]  # the council's admin decides
     saydo.command("/saydo", "org @carol Somewhere")
-    assert "pick them from Slack's @-menu" in reply_to(people, count=6)["text"]
+    assert "pick them from Slack's @-menu" in reply_to(people, count=8)["text"]
     saydo.command("/saydo", "admin <@U0BOB|bob>")
-    assert "<@U0BOB> is now an admin" in reply_to(people, count=7)["text"]
+    assert "<@U0BOB> is now an admin" in reply_to(people, count=9)["text"]
     saydo.command("/saydo", "admin")
-    assert "<@U0ALICE>, <@U0BOB>" in reply_to(people, count=8)["text"]
+    assert "<@U0ALICE>, <@U0BOB>" in reply_to(people, count=10)["text"]
 
 
 def test_an_admin_delivers_someone_elses_commitment_and_the_history_shows_the_admin(

@@ -122,7 +122,7 @@ def test_organisations_are_distinct_sorted_and_per_partnership(world):
     assert member(engine, partnership_id=world["other"].id, person_id=world["alice"].id) is None
 
 
-def test_the_first_admin_needs_no_admin_and_later_ones_do(world):
+def test_each_workspace_chooses_its_own_admins_the_first_needing_none(world):
     engine, pid = world["engine"], world["partnership"].id
     alice, bob, carol = world["alice"], world["bob"], world["carol"]
     for who in ("alice", "bob", "carol"):
@@ -130,10 +130,16 @@ def test_the_first_admin_needs_no_admin_and_later_ones_do(world):
     assert not is_admin(engine, partnership_id=pid, person_id=alice.id)
     first = make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
     assert first.is_admin and is_admin(engine, partnership_id=pid, person_id=alice.id)
-    with pytest.raises(CommitmentError, match=r"Only an admin .* ask alice"):
+    with pytest.raises(CommitmentError, match=r"Only an admin from your organisation .* ask alice"):
         make_admin(engine, partnership_id=pid, actor_person_id=bob.id, person_id=bob.id)
     assert not is_admin(engine, partnership_id=pid, person_id=bob.id)
-    make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=carol.id)
+    # Slack Connect: Alice's admin rights stop at her own workspace; Carol's chooses its own.
+    with pytest.raises(CommitmentError, match="carol is from another organisation's Slack"):
+        make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=carol.id)
+    with pytest.raises(CommitmentError, match="alice is from another organisation's Slack"):
+        make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=alice.id)
+    assert not is_admin(engine, partnership_id=pid, person_id=carol.id)
+    make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=carol.id)
     assert [m.person.user_id for m in list_members(engine, partnership_id=pid) if m.is_admin] == [
         "U0ALICE",
         "U0CAROL",
@@ -150,6 +156,8 @@ def test_only_members_become_admins_and_an_admin_who_left_is_not_one(world):
     join(world, "alice", "Org")
     with pytest.raises(CommitmentError, match="bob isn't a member"):
         make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=bob.id)
+    with pytest.raises(CommitmentError, match="Only members of this partnership's channel"):
+        make_admin(engine, partnership_id=pid, actor_person_id=bob.id, person_id=alice.id)
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
     deactivate_member(engine, partnership_id=pid, person_id=alice.id)
     assert not is_admin(engine, partnership_id=pid, person_id=alice.id)
@@ -163,26 +171,36 @@ def test_only_an_admin_sets_an_organisation_and_it_survives_rejoining(world):
     for who in ("alice", "bob", "carol"):
         join(world, who, "Saydo Test Council" if who != "carol" else "Northshire NHS Trust")
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
-    with pytest.raises(CommitmentError, match=r"Only an admin .* ask alice"):
+    with pytest.raises(CommitmentError, match=r"Only an admin from bob's own .*; ask alice\."):
         set_organisation(
-            engine, partnership_id=pid, actor_person_id=bob.id, person_id=carol.id, organisation="X"
+            engine, partnership_id=pid, actor_person_id=bob.id, person_id=bob.id, organisation="X"
+        )
+    # Slack Connect: only an admin from Carol's own workspace renames her organisation.
+    with pytest.raises(CommitmentError, match=r"from carol's own .*choose one with `/saydo admin`"):
+        set_organisation(
+            engine,
+            partnership_id=pid,
+            actor_person_id=alice.id,
+            person_id=carol.id,
+            organisation="X",
         )
     assert member(engine, partnership_id=pid, person_id=carol.id).organisation == (
         "Northshire NHS Trust"
     )
+    make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=carol.id)
     for bad, message in (("   ", "give the organisation"), ("x" * 101, "under 100")):
         with pytest.raises(CommitmentError, match=message):
             set_organisation(
                 engine,
                 partnership_id=pid,
-                actor_person_id=alice.id,
+                actor_person_id=carol.id,
                 person_id=carol.id,
                 organisation=bad,
             )
     changed = set_organisation(
         engine,
         partnership_id=pid,
-        actor_person_id=alice.id,
+        actor_person_id=carol.id,
         person_id=carol.id,
         organisation="  Northshire   Integrated Care Board ",
     )
@@ -286,14 +304,21 @@ def test_an_admin_delivers_moves_and_withdraws_for_the_owner_and_history_shows_t
     assert get_commitment(engine, commitment_id=commitment.id).status == Status.WITHDRAWN
 
 
-def test_an_admin_of_another_partnership_or_a_plain_member_is_refused(world):
-    engine, alice, carol = world["engine"], world["alice"], world["carol"]
+def test_a_plain_member_an_admin_elsewhere_or_from_another_workspace_is_refused(world):
+    engine, pid, alice, carol = (
+        world["engine"],
+        world["partnership"].id,
+        world["alice"],
+        world["carol"],
+    )
     commitment = _bobs_commitment(world)
-    join(world, "carol", "Org")  # a member here, but not an admin
-    join(world, "alice", "Org", partnership="other")
+    join(world, "alice", "Org")  # a member here, but not an admin here ...
+    join(world, "alice", "Org", partnership="other")  # ... only in another partnership
     make_admin(
         engine, partnership_id=world["other"].id, actor_person_id=alice.id, person_id=alice.id
     )
+    join(world, "carol", "Northshire")  # an admin here, but from the partner's workspace
+    make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=carol.id)
     for actor in (alice, carol):
         with pytest.raises(CommitmentError, match=r"Only bob can mark this commitment delivered\."):
             change_commitment(

@@ -27,12 +27,14 @@ from bot.commitments import (
 )
 from bot.dates import END_OF_DAY, describe_due
 from bot.keeping import EventKind, Outcome, Status
+from bot.members import upsert_member
 from storage.db import transaction
 from storage.models import Commitment, CommitmentEvent
 
 TEAM = "T0001"
 HERE = "C0PARTNER"  # the channel `saydo.command` posts from by default
 LONDON, NEW_YORK = "Europe/London", "America/New_York"
+MEMBERS = {HERE: ("alice", "bob", "carol"), "C0OTHER": ("alice", "bob")}  # who is in which channel
 
 
 @pytest.fixture
@@ -57,6 +59,10 @@ def commit(world, title, *, owner="alice", by=None, recipient=None, days=3, chan
     """Log a commitment due `days` from now, as `/commit` in `channel` would."""
     engine, now = world["engine"], datetime.now(UTC)
     partnership = ensure_partnership(engine, team_id=team, channel_id=channel, name=channel)
+    for name in MEMBERS.get(channel, ()):
+        upsert_member(
+            engine, partnership_id=partnership.id, person=world[name], organisation=team, now=now
+        )
     return log_commitment(
         engine,
         partnership=partnership,

@@ -6,10 +6,10 @@ from bot.blocks import Message, section
 from bot.text import escape_mrkdwn
 
 ORG_USAGE = (
-    "An admin sets someone's organisation with `/saydo org @someone Organisation name`, "
-    "e.g. `/saydo org @sam Northshire NHS Trust`."
+    "An admin from someone's own Slack workspace sets their organisation with "
+    "`/saydo org @someone Organisation name`, e.g. `/saydo org @sam Northshire NHS Trust`."
 )
-ADMIN_USAGE = "An admin adds another with `/saydo admin @someone`."
+ADMIN_USAGE = "An admin adds another from their own Slack workspace with `/saydo admin @someone`."
 
 
 def _reply(text: str) -> Message:
@@ -33,8 +33,9 @@ def organisations_here(names: list[str]) -> Message:
 
 def admin_made(user_id: str) -> Message:
     return _reply(
-        f"<@{user_id}> is now an admin of this partnership: they can set organisations, add "
-        "admins, and deliver, move or withdraw commitments for others."
+        f"<@{user_id}> is now an admin of this partnership: for the people of their own Slack "
+        "workspace, they can set organisations, add admins, and deliver, move or withdraw "
+        "commitments."
     )
 
 
@@ -42,7 +43,7 @@ def admins_here(user_ids: list[str]) -> Message:
     if not user_ids:
         return _reply(
             "This partnership has no admin yet. `/saydo admin @someone` makes the first one "
-            "(yourself included)."
+            "(yourself included); each organisation's Slack workspace chooses its own."
         )
     listed = ", ".join(f"<@{u}>" for u in user_ids)
     return _reply(f"Admins of this partnership: {listed}. {ADMIN_USAGE}")
