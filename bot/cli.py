@@ -313,7 +313,11 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         reports = run_sweeps(
-            build_sweeper(engine, build_web_client(settings)), now=now, dry_run=args.dry_run
+            build_sweeper(
+                engine, build_web_client(settings), concurrency=settings.outbox_concurrency
+            ),
+            now=now,
+            dry_run=args.dry_run,
         )
     finally:
         engine.dispose()

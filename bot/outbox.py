@@ -14,9 +14,16 @@ transaction, then records the result:
 - a channel written `users:U1,U2[,U3]` is a group DM: the sweeper opens it with
   `conversations.open` right before posting and records the conversation id on the row;
 - a slot more than `STILL_USEFUL` past its due instant (Saydo was down) is superseded, not
-  sent; a claim whose process died mid-send (older than `CLAIM_TIMEOUT`, or made on this host
-  by a process that is gone) is pending again, so only messages in flight at a crash can be
-  sent twice.
+  sent.
+
+Sending is concurrent across channels: `concurrency` threads each claim `CLAIM_BATCH` rows at a
+time, while one post at a time goes to any one channel, `pace_seconds` after the previous one
+there was answered. A 429's `Retry-After` holds back every thread (`bot.slack_client`).
+
+A claim is a lease: the sweeper renews its claims every third of `CLAIM_LEASE` while it
+sends. The claims of a process that died are pending again at the next sweep when it ran on
+this host (its pid is gone), otherwise once the lease lapses; so only messages in flight at a
+crash can be sent twice.
 """
 
 from __future__ import annotations
@@ -24,9 +31,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -37,14 +48,15 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bot.config import DEFAULT_OUTBOX_CONCURRENCY
 from storage.db import transaction
 from storage.models import OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
 STILL_USEFUL = timedelta(hours=24)
-CLAIM_TIMEOUT = timedelta(minutes=10)
-CLAIM_BATCH = 20
+CLAIM_LEASE = timedelta(seconds=60)
+CLAIM_BATCH = 5  # per sending thread: what a kill can strand until the restart or the lease
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
@@ -202,16 +214,32 @@ class Sweeper:
     client: WebClient
     renderers: Mapping[str, Renderer]
     worker: str
+    concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
     pace_seconds: float = CHANNEL_PACE_SECONDS
+    lease: timedelta = CLAIM_LEASE
     sleep: Callable[[float], None] = time.sleep
     _last_post: dict[str, float] = field(default_factory=dict)
+    _posting: set[str] = field(default_factory=set)
+    _turns: threading.Condition = field(default_factory=threading.Condition)
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> list[Report]:
+        """Send everything due at `now`; the reports come soonest due first."""
         if dry_run:
             return [self._preview(item, now) for item in self._due(now)]
-        self._requeue_stale(now)
+        self._release_abandoned()
+        with (
+            self._keeping_claims(),
+            ThreadPoolExecutor(self.concurrency, thread_name_prefix="outbox") as pool,
+        ):
+            parts = list(pool.map(lambda _: self._send_due(now), range(self.concurrency)))
+        reports = [report for part in parts for report in part]
+        return sorted(reports, key=lambda r: (r.item.due_at, r.item.id))
+
+    def _send_due(self, now: datetime) -> list[Report]:
+        """One sending thread: claim a small batch, send it, until nothing due is left."""
         reports: list[Report] = []
-        while batch := self._claim(now):
+        while True:
+            batch, full = self._claim(now)
             current, replaced = _latest_per_commitment(batch)
             for item in replaced:
                 self._finish(
@@ -219,9 +247,8 @@ class Sweeper:
                 )
                 reports.append(Report(item, "superseded", "a later reminder replaces it"))
             reports += [self._handle(item, now) for item in current]
-            if len(batch) < CLAIM_BATCH:
-                break
-        return reports
+            if not full:
+                return reports
 
     # claiming
 
@@ -234,21 +261,36 @@ class Sweeper:
             ).scalars()
             return [_item(row) for row in rows]
 
-    def _claim(self, now: datetime) -> list[Item]:
-        """Claim up to CLAIM_BATCH due messages. The ids are selected first (skipping rows
-        another sweeper has locked) and then updated: in one statement, PostgreSQL may run a
-        LIMIT ... SKIP LOCKED subquery more than once and claim more than the batch."""
-        due = (
+    def _claim(self, now: datetime) -> tuple[list[Item], bool]:
+        """Claim up to CLAIM_BATCH due messages, with every other due message about the same
+        commitments (so `_latest_per_commitment` sees them together); say whether the batch
+        was full. The ids are selected first (skipping rows another sweeper has locked) and
+        then updated: in one statement, PostgreSQL may run a LIMIT ... SKIP LOCKED subquery
+        more than once and claim more than the batch."""
+        is_due = (OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after <= now)
+        first = (
             select(OutboxMessage.id)
-            .where(OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after <= now)
+            .where(*is_due)
             .order_by(OutboxMessage.send_after, OutboxMessage.id)
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
         with transaction(self.engine) as session:
-            ids = session.execute(due).scalars().all()
+            ids = list(session.execute(first).scalars())
             if not ids:
-                return []
+                return [], False
+            commitments = select(OutboxMessage.commitment_id).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.commitment_id.is_not(None)
+            )
+            ids += session.execute(
+                select(OutboxMessage.id)
+                .where(
+                    *is_due,
+                    OutboxMessage.commitment_id.in_(commitments),
+                    OutboxMessage.id.not_in(ids),
+                )
+                .with_for_update(skip_locked=True)
+            ).scalars()
             rows = (
                 session.execute(
                     update(OutboxMessage)
@@ -259,17 +301,72 @@ class Sweeper:
                 .scalars()
                 .all()
             )
-            return sorted((_item(row) for row in rows), key=lambda i: (i.due_at, i.id))
+            batch = sorted((_item(row) for row in rows), key=lambda i: (i.due_at, i.id))
+            return batch, len(ids) >= CLAIM_BATCH
 
-    def _requeue_stale(self, now: datetime) -> None:
+    @contextmanager
+    def _keeping_claims(self) -> Iterator[None]:
+        """While sending, every third of the lease: renew this worker's claims, and put back
+        claims that lapsed (their worker stopped without releasing them)."""
+        stop = threading.Event()
+
+        def keep() -> None:
+            while not stop.wait(self.lease.total_seconds() / 3):
+                try:
+                    with transaction(self.engine) as session:
+                        session.execute(
+                            update(OutboxMessage)
+                            .where(
+                                OutboxMessage.state == State.CLAIMED.value,
+                                OutboxMessage.claimed_by == self.worker,
+                            )
+                            .values(claimed_at=utcnow())
+                        )
+                    self._release_abandoned()
+                except Exception:  # the next round tries again; the lease allows two misses
+                    logger.exception("Could not renew the outbox claims of %s", self.worker)
+
+        keeper = threading.Thread(target=keep, name="outbox-lease", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+
+    def _release_abandoned(self) -> None:
+        """Put back what a stopped worker claimed: at once when it ran on this host and its
+        process is gone, otherwise once its lease lapsed."""
+        claimed = OutboxMessage.state == State.CLAIMED.value
+        put_back = {"state": State.PENDING.value, "claimed_by": None}
         with transaction(self.engine) as session:
-            session.execute(
+            workers = session.execute(
+                select(OutboxMessage.claimed_by).where(claimed).distinct()
+            ).scalars()
+            gone = [w for w in workers if _died_here(w, me=self.worker)]
+            of_gone = 0
+            if gone:
+                of_gone = session.execute(
+                    update(OutboxMessage)
+                    .where(claimed, OutboxMessage.claimed_by.in_(gone))
+                    .values(**put_back)
+                ).rowcount
+            lapsed = session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.state == State.CLAIMED.value,
-                    OutboxMessage.claimed_at < utcnow() - CLAIM_TIMEOUT,
-                )
-                .values(state=State.PENDING.value, claimed_by=None)
+                .where(claimed, OutboxMessage.claimed_at < utcnow() - self.lease)
+                .values(**put_back)
+            ).rowcount
+        if of_gone:
+            logger.warning(
+                "Put back %d outbox message(s) claimed by %s, no longer running on this host",
+                of_gone,
+                ", ".join(gone),
+            )
+        if lapsed:
+            logger.warning(
+                "Put back %d outbox message(s) whose claim lapsed (not renewed for %s)",
+                lapsed,
+                self.lease,
             )
 
     # handling one message
@@ -307,10 +404,10 @@ class Sweeper:
             return Report(
                 item, "postponed", f"{prepared.reason}, until {prepared.until:%Y-%m-%dT%H:%MZ}"
             )
-        self._pace(prepared.channel)
         try:
-            channel = self._conversation(prepared.channel)
-            self.client.chat_postMessage(channel=channel, **prepared.message)
+            with self._turn(prepared.channel):
+                channel = self._conversation(prepared.channel)
+                self.client.chat_postMessage(channel=channel, **prepared.message)
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)
@@ -395,19 +492,31 @@ class Sweeper:
                 .values(**values)
             )
 
-    def _pace(self, channel: str) -> None:
-        """About one post per second to any one channel."""
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = self.pace_seconds - (time.monotonic() - last)
-            if wait > 0:
-                self.sleep(wait)
-        now = time.monotonic()
-        if len(self._last_post) > 10_000:  # forget channels not posted to within the pace
-            self._last_post = {
-                c: t for c, t in self._last_post.items() if now - t < self.pace_seconds
-            }
-        self._last_post[channel] = now
+    @contextmanager
+    def _turn(self, channel: str) -> Iterator[None]:
+        """This thread's turn to post to `channel`: no other post to it is in flight, and the
+        previous one was answered at least `pace_seconds` ago (so Slack sees them at least
+        that far apart, whatever the latency)."""
+        with self._turns:
+            self._turns.wait_for(lambda: channel not in self._posting)
+            self._posting.add(channel)
+            last = self._last_post.get(channel)
+        try:
+            if last is not None:
+                wait = self.pace_seconds - (time.monotonic() - last)
+                if wait > 0:
+                    self.sleep(wait)
+            yield
+        finally:
+            with self._turns:
+                now = time.monotonic()
+                if len(self._last_post) > 10_000:  # forget channels not posted to lately
+                    self._last_post = {
+                        c: t for c, t in self._last_post.items() if now - t < self.pace_seconds
+                    }
+                self._last_post[channel] = now
+                self._posting.discard(channel)
+                self._turns.notify_all()
 
 
 def _latest_per_commitment(batch: list[Item]) -> tuple[list[Item], list[Item]]:
@@ -423,21 +532,31 @@ def _latest_per_commitment(batch: list[Item]) -> tuple[list[Item], list[Item]]:
     return current, [i for i in batch if i not in current]
 
 
+_HOST = socket.gethostname()[:40]  # a worker name fits the 64 characters of `claimed_by`
+_STARTED = secrets.token_hex(4)  # tells this process from an earlier one with the same pid
+
+
 def worker_name() -> str:
-    """This process, as `host:pid`, recorded on the messages it claims."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, as `host:pid:start`, recorded on the messages it claims."""
+    return f"{_HOST}:{os.getpid()}:{_STARTED}"
 
 
-def _died_here(worker: str | None) -> bool:
-    """Whether `worker` was a process on this host that is no longer running."""
-    host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+def _died_here(worker: str | None, *, me: str) -> bool:
+    """Whether `worker` was a process on this host that is no longer running: its pid is gone,
+    or it is this process's pid from an earlier start (a restarted container is PID 1 again)."""
+    parts = (worker or "").rsplit(":", 2)
+    if len(parts) != 3 or worker == me:
         return False
+    host, pid, started = parts
+    if host != _HOST or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return started != _STARTED
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
-    except PermissionError:
+    except (PermissionError, OverflowError):  # another user's process, or no pid at all
         return False
     return False
 
