@@ -223,32 +223,39 @@ class Sweeper:
     _turns: threading.Condition = field(default_factory=threading.Condition)
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> list[Report]:
-        """Send everything due at `now`; the reports come soonest due first."""
+        """Send everything due at `now`; the reports come soonest due first. A batch that is
+        not full is sent by the calling thread; more starts `concurrency` sending threads."""
         if dry_run:
             return [self._preview(item, now) for item in self._due(now)]
         self._release_abandoned()
-        with (
-            self._keeping_claims(),
-            ThreadPoolExecutor(self.concurrency, thread_name_prefix="outbox") as pool,
-        ):
-            parts = list(pool.map(lambda _: self._send_due(now), range(self.concurrency)))
-        reports = [report for part in parts for report in part]
+        with self._keeping_claims():
+            batch, full = self._claim(now)
+            if not full:
+                reports = self._send_batch(batch, now)
+            else:
+                with ThreadPoolExecutor(self.concurrency, thread_name_prefix="outbox") as pool:
+                    first = pool.submit(self._send_due, now, batch)
+                    others = [pool.submit(self._send_due, now) for _ in range(self.concurrency - 1)]
+                    reports = [r for part in (first, *others) for r in part.result()]
         return sorted(reports, key=lambda r: (r.item.due_at, r.item.id))
 
-    def _send_due(self, now: datetime) -> list[Report]:
-        """One sending thread: claim a small batch, send it, until nothing due is left."""
-        reports: list[Report] = []
-        while True:
+    def _send_due(self, now: datetime, batch: list[Item] | None = None) -> list[Report]:
+        """One sending thread: send `batch`, then claim and send small batches until no
+        batch is full."""
+        reports = self._send_batch(batch or [], now)
+        full = True
+        while full:
             batch, full = self._claim(now)
-            current, replaced = _latest_per_commitment(batch)
-            for item in replaced:
-                self._finish(
-                    item, state=State.SUPERSEDED, last_error="a later reminder replaces it"
-                )
-                reports.append(Report(item, "superseded", "a later reminder replaces it"))
-            reports += [self._handle(item, now) for item in current]
-            if not full:
-                return reports
+            reports += self._send_batch(batch, now)
+        return reports
+
+    def _send_batch(self, batch: list[Item], now: datetime) -> list[Report]:
+        current, replaced = _latest_per_commitment(batch)
+        for item in replaced:
+            self._finish(item, state=State.SUPERSEDED, last_error="a later reminder replaces it")
+        return [Report(item, "superseded", "a later reminder replaces it") for item in replaced] + [
+            self._handle(item, now) for item in current
+        ]
 
     # claiming
 

@@ -181,6 +181,10 @@ def test_a_long_send_keeps_its_claim_so_no_other_sweeper_takes_it(engine, slack)
     results: list = []
     sending = threading.Thread(target=lambda: results.extend(first.sweep(now=NOW)))
     sending.start()
+    deadline = time.monotonic() + 30
+    while row_states(engine) != {"claimed": 1}:  # until the first has claimed it
+        assert time.monotonic() < deadline, "the first sweeper never claimed the message"
+        time.sleep(0.01)
     others: list = []
     while sending.is_alive():
         others += other.sweep(now=NOW)
