@@ -19,8 +19,8 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///saydo.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-DEFAULT_OUTBOX_CONCURRENCY = 8
-MAX_OUTBOX_CONCURRENCY = 16  # each sending thread may hold one of the 20 pooled connections
+DEFAULT_OUTBOX_CONCURRENCY = 16  # at 150 ms a post, up to ~100 posts a second
+MAX_OUTBOX_CONCURRENCY = 16  # each sender may hold one of the 20 pooled connections
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CREDENTIALS_HELP = "README.md, section 'Create the Slack app'"
 

@@ -19,24 +19,39 @@ WEB_API_TIMEOUT_SECONDS = 15
 
 
 class RetryAfterPause:
-    """Per Web API method, the instant before which no call may be made: the latest 429's
-    `Retry-After`, whichever thread received it."""
+    """Per Web API method, the instant before which no call may be made: a 429's
+    `Retry-After`, whichever thread received it.
+
+    A 429 to a call that was already on its way when the current pause began says nothing
+    new, so it does not lengthen the pause: otherwise the whole-second rounding of each
+    in-flight call's `Retry-After` would keep every thread waiting well into the next window.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._until: dict[str, float] = {}
+        self._began: dict[str, float] = {}
+        self._asked = threading.local()  # when this thread's current attempt was sent
 
     def hold(self, method: str, seconds: float) -> None:
-        """No call of `method` for `seconds` from now (a later hold already set is kept)."""
+        """No call of `method` for `seconds` from now, unless this thread's refused call was
+        made before the pause in force began."""
         with self._lock:
-            self._until[method] = max(self._until.get(method, 0.0), time.monotonic() + seconds)
+            now = time.monotonic()
+            in_force = self._until.get(method, 0.0) > now
+            if in_force and getattr(self._asked, "at", now) < self._began[method]:
+                return
+            self._until[method] = max(self._until.get(method, 0.0), now + seconds)
+            self._began[method] = now
 
     def wait(self, method: str) -> None:
-        """Return once `method` may be called."""
+        """Return once `method` may be called; the call this thread makes next counts as sent
+        then."""
         while True:
             with self._lock:
                 remaining = self._until.get(method, 0.0) - time.monotonic()
             if remaining <= 0:
+                self._asked.at = time.monotonic()
                 return
             time.sleep(remaining)
 

@@ -16,7 +16,7 @@ def test_defaults_without_any_configuration(tmp_path):
     assert settings.database_url == "sqlite:///saydo.db"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert (settings.host, settings.port, settings.log_level) == ("0.0.0.0", 3000, "INFO")
-    assert settings.outbox_concurrency == 8
+    assert settings.outbox_concurrency == 16
     assert not settings.has_credentials
     assert settings.missing_for_slack() == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
 
