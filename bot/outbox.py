@@ -61,6 +61,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 CHANNEL_PACE_SECONDS = 1.0
+RATE_LIMITED_POSTS = 2  # chat.postMessage calls per message per sweep while Slack answers 429
 PERMANENT_ERRORS = frozenset(
     {"channel_not_found", "not_in_channel", "user_not_found", "account_inactive", "is_archived"}
 )
@@ -414,7 +415,7 @@ class Sweeper:
         try:
             with self._turn(prepared.channel):
                 channel = self._conversation(prepared.channel)
-                self.client.chat_postMessage(channel=channel, **prepared.message)
+                self._post(channel, prepared.message)
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)
@@ -432,6 +433,17 @@ class Sweeper:
             except Exception:  # it was sent: a bookkeeping failure must not resend it
                 logger.exception("Could not record where %s was sent", item.slot_key)
         return Report(item, "sent", prepared.summary)
+
+    def _post(self, channel: str, message: dict) -> None:
+        """Post, trying again (after the client's pause) when a 429 outlasted the client's
+        own retries: put back, the message would wait for the next sweep, not `Retry-After`."""
+        for tries_left in reversed(range(RATE_LIMITED_POSTS)):
+            try:
+                self.client.chat_postMessage(channel=channel, **message)
+                return
+            except SlackApiError as error:
+                if error.response.status_code != 429 or not tries_left:
+                    raise
 
     def _conversation(self, channel: str) -> str:
         """The conversation to post in: `users:U1,U2` opens (or finds) that group DM."""
