@@ -61,7 +61,7 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 CHANNEL_PACE_SECONDS = 1.0
-RATE_LIMITED_POSTS = 2  # chat.postMessage calls per message per sweep while Slack answers 429
+RATE_LIMITED_POSTS = 2  # posts of one message in a sweep while answered 429 (each retried twice)
 PERMANENT_ERRORS = frozenset(
     {"channel_not_found", "not_in_channel", "user_not_found", "account_inactive", "is_archived"}
 )

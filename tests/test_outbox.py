@@ -13,8 +13,9 @@ from itertools import pairwise
 
 from sqlalchemy import select, update
 
+from bot.commitments import ensure_partnership, log_commitment, save_person
 from bot.config import Settings
-from bot.outbox import Planned, Sweeper, enqueue, worker_name
+from bot.outbox import CLAIM_BATCH, Planned, Sweeper, enqueue, worker_name
 from bot.slack_client import build_web_client
 from scheduler.jobs import RENDERERS
 from storage.db import transaction
@@ -194,3 +195,45 @@ def test_a_long_send_keeps_its_claim_so_no_other_sweeper_takes_it(engine, slack)
     assert [r.result for r in results] == ["sent"]
     assert others == []
     assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_reminders_about_one_commitment_are_collapsed_even_when_claimed_apart(engine, slack):
+    owner = save_person(
+        engine, team_id="T0001", user_id="U0ALICE", name="alice", tz="UTC", locale="en-GB", now=NOW
+    )
+    partnership = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
+    commitment = log_commitment(
+        engine,
+        partnership=partnership,
+        creator=owner,
+        owner=owner,
+        recipient=None,
+        title="send the budget",
+        due_at=NOW + timedelta(days=7),
+        has_time=True,
+        now=NOW,
+    ).commitment
+    flood(engine, [f"U{n:05d}" for n in range(CLAIM_BATCH)], due=NOW - timedelta(hours=2))
+    with transaction(engine) as session:  # after downtime: an old reminder and a newer one
+        enqueue(
+            session,
+            [
+                Planned(
+                    slot_key=f"test:reminder:{hours}",
+                    kind="announcement",
+                    channel="U0ALICE",
+                    due_at=NOW - timedelta(hours=hours),
+                    commitment_id=commitment.id,
+                    payload={"text": f"reminder from {hours} hours ago"},
+                )
+                for hours in (3, 1)
+            ],
+            now=NOW,
+        )
+    # The first batch of five holds the 3-hour-old reminder; the newer one is claimed with it.
+    reports = sweeper(engine, slack, worker="here:1:a", concurrency=1).sweep(now=NOW)
+
+    outcome = {r.item.slot_key: r.result for r in reports if "reminder" in r.item.slot_key}
+    assert outcome == {"test:reminder:3": "superseded", "test:reminder:1": "sent"}
+    [reminder] = slack.messages_to("U0ALICE")
+    assert reminder.args["text"] == "reminder from 1 hours ago"
