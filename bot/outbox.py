@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -47,6 +47,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY
 from storage.db import transaction
@@ -222,6 +223,20 @@ class Sweeper:
     _last_post: dict[str, float] = field(default_factory=dict)
     _posting: set[str] = field(default_factory=set)
     _turns: threading.Condition = field(default_factory=threading.Condition)
+    _database_turn: AbstractContextManager = field(init=False)
+
+    def __post_init__(self) -> None:
+        # SQLite has one writer at a time, and every Saydo transaction takes its write lock:
+        # the sending threads queue here rather than in SQLite's busy wait, which gives up
+        # after a few seconds (it did, with 16 threads on a loaded machine).
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._database_turn = threading.Lock() if sqlite else nullcontext()
+
+    @contextmanager
+    def _database(self) -> Iterator[Session]:
+        """A transaction, on SQLite one sending thread at a time."""
+        with self._database_turn, transaction(self.engine) as session:
+            yield session
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> list[Report]:
         """Send everything due at `now`; the reports come soonest due first. A batch that is
@@ -261,7 +276,7 @@ class Sweeper:
     # claiming
 
     def _due(self, now: datetime) -> list[Item]:
-        with transaction(self.engine) as session:
+        with self._database() as session:
             rows = session.execute(
                 select(OutboxMessage)
                 .where(OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after <= now)
@@ -283,7 +298,7 @@ class Sweeper:
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
-        with transaction(self.engine) as session:
+        with self._database() as session:
             ids = list(session.execute(first).scalars())
             if not ids:
                 return [], False
@@ -321,7 +336,7 @@ class Sweeper:
         def keep() -> None:
             while not stop.wait(self.lease.total_seconds() / 3):
                 try:
-                    with transaction(self.engine) as session:
+                    with self._database() as session:
                         session.execute(
                             update(OutboxMessage)
                             .where(
@@ -347,7 +362,7 @@ class Sweeper:
         process is gone, otherwise once its lease lapsed."""
         claimed = OutboxMessage.state == State.CLAIMED.value
         put_back = {"state": State.PENDING.value, "claimed_by": None}
-        with transaction(self.engine) as session:
+        with self._database() as session:
             workers = session.execute(
                 select(OutboxMessage.claimed_by).where(claimed).distinct()
             ).scalars()
@@ -398,7 +413,8 @@ class Sweeper:
 
     def _handle(self, item: Item, now: datetime) -> Report:
         try:
-            prepared = self._prepare(item, now)
+            with self._database_turn:
+                prepared = self._prepare(item, now)
         except Exception as error:  # a bad row must not stop the sweep (logged with traceback)
             logger.exception("Could not prepare outbox message %s", item.slot_key)
             return self._retry_later(item, now, f"{type(error).__name__}: {error}")
@@ -429,7 +445,8 @@ class Sweeper:
         logger.info("Sent %s to %s", item.slot_key, channel)
         if prepared.on_sent is not None:
             try:
-                prepared.on_sent(channel)
+                with self._database_turn:
+                    prepared.on_sent(channel)
             except Exception:  # it was sent: a bookkeeping failure must not resend it
                 logger.exception("Could not record where %s was sent", item.slot_key)
         return Report(item, "sent", prepared.summary)
@@ -500,7 +517,7 @@ class Sweeper:
             values["send_after"] = send_after
         if state == State.PENDING:
             values["claimed_by"] = None
-        with transaction(self.engine) as session:
+        with self._database() as session:
             session.execute(
                 update(OutboxMessage)
                 .where(
