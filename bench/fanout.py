@@ -1,4 +1,4 @@
-"""Fan-out under a rate limit: 1,000 nudges due at once to 1,000 owners.
+"""Fan-out under a rate limit and Slack's latency: 1,000 nudges due at once to 1,000 owners.
 
 A database is built as in `bench.sweep_cost` (1,000 closed commitments of history and 1,000
 open ones, one owner each, all with their `overdue-1` nudge due at Tuesday 2026-12-01 09:00
@@ -6,19 +6,22 @@ UTC). Saydo's own sweeper (`scheduler.jobs.build_sweeper`, the Web API client fr
 `bot.slack_client.build_web_client` with its retry handlers) sends them to
 `bot.playground.standin.SlackStandIn`, run in its own process, which allows `chat.postMessage`
 100 calls per fixed 2-second window and answers the rest 429 with `Retry-After` (whole
-seconds to the window's reset, at least 1), like Slack.
+seconds to the window's reset, at least 1), like Slack, and answers every call a fixed latency
+after it arrived (0, 150 and 300 ms by default; Slack's own is often 100-300 ms). The sweeper
+sends with `--concurrency` threads (default: `OUTBOX_CONCURRENCY`'s default).
 
 Sweeps run as the scheduler runs them: one at start, then on the next 15-second tick
 (`OUTBOX_SWEEP_SECONDS`; APScheduler with `max_instances=1` skips ticks while a sweep is
 still running) until nothing is pending. Each sweep's `now` is the simulated clock, 10:00 UTC
 plus the time elapsed, so put-back messages come due as they would in production.
 
-Reported: deliveries per channel (all 1,000 exactly once?), 429 answers, sweeps, the total
-time against the least the limit allows, and where the time above it went. For reference the
-same 1,000 are also sent once without any limit (the sender's own speed).
+Reported, for each latency: deliveries per channel (all 1,000 exactly once?), 429 answers,
+sweeps, the total time against the least the limit allows, and where the time above it went.
+For reference the same 1,000 are also sent without any limit (the sender's own speed).
 
     .venv/bin/python -m bench.fanout [--backends sqlite,postgresql] [--messages 1000]
-                                     [--calls 100] [--window 2] [--json PATH]
+                                     [--calls 100] [--window 2] [--latency 0,150,300]
+                                     [--concurrency 8] [--json PATH]
 
 Exits 1 if a message is missing or delivered twice.
 """
@@ -37,14 +40,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import text
 
 from bench.ack_latency import machine
 from bench.sweep_cost import BOT_TOKEN, PEOPLE, SWEEP_AT, Database, StatementLog, build
-from bot.config import Settings
+from bot.config import DEFAULT_OUTBOX_CONCURRENCY, MAX_OUTBOX_CONCURRENCY, Settings
 from bot.outbox import Sweeper
 from bot.playground.standin import SlackStandIn
 from bot.slack_client import build_web_client
@@ -52,6 +54,7 @@ from scheduler.jobs import OUTBOX_SWEEP_SECONDS, build_sweeper, run_sweeps
 
 METHOD = "chat.postMessage"
 RATIO_GOAL = 1.25
+GOAL_LATENCY_MS = 150  # the goal is checked at this latency
 HISTORY = 1_000
 GIVE_UP_SECONDS = 600
 
@@ -84,7 +87,8 @@ class Call:
 class RemoteStandIn:
     """`SlackStandIn` served from its own process, so its request parsing and contract checks
     do not take the sender's CPU and GIL (Slack's servers do not run on Saydo's machine).
-    Controlled over a pipe: `url`, `rate_limit_window`, `clear`, `calls`, `violations`."""
+    Controlled over a pipe: `url`, `rate_limit_window`, `set_latency`, `clear`, `calls`,
+    `violations`."""
 
     def __init__(self) -> None:
         context = multiprocessing.get_context("spawn")
@@ -110,6 +114,9 @@ class RemoteStandIn:
 
     def rate_limit_window(self, method: str, calls: int, seconds: float) -> None:
         self._call("rate_limit_window", method, calls, seconds)
+
+    def set_latency(self, seconds: float) -> None:
+        self._call("set_latency", seconds)
 
     def clear(self) -> None:
         self._call("clear")
@@ -218,17 +225,19 @@ def where_time_went(calls, calls_per_window: int, window: float) -> dict:
     """Split the throttled run's waiting into Retry-After rounding and the client's extra.
 
     For each 429: `remaining` is the time left in the window when it was answered, the
-    `Retry-After` was that rounded up to whole seconds, and the gap to the client's next call
-    is what it actually waited. Also the idle time at the start of every window (from the
-    window's start to its first call) and the time the last window's calls took.
+    `Retry-After` was that rounded up to whole seconds, and the gap to the next call to the
+    same channel (the retry, whichever thread makes it) is what the client actually waited.
+    Also the idle time at the start of every window (from the window's start to its first
+    call) and the time the last window's calls took.
     """
     if not calls:
         return {}
     t0 = calls[0].at
     rounding = extra = 0.0
     limited = 0
-    for call, following in pairwise(calls):
-        if call.answered != "429":
+    for n, call in enumerate(calls):
+        following = next((c for c in calls[n + 1 :] if c.channel == call.channel), None)
+        if call.answered != "429" or following is None:
             continue
         limited += 1
         window_end = t0 + (math.floor((call.at - t0) / window) + 1) * window
@@ -264,25 +273,29 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
         with RemoteStandIn() as slack:
             settings = Settings(bot_token=BOT_TOKEN, slack_api_url=slack.url)
             saydo = build_web_client(settings)
-            variants: list[tuple[str, Callable[[], Sweeper]]] = [
-                ("unlimited", lambda: build_sweeper(db.engine, saydo)),
-                ("limited", lambda: build_sweeper(db.engine, saydo)),
-            ]
-            runs = {}
-            for name, make_sweeper in variants:
-                if name != "unlimited":
-                    slack.rate_limit_window(METHOD, args.calls, args.window)  # fresh windows
-                print(f"  {backend}: {name} ...", file=sys.stderr, flush=True)
-                runs[name] = fan_out(db, slack, make_sweeper, cadence=OUTBOX_SWEEP_SECONDS)
+
+            def make_sweeper() -> Sweeper:
+                return build_sweeper(db.engine, saydo, concurrency=args.concurrency)
+
+            runs: dict[tuple[int, str], dict] = {}
+            for name in ("unlimited", "limited"):  # the stand-in has no way to lift a limit
+                for latency in args.latency:
+                    slack.set_latency(latency / 1000)
+                    if name == "limited":
+                        slack.rate_limit_window(METHOD, args.calls, args.window)  # fresh windows
+                    print(f"  {backend}: {name}, {latency} ms ...", file=sys.stderr, flush=True)
+                    runs[latency, name] = fan_out(
+                        db, slack, make_sweeper, cadence=OUTBOX_SWEEP_SECONDS
+                    )
             violations = slack.violations()[:5]
     finally:
         db.drop()
     expected = {f"U{n:08d}" for n in range(1, args.messages + 1)}
     least = least_seconds(args.messages, args.calls, args.window)
-    summary = {}
-    for name, run in runs.items():
+    by_latency: dict[int, dict] = {latency: {} for latency in args.latency}
+    for (latency, name), run in runs.items():
         delivered = run["delivered"]
-        summary[name] = {
+        summary = {
             "total_s": round(run["total_s"], 3),
             "sweeps": run["sweeps"],
             "report_results": dict(run["results"]),
@@ -295,19 +308,14 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             "missing": len(expected - set(delivered)),
             "duplicates": sum(n - 1 for n in delivered.values() if n > 1),
         }
-        if name != "unlimited":
-            summary[name]["ratio"] = run["total_s"] / least
-            summary[name]["breakdown"] = {
+        if name == "limited":
+            summary["ratio"] = run["total_s"] / least
+            summary["breakdown"] = {
                 k: round(v, 3) if isinstance(v, float) else v
                 for k, v in where_time_went(run["calls"], args.calls, args.window).items()
             }
-    return {
-        "backend": backend,
-        "least_s": least,
-        "ratio": runs["limited"]["total_s"] / least,
-        "violations": violations,
-        **summary,
-    }
+        by_latency[latency][name] = summary
+    return {"backend": backend, "least_s": least, "violations": violations, "runs": by_latency}
 
 
 def _limited_lines(label: str, run: dict, goal_checked: bool) -> list[str]:
@@ -335,18 +343,26 @@ def _limited_lines(label: str, run: dict, goal_checked: bool) -> list[str]:
 def format_report(report: dict) -> str:
     s = report["settings"]
     lines = [
-        f"{s['messages']} nudges to {s['messages']} owners; {METHOD} limited to {s['calls']} "
-        f"calls per {s['window']} s window; least time the limit allows: "
-        f"(ceil({s['messages']}/{s['calls']}) - 1) x {s['window']} s = {report['least_s']:.1f} s"
+        f"{s['messages']} nudges to {s['messages']} owners, {s['concurrency']} sending threads; "
+        f"{METHOD} limited to {s['calls']} calls per {s['window']} s window; least time the "
+        f"limit allows: (ceil({s['messages']}/{s['calls']}) - 1) x {s['window']} s = "
+        f"{report['least_s']:.1f} s"
     ]
     for r in report["results"]:
-        u = r["unlimited"]
-        lines += [
-            f"== {r['backend']} ==",
-            f"  without a limit: {u['total_s']:.2f} s, {u['posts_ok']} posts, "
-            f"{len(u['sweeps'])} sweep(s), database time {u['db_s']:.2f} s",
-            *_limited_lines("with the limit (Saydo)", r["limited"], goal_checked=True),
-        ]
+        lines.append(f"== {r['backend']} ==")
+        for latency, runs in r["runs"].items():
+            u = runs["unlimited"]
+            lines += [
+                f"  -- Slack answering after {latency} ms --",
+                f"  without a limit: {u['total_s']:.2f} s, {u['posts_ok']} posts, "
+                f"{u['missing']} missing, {u['duplicates']} duplicates, "
+                f"{len(u['sweeps'])} sweep(s), database time {u['db_s']:.2f} s",
+                *_limited_lines(
+                    "with the limit (Saydo)",
+                    runs["limited"],
+                    goal_checked=latency == GOAL_LATENCY_MS,
+                ),
+            ]
         if r["violations"]:
             lines.append(f"  Slack contract violations: {r['violations']}")
     return "\n".join(lines)
@@ -366,6 +382,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=1000, help=f"at most {PEOPLE}")
     parser.add_argument("--calls", type=int, default=100, help="calls allowed per window")
     parser.add_argument("--window", type=float, default=2.0, help="window length, seconds")
+    parser.add_argument(
+        "--latency", default="0,150,300", help="Slack's answer delays to try, milliseconds"
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_OUTBOX_CONCURRENCY,
+        help="sending threads (OUTBOX_CONCURRENCY)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="save raw figures as JSON")
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -373,11 +398,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--messages 1..{PEOPLE}, --calls >= 1, --window > 0")
     if args.messages <= args.calls:
         parser.error("--messages must exceed --calls, or the limit is never reached")
+    try:
+        args.latency = [int(ms) for ms in args.latency.split(",")]
+    except ValueError:
+        parser.error("--latency takes whole milliseconds separated by commas, e.g. 0,150,300")
+    if any(ms < 0 for ms in args.latency) or not 1 <= args.concurrency <= MAX_OUTBOX_CONCURRENCY:
+        parser.error(f"--latency >= 0, --concurrency 1..{MAX_OUTBOX_CONCURRENCY}")
 
     report: dict = {
         "machine": machine(),
         "load_average_before": os.getloadavg(),
-        "settings": {"messages": args.messages, "calls": args.calls, "window": args.window},
+        "settings": {
+            "messages": args.messages,
+            "calls": args.calls,
+            "window": args.window,
+            "latency_ms": args.latency,
+            "concurrency": args.concurrency,
+        },
         "least_s": least_seconds(args.messages, args.calls, args.window),
         "results": [],
     }
@@ -395,7 +432,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
         print(f"Raw figures written to {args.json}")
-    bad = any(r["limited"]["missing"] or r["limited"]["duplicates"] for r in report["results"])
+    bad = any(
+        run["missing"] or run["duplicates"]
+        for r in report["results"]
+        for runs in r["runs"].values()
+        for run in runs.values()
+    )
     return 1 if bad else 0
 
 

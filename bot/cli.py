@@ -325,7 +325,11 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
     engine = _migrated_engine(settings)
     try:
         reports = run_sweeps(
-            build_sweeper(engine, build_web_client(settings)), now=now, dry_run=args.dry_run
+            build_sweeper(
+                engine, build_web_client(settings), concurrency=settings.outbox_concurrency
+            ),
+            now=now,
+            dry_run=args.dry_run,
         )
     finally:
         engine.dispose()

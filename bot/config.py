@@ -19,6 +19,8 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///saydo.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_OUTBOX_CONCURRENCY = 16  # at 150 ms a post, up to ~100 posts a second
+MAX_OUTBOX_CONCURRENCY = 16  # each sender may hold one of the 20 pooled connections
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CREDENTIALS_HELP = "README.md, section 'Create the Slack app'"
 
@@ -37,6 +39,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     log_level: str = "INFO"
+    outbox_concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
 
     @property
     def socket_mode(self) -> bool:
@@ -84,6 +87,9 @@ def load_settings(
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
+        outbox_concurrency=_outbox_concurrency(
+            get("OUTBOX_CONCURRENCY") or str(DEFAULT_OUTBOX_CONCURRENCY)
+        ),
     )
 
 
@@ -138,6 +144,15 @@ def _slack_api_url(value: str) -> str:
 def _port(value: str) -> int:
     if not value.isdigit() or int(value) > 65535:
         raise ConfigError(f"PORT must be a number from 0 to 65535 (got '{value}').")
+    return int(value)
+
+
+def _outbox_concurrency(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_OUTBOX_CONCURRENCY:
+        raise ConfigError(
+            f"OUTBOX_CONCURRENCY must be a number from 1 to {MAX_OUTBOX_CONCURRENCY} "
+            f"(got '{value}')."
+        )
     return int(value)
 
 

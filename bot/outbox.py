@@ -14,9 +14,16 @@ transaction, then records the result:
 - a channel written `users:U1,U2[,U3]` is a group DM: the sweeper opens it with
   `conversations.open` right before posting and records the conversation id on the row;
 - a slot more than `STILL_USEFUL` past its due instant (Saydo was down) is superseded, not
-  sent; a claim whose process died mid-send (older than `CLAIM_TIMEOUT`, or made on this host
-  by a process that is gone) is pending again, so only messages in flight at a crash can be
-  sent twice.
+  sent.
+
+Sending is concurrent across channels: `concurrency` threads each claim `CLAIM_BATCH` rows at a
+time, while one post at a time goes to any one channel, `pace_seconds` after the previous one
+there was answered. A 429's `Retry-After` holds back every thread (`bot.slack_client`).
+
+A claim is a lease: the sweeper renews its claims every third of `CLAIM_LEASE` while it
+sends. The claims of a process that died are pending again at the next sweep when it ran on
+this host (its pid is gone), otherwise once the lease lapses; so only messages in flight at a
+crash can be sent twice.
 """
 
 from __future__ import annotations
@@ -24,9 +31,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -36,19 +47,22 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
+from bot.config import DEFAULT_OUTBOX_CONCURRENCY
 from storage.db import transaction
 from storage.models import OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
 
 STILL_USEFUL = timedelta(hours=24)
-CLAIM_TIMEOUT = timedelta(minutes=10)
-CLAIM_BATCH = 20
+CLAIM_LEASE = timedelta(seconds=60)
+CLAIM_BATCH = 5  # per sending thread: what a kill can strand until the restart or the lease
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 CHANNEL_PACE_SECONDS = 1.0
+RATE_LIMITED_POSTS = 2  # posts of one message in a sweep while answered 429 (each retried twice)
 PERMANENT_ERRORS = frozenset(
     {
         "channel_not_found",
@@ -211,31 +225,67 @@ class Sweeper:
     client: WebClient
     renderers: Mapping[str, Renderer]
     worker: str
+    concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
     pace_seconds: float = CHANNEL_PACE_SECONDS
+    lease: timedelta = CLAIM_LEASE
     sleep: Callable[[float], None] = time.sleep
     _last_post: dict[str, float] = field(default_factory=dict)
+    _posting: set[str] = field(default_factory=set)
+    _turns: threading.Condition = field(default_factory=threading.Condition)
+    _database_turn: AbstractContextManager = field(init=False)
+
+    def __post_init__(self) -> None:
+        # SQLite has one writer at a time, and every Saydo transaction takes its write lock:
+        # the sending threads queue here rather than in SQLite's busy wait, which gives up
+        # after a few seconds (it did, with 16 threads on a loaded machine).
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._database_turn = threading.Lock() if sqlite else nullcontext()
+
+    @contextmanager
+    def _database(self) -> Iterator[Session]:
+        """A transaction, on SQLite one sending thread at a time."""
+        with self._database_turn, transaction(self.engine) as session:
+            yield session
 
     def sweep(self, *, now: datetime, dry_run: bool = False) -> list[Report]:
+        """Send everything due at `now`; the reports come soonest due first. A batch that is
+        not full is sent by the calling thread; more starts `concurrency` sending threads."""
         if dry_run:
             return [self._preview(item, now) for item in self._due(now)]
-        self._requeue_stale(now)
-        reports: list[Report] = []
-        while batch := self._claim(now):
-            current, replaced = _latest_per_commitment(batch)
-            for item in replaced:
-                self._finish(
-                    item, state=State.SUPERSEDED, last_error="a later reminder replaces it"
-                )
-                reports.append(Report(item, "superseded", "a later reminder replaces it"))
-            reports += [self._handle(item, now) for item in current]
-            if len(batch) < CLAIM_BATCH:
-                break
+        self._release_abandoned()
+        with self._keeping_claims():
+            batch, full = self._claim(now)
+            if not full:
+                reports = self._send_batch(batch, now)
+            else:
+                with ThreadPoolExecutor(self.concurrency, thread_name_prefix="outbox") as pool:
+                    first = pool.submit(self._send_due, now, batch)
+                    others = [pool.submit(self._send_due, now) for _ in range(self.concurrency - 1)]
+                    reports = [r for part in (first, *others) for r in part.result()]
+        return sorted(reports, key=lambda r: (r.item.due_at, r.item.id))
+
+    def _send_due(self, now: datetime, batch: list[Item] | None = None) -> list[Report]:
+        """One sending thread: send `batch`, then claim and send small batches until no
+        batch is full."""
+        reports = self._send_batch(batch or [], now)
+        full = True
+        while full:
+            batch, full = self._claim(now)
+            reports += self._send_batch(batch, now)
         return reports
+
+    def _send_batch(self, batch: list[Item], now: datetime) -> list[Report]:
+        current, replaced = _latest_per_commitment(batch)
+        for item in replaced:
+            self._finish(item, state=State.SUPERSEDED, last_error="a later reminder replaces it")
+        return [Report(item, "superseded", "a later reminder replaces it") for item in replaced] + [
+            self._handle(item, now) for item in current
+        ]
 
     # claiming
 
     def _due(self, now: datetime) -> list[Item]:
-        with transaction(self.engine) as session:
+        with self._database() as session:
             rows = session.execute(
                 select(OutboxMessage)
                 .where(OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after <= now)
@@ -243,21 +293,36 @@ class Sweeper:
             ).scalars()
             return [_item(row) for row in rows]
 
-    def _claim(self, now: datetime) -> list[Item]:
-        """Claim up to CLAIM_BATCH due messages. The ids are selected first (skipping rows
-        another sweeper has locked) and then updated: in one statement, PostgreSQL may run a
-        LIMIT ... SKIP LOCKED subquery more than once and claim more than the batch."""
-        due = (
+    def _claim(self, now: datetime) -> tuple[list[Item], bool]:
+        """Claim up to CLAIM_BATCH due messages, with every other due message about the same
+        commitments (so `_latest_per_commitment` sees them together); say whether the batch
+        was full. The ids are selected first (skipping rows another sweeper has locked) and
+        then updated: in one statement, PostgreSQL may run a LIMIT ... SKIP LOCKED subquery
+        more than once and claim more than the batch."""
+        is_due = (OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after <= now)
+        first = (
             select(OutboxMessage.id)
-            .where(OutboxMessage.state == State.PENDING.value, OutboxMessage.send_after <= now)
+            .where(*is_due)
             .order_by(OutboxMessage.send_after, OutboxMessage.id)
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
         )
-        with transaction(self.engine) as session:
-            ids = session.execute(due).scalars().all()
+        with self._database() as session:
+            ids = list(session.execute(first).scalars())
             if not ids:
-                return []
+                return [], False
+            commitments = select(OutboxMessage.commitment_id).where(
+                OutboxMessage.id.in_(ids), OutboxMessage.commitment_id.is_not(None)
+            )
+            ids += session.execute(
+                select(OutboxMessage.id)
+                .where(
+                    *is_due,
+                    OutboxMessage.commitment_id.in_(commitments),
+                    OutboxMessage.id.not_in(ids),
+                )
+                .with_for_update(skip_locked=True)
+            ).scalars()
             rows = (
                 session.execute(
                     update(OutboxMessage)
@@ -268,17 +333,72 @@ class Sweeper:
                 .scalars()
                 .all()
             )
-            return sorted((_item(row) for row in rows), key=lambda i: (i.due_at, i.id))
+            batch = sorted((_item(row) for row in rows), key=lambda i: (i.due_at, i.id))
+            return batch, len(ids) >= CLAIM_BATCH
 
-    def _requeue_stale(self, now: datetime) -> None:
-        with transaction(self.engine) as session:
-            session.execute(
+    @contextmanager
+    def _keeping_claims(self) -> Iterator[None]:
+        """While sending, every third of the lease: renew this worker's claims, and put back
+        claims that lapsed (their worker stopped without releasing them)."""
+        stop = threading.Event()
+
+        def keep() -> None:
+            while not stop.wait(self.lease.total_seconds() / 3):
+                try:
+                    with self._database() as session:
+                        session.execute(
+                            update(OutboxMessage)
+                            .where(
+                                OutboxMessage.state == State.CLAIMED.value,
+                                OutboxMessage.claimed_by == self.worker,
+                            )
+                            .values(claimed_at=utcnow())
+                        )
+                    self._release_abandoned()
+                except Exception:  # the next round tries again; the lease allows two misses
+                    logger.exception("Could not renew the outbox claims of %s", self.worker)
+
+        keeper = threading.Thread(target=keep, name="outbox-lease", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+
+    def _release_abandoned(self) -> None:
+        """Put back what a stopped worker claimed: at once when it ran on this host and its
+        process is gone, otherwise once its lease lapsed."""
+        claimed = OutboxMessage.state == State.CLAIMED.value
+        put_back = {"state": State.PENDING.value, "claimed_by": None}
+        with self._database() as session:
+            workers = session.execute(
+                select(OutboxMessage.claimed_by).where(claimed).distinct()
+            ).scalars()
+            gone = [w for w in workers if _died_here(w, me=self.worker)]
+            of_gone = 0
+            if gone:
+                of_gone = session.execute(
+                    update(OutboxMessage)
+                    .where(claimed, OutboxMessage.claimed_by.in_(gone))
+                    .values(**put_back)
+                ).rowcount
+            lapsed = session.execute(
                 update(OutboxMessage)
-                .where(
-                    OutboxMessage.state == State.CLAIMED.value,
-                    OutboxMessage.claimed_at < utcnow() - CLAIM_TIMEOUT,
-                )
-                .values(state=State.PENDING.value, claimed_by=None)
+                .where(claimed, OutboxMessage.claimed_at < utcnow() - self.lease)
+                .values(**put_back)
+            ).rowcount
+        if of_gone:
+            logger.warning(
+                "Put back %d outbox message(s) claimed by %s, no longer running on this host",
+                of_gone,
+                ", ".join(gone),
+            )
+        if lapsed:
+            logger.warning(
+                "Put back %d outbox message(s) whose claim lapsed (not renewed for %s)",
+                lapsed,
+                self.lease,
             )
 
     # handling one message
@@ -302,7 +422,8 @@ class Sweeper:
 
     def _handle(self, item: Item, now: datetime) -> Report:
         try:
-            prepared = self._prepare(item, now)
+            with self._database_turn:
+                prepared = self._prepare(item, now)
         except Exception as error:  # a bad row must not stop the sweep (logged with traceback)
             logger.exception("Could not prepare outbox message %s", item.slot_key)
             return self._retry_later(item, now, f"{type(error).__name__}: {error}")
@@ -316,15 +437,10 @@ class Sweeper:
             return Report(
                 item, "postponed", f"{prepared.reason}, until {prepared.until:%Y-%m-%dT%H:%MZ}"
             )
-        self._pace(prepared.channel)
         try:
-            channel = self._conversation(prepared.channel)
-            if prepared.replaces_ts is not None:
-                self.client.chat_update(
-                    channel=channel, ts=prepared.replaces_ts, **prepared.message
-                )
-            else:
-                self.client.chat_postMessage(channel=channel, **prepared.message)
+            with self._turn(prepared.channel):
+                channel = self._conversation(prepared.channel)
+                self._post(channel, prepared.message, replaces_ts=prepared.replaces_ts)
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)
@@ -338,10 +454,26 @@ class Sweeper:
         logger.info("Sent %s to %s", item.slot_key, channel)
         if prepared.on_sent is not None:
             try:
-                prepared.on_sent(channel)
+                with self._database_turn:
+                    prepared.on_sent(channel)
             except Exception:  # it was sent: a bookkeeping failure must not resend it
                 logger.exception("Could not record where %s was sent", item.slot_key)
         return Report(item, "sent", prepared.summary)
+
+    def _post(self, channel: str, message: dict, *, replaces_ts: str | None) -> None:
+        """Post (or update the message at `replaces_ts`), trying again (after the client's
+        pause) when a 429 outlasted the client's own retries: put back, the message would wait
+        for the next sweep, not `Retry-After`."""
+        for tries_left in reversed(range(RATE_LIMITED_POSTS)):
+            try:
+                if replaces_ts is None:
+                    self.client.chat_postMessage(channel=channel, **message)
+                else:
+                    self.client.chat_update(channel=channel, ts=replaces_ts, **message)
+                return
+            except SlackApiError as error:
+                if error.response.status_code != 429 or not tries_left:
+                    raise
 
     def _conversation(self, channel: str) -> str:
         """The conversation to post in: `users:U1,U2` opens (or finds) that group DM."""
@@ -398,7 +530,7 @@ class Sweeper:
             values["send_after"] = send_after
         if state == State.PENDING:
             values["claimed_by"] = None
-        with transaction(self.engine) as session:
+        with self._database() as session:
             session.execute(
                 update(OutboxMessage)
                 .where(
@@ -409,19 +541,31 @@ class Sweeper:
                 .values(**values)
             )
 
-    def _pace(self, channel: str) -> None:
-        """About one post per second to any one channel."""
-        last = self._last_post.get(channel)
-        if last is not None:
-            wait = self.pace_seconds - (time.monotonic() - last)
-            if wait > 0:
-                self.sleep(wait)
-        now = time.monotonic()
-        if len(self._last_post) > 10_000:  # forget channels not posted to within the pace
-            self._last_post = {
-                c: t for c, t in self._last_post.items() if now - t < self.pace_seconds
-            }
-        self._last_post[channel] = now
+    @contextmanager
+    def _turn(self, channel: str) -> Iterator[None]:
+        """This thread's turn to post to `channel`: no other post to it is in flight, and the
+        previous one was answered at least `pace_seconds` ago (so Slack sees them at least
+        that far apart, whatever the latency)."""
+        with self._turns:
+            self._turns.wait_for(lambda: channel not in self._posting)
+            self._posting.add(channel)
+            last = self._last_post.get(channel)
+        try:
+            if last is not None:
+                wait = self.pace_seconds - (time.monotonic() - last)
+                if wait > 0:
+                    self.sleep(wait)
+            yield
+        finally:
+            with self._turns:
+                now = time.monotonic()
+                if len(self._last_post) > 10_000:  # forget channels not posted to lately
+                    self._last_post = {
+                        c: t for c, t in self._last_post.items() if now - t < self.pace_seconds
+                    }
+                self._last_post[channel] = now
+                self._posting.discard(channel)
+                self._turns.notify_all()
 
 
 def _latest_per_commitment(batch: list[Item]) -> tuple[list[Item], list[Item]]:
@@ -437,21 +581,31 @@ def _latest_per_commitment(batch: list[Item]) -> tuple[list[Item], list[Item]]:
     return current, [i for i in batch if i not in current]
 
 
+_HOST = socket.gethostname()[:40]  # a worker name fits the 64 characters of `claimed_by`
+_STARTED = secrets.token_hex(4)  # tells this process from an earlier one with the same pid
+
+
 def worker_name() -> str:
-    """This process, as `host:pid`, recorded on the messages it claims."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process, as `host:pid:start`, recorded on the messages it claims."""
+    return f"{_HOST}:{os.getpid()}:{_STARTED}"
 
 
-def _died_here(worker: str | None) -> bool:
-    """Whether `worker` was a process on this host that is no longer running."""
-    host, _, pid = (worker or "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+def _died_here(worker: str | None, *, me: str) -> bool:
+    """Whether `worker` was a process on this host that is no longer running: its pid is gone,
+    or it is this process's pid from an earlier start (a restarted container is PID 1 again)."""
+    parts = (worker or "").rsplit(":", 2)
+    if len(parts) != 3 or worker == me:
         return False
+    host, pid, started = parts
+    if host != _HOST or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return started != _STARTED
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return True
-    except PermissionError:
+    except (PermissionError, OverflowError):  # another user's process, or no pid at all
         return False
     return False
 

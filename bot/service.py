@@ -54,7 +54,11 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
     logger.info("Database ready at %s", settings.redacted_database_url())
     client = build_web_client(settings)
     scheduler = (
-        build_scheduler(jobs.scheduled(jobs.build_sweeper(engine, client)))
+        build_scheduler(
+            jobs.scheduled(
+                jobs.build_sweeper(engine, client, concurrency=settings.outbox_concurrency)
+            )
+        )
         if with_scheduler
         else None
     )

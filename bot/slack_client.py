@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -16,12 +18,55 @@ from bot.config import Settings
 WEB_API_TIMEOUT_SECONDS = 15
 
 
+class RetryAfterPause:
+    """Per Web API method, the instant before which no call may be made: a 429's
+    `Retry-After`, whichever thread received it.
+
+    A 429 to a call that was already on its way when the current pause began says nothing
+    new, so it does not lengthen the pause: otherwise the whole-second rounding of each
+    in-flight call's `Retry-After` would keep every thread waiting well into the next window.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+        self._began: dict[str, float] = {}
+        self._asked = threading.local()  # when this thread's current attempt was sent
+
+    def hold(self, method: str, seconds: float) -> None:
+        """No call of `method` for `seconds` from now, unless this thread's refused call was
+        made before the pause in force began."""
+        with self._lock:
+            now = time.monotonic()
+            in_force = self._until.get(method, 0.0) > now
+            if in_force and getattr(self._asked, "at", now) < self._began[method]:
+                return
+            self._until[method] = max(self._until.get(method, 0.0), now + seconds)
+            self._began[method] = now
+
+    def wait(self, method: str) -> None:
+        """Return once `method` may be called; the call this thread makes next counts as sent
+        then."""
+        while True:
+            with self._lock:
+                remaining = self._until.get(method, 0.0) - time.monotonic()
+            if remaining <= 0:
+                self._asked.at = time.monotonic()
+                return
+            time.sleep(remaining)
+
+
 class RetryAfterExactly(RateLimitErrorRetryHandler):
-    """Retry a 429 after exactly `Retry-After` seconds.
+    """Retry a 429 after exactly `Retry-After` seconds, and hold every other call of the same
+    method (from any thread) until then too.
 
     slack_sdk's handler adds up to a second of random jitter to every wait; under a sustained
     rate limit that jitter alone made a 1,000-message fan-out 15% slower (bench/README.md).
     """
+
+    def __init__(self, pause: RetryAfterPause, *, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.pause = pause
 
     def prepare_for_next_attempt(self, *, state, request, response=None, error=None) -> None:
         if response is None:
@@ -30,18 +75,35 @@ class RetryAfterExactly(RateLimitErrorRetryHandler):
         retry_after = next(
             (v for k, v in response.headers.items() if k.lower() == "retry-after"), ["1"]
         )
-        time.sleep(max(1, int(retry_after[0])))
+        method = urlsplit(request.url).path.rsplit("/", 1)[-1]
+        self.pause.hold(method, max(1, int(retry_after[0])))
+        self.pause.wait(method)
         state.increment_current_attempt()
 
 
+class PausingWebClient(WebClient):
+    """A `WebClient` whose every call first waits out its method's `Retry-After`."""
+
+    def __init__(self, *, pause: RetryAfterPause, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pause = pause
+
+    def api_call(self, api_method: str, **kwargs):
+        self.pause.wait(api_method)
+        return super().api_call(api_method, **kwargs)
+
+
 def build_web_client(settings: Settings, *, token: str | None = None) -> WebClient:
-    """A `WebClient` that retries HTTP 429 (after `Retry-After`), 5xx and connection errors."""
-    return WebClient(
+    """A `WebClient` that retries HTTP 429 (after `Retry-After`, which then holds back every
+    thread's calls of that method), 5xx and connection errors."""
+    pause = RetryAfterPause()
+    return PausingWebClient(
+        pause=pause,
         token=token if token is not None else settings.bot_token,
         base_url=settings.slack_api_url,
         timeout=WEB_API_TIMEOUT_SECONDS,
         retry_handlers=[
-            RetryAfterExactly(max_retry_count=2),
+            RetryAfterExactly(pause, max_retry_count=2),
             ServerErrorRetryHandler(max_retry_count=2),
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],

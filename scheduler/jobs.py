@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from bot import channel_messages, clock, coffee, nudges, reviews, summaries
 from bot.commitments import CHANNEL_MESSAGE
+from bot.config import DEFAULT_OUTBOX_CONCURRENCY
 from bot.nudge_planning import NUDGE
 from bot.outbox import Report, Sweeper, worker_name
 from handlers.members import REFRESH_SECONDS, refresh_all_members
@@ -28,12 +29,15 @@ RENDERERS = {
 PLANNERS = {"reviews": reviews.plan, "summaries": summaries.plan, "coffee": coffee.plan}
 
 
-def build_sweeper(engine: Engine, client: WebClient) -> Sweeper:
+def build_sweeper(
+    engine: Engine, client: WebClient, *, concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
+) -> Sweeper:
     return Sweeper(
         engine=engine,
         client=client,
         renderers=RENDERERS,
         worker=worker_name(),
+        concurrency=concurrency,
     )
 
 

@@ -20,6 +20,7 @@ def test_defaults_without_any_configuration(tmp_path):
     assert settings.database_url == "sqlite:///saydo.db"
     assert settings.slack_api_url == "https://slack.com/api/"
     assert (settings.host, settings.port, settings.log_level) == ("0.0.0.0", 3000, "INFO")
+    assert settings.outbox_concurrency == 16
     assert not settings.has_credentials
     assert settings.missing_for_slack() == ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]
 
@@ -48,6 +49,8 @@ def test_app_token_selects_socket_mode_which_needs_no_signing_secret(tmp_path):
         ("PORT", "abc", "PORT must be a number from 0 to 65535"),
         ("PORT", "70000", "PORT must be a number from 0 to 65535"),
         ("LOG_LEVEL", "chatty", "LOG_LEVEL must be one of"),
+        ("OUTBOX_CONCURRENCY", "0", "OUTBOX_CONCURRENCY must be a number from 1 to 16"),
+        ("OUTBOX_CONCURRENCY", "lots", "OUTBOX_CONCURRENCY must be a number from 1 to 16"),
     ],
 )
 def test_invalid_values_name_the_variable_in_one_line(tmp_path, name, value, expected):

@@ -337,11 +337,22 @@ def test_rate_limits_are_retried_after_retry_after(world):
     assert [a.answered for a in attempts] == ["429", "ok"]
 
 
+def test_a_rate_limit_outlasting_the_clients_retries_is_waited_out_in_the_same_sweep(world):
+    world["commit"](
+        "U0ALICE", "Europe/London", created=utc(2026, 11, 23, 10), due=utc(2026, 11, 27, 17)
+    )
+    world["slack"].fail("chat.postMessage", status=429, retry_after=1, times=4)
+    assert [r.result for r in world["sweep"](utc(2026, 11, 26, 9))] == ["sent"]
+    attempts = world["slack"].calls_to("chat.postMessage")
+    assert [a.answered for a in attempts] == ["429"] * 4 + ["ok"]
+
+
 def test_a_long_rate_limit_puts_the_message_back_until_retry_after(world):
     world["commit"](
         "U0ALICE", "Europe/London", created=utc(2026, 11, 23, 10), due=utc(2026, 11, 27, 17)
     )
-    world["slack"].fail("chat.postMessage", status=429, retry_after=1, times=3)
+    # The client tries three times, and the sweeper twice: six refusals outlast a sweep.
+    world["slack"].fail("chat.postMessage", status=429, retry_after=1, times=6)
     now = utc(2026, 11, 26, 9)
     assert [r.result for r in world["sweep"](now)] == ["retry"]
     assert world["sweep"](now) == []  # not before Retry-After

@@ -280,6 +280,7 @@ class SlackStandIn:
         self._windows: dict[str, tuple[int, float]] = {}  # method -> (calls, seconds)
         self._window_use: dict[str, tuple[float, int]] = {}  # method -> (window start, calls)
         self._custom: dict[str, AnswerFn] = {}
+        self._latency = 0.0
         self._views_made = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -644,6 +645,14 @@ class SlackStandIn:
             self._windows[method] = (calls, seconds)
             self._window_use.pop(method, None)
 
+    def set_latency(self, seconds: float) -> None:
+        """Answer every call ``seconds`` after it arrived (calls are recorded on arrival and
+        overlap meanwhile, as on Slack, whose Web API often takes 100-300 ms)."""
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        with self._lock:
+            self._latency = seconds
+
     def set_answer(self, method: str, answer: Answer | AnswerFn) -> None:
         """Answer ``method`` with a fixed body or ``answer(args)``; ``ok: true`` unless given."""
         with self._lock:
@@ -724,6 +733,8 @@ class SlackStandIn:
             self._violations.extend(problems)
             if reply.answered == "ok":
                 self._touch()
+            latency = self._latency
+        time.sleep(latency)
         return reply
 
     def _touch(self) -> None:
