@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 import handlers
 from bot.config import Settings
 from bot.slack_client import build_web_client
+from handlers.common import Workers
 from storage.events import claim_event
 
 logger = logging.getLogger(__name__)
@@ -36,9 +37,14 @@ def create_app(
     engine: Engine,
     client: WebClient | None = None,
     process_before_response: bool = False,
+    workers: Workers | None = None,
 ) -> App:
-    """The Saydo Bolt app. `process_before_response=True` finishes each listener before the
-    HTTP answer (for FaaS hosts, and for tests that dispatch in-process)."""
+    """The Saydo Bolt app. Each request is acknowledged in its own thread and its work runs on
+    `workers` (default: pools sized by `settings`); see `handlers.common.Listening`.
+    `process_before_response=True` finishes that work before the HTTP answer instead (for
+    tests and the playground, which dispatch in-process)."""
+    if process_before_response:
+        workers = Workers.inline()
     # HTTP requests must be signed; Socket Mode requests are not. Bolt's own check is replaced
     # by `_SignedRequestsOnly`, which runs at the same point.
     verification = None if settings.socket_mode else _SignedRequestsOnly(settings.signing_secret)
@@ -49,11 +55,17 @@ def create_app(
         before_authorize=verification,
         # auth.test runs on the first request, not at construction: start-up never hangs on Slack.
         token_verification_enabled=False,
-        process_before_response=process_before_response,
+        # The acknowledgement is sent as soon as the listener returns, with no polling; the
+        # listeners hand their work to `workers` themselves.
+        process_before_response=True,
     )
     app.middleware(_once_per_event(engine))
-    handlers.register_all(app, engine)
+    handlers.register_all(app, engine, workers or workers_for(settings))
     return app
+
+
+def workers_for(settings: Settings) -> Workers:
+    return Workers.threads(work=settings.worker_threads, forms=settings.form_threads)
 
 
 class _StrictSignatureVerifier(SignatureVerifier):

@@ -19,6 +19,8 @@ from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite:///saydo.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_WORKER_THREADS = 32
+DEFAULT_FORM_THREADS = 32
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CREDENTIALS_HELP = "README.md, section 'Create the Slack app'"
 
@@ -37,6 +39,9 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 3000
     log_level: str = "INFO"
+    # Threads for listeners' work after the acknowledgement (see handlers.common.Workers).
+    worker_threads: int = DEFAULT_WORKER_THREADS
+    form_threads: int = DEFAULT_FORM_THREADS
 
     @property
     def socket_mode(self) -> bool:
@@ -84,6 +89,8 @@ def load_settings(
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
+        worker_threads=_threads(get("WORKER_THREADS"), "WORKER_THREADS", DEFAULT_WORKER_THREADS),
+        form_threads=_threads(get("FORM_THREADS"), "FORM_THREADS", DEFAULT_FORM_THREADS),
     )
 
 
@@ -138,6 +145,14 @@ def _slack_api_url(value: str) -> str:
 def _port(value: str) -> int:
     if not value.isdigit() or int(value) > 65535:
         raise ConfigError(f"PORT must be a number from 0 to 65535 (got '{value}').")
+    return int(value)
+
+
+def _threads(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise ConfigError(f"{name} must be a number of threads from 1 to 256 (got '{value}').")
     return int(value)
 
 

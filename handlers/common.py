@@ -1,11 +1,18 @@
-"""What every listener needs: the database, the clock, who is asking, and where."""
+"""What every listener needs: the database, the clock, who is asking, and where; and how
+each listener is acknowledged before its work runs (`Listening`)."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
@@ -96,3 +103,161 @@ def direct_message(client: WebClient, user_id: str, message: dict) -> None:
 
 def refusal(text: str) -> dict:
     return {"response_type": "ephemeral", "replace_original": False, **messages.problem(text)}
+
+
+# --- acknowledgement first, work after ------------------------------------------------------
+
+Handler = Callable[..., None]
+
+
+class RunNow(Executor):
+    """Runs each task in the caller's thread before `submit` returns, and lets its error out.
+
+    For in-process dispatch (tests, the playground): every reply is sent when `dispatch`
+    returns, and a failing listener still fails the request."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where listeners' work runs once Slack has its acknowledgement.
+
+    `work`: everything that can wait a little (database, replies, DMs). `forms`: opening a
+    modal, which must reach `views.open` within the 3-second life of its `trigger_id`, and the
+    listeners whose acknowledgement depends on their work (form submissions, `/saydo`), so
+    neither ever queues behind slow replies."""
+
+    work: Executor
+    forms: Executor
+
+    @classmethod
+    def threads(cls, *, work: int, forms: int) -> Workers:
+        return cls(
+            ThreadPoolExecutor(work, thread_name_prefix="saydo-work"),
+            ThreadPoolExecutor(forms, thread_name_prefix="saydo-forms"),
+        )
+
+    @classmethod
+    def inline(cls) -> Workers:
+        run_now = RunNow()
+        return cls(run_now, run_now)
+
+    def shutdown(self) -> None:
+        """Wait for work already accepted (its acknowledgement has been sent), then stop."""
+        self.work.shutdown(wait=True)
+        self.forms.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A listener that needs more than "acknowledge, then work": see `opens_form` and
+    `acks_itself`."""
+
+    handler: Handler
+    opens_form: Callable[[Mapping[str, Any]], bool] | None = None
+    acks_itself: bool = False
+
+
+def opens_form(handler: Handler, when: Callable[[Mapping[str, Any]], bool] | None = None) -> Marked:
+    """`handler` opens a modal (always, or `when` its keyword arguments say so): its work runs
+    on the forms workers, so `views.open` does not wait behind other people's replies."""
+    return Marked(handler, opens_form=when or (lambda _args: True))
+
+
+def acks_itself(handler: Handler) -> Marked:
+    """`handler` decides what its acknowledgement says (form errors, an answer in the
+    acknowledgement): it runs on the forms workers, and Slack gets the answer the moment the
+    handler calls `ack(...)`, while what follows the call runs on."""
+    return Marked(handler, acks_itself=True)
+
+
+def _already_acked(*_args, **_kwargs) -> None:
+    """The `ack` deferred work gets: Slack already has the acknowledgement."""
+
+
+def _logged(handler: Handler, **kwargs) -> None:
+    try:
+        handler(**kwargs)
+    except Exception:
+        logger.exception("Listener %s failed after its acknowledgement", handler.__name__)
+        raise
+
+
+class Listening:
+    """The app as handler modules see it when registering (`register(app)`).
+
+    Bolt runs with `process_before_response=True`, so each listener below runs in the HTTP
+    request's own thread (no executor queue, no polling for `ack()`), and does only this:
+    acknowledge, then hand the handler to a bounded pool (`Workers`). Events are acknowledged
+    by Bolt when the listener returns. Listeners marked `acks_itself` (and every form
+    submission) are handed over first, and the request waits only until they call `ack`.
+    Anything else (`middleware`, ...) is the app's own."""
+
+    def __init__(self, app: App, workers: Workers):
+        self._app = app
+        self._workers = workers
+
+    def __getattr__(self, name: str):
+        return getattr(self._app, name)
+
+    def command(self, *args, **kwargs):
+        return self._wrap(self._app.command(*args, **kwargs))
+
+    def action(self, *args, **kwargs):
+        return self._wrap(self._app.action(*args, **kwargs))
+
+    def shortcut(self, *args, **kwargs):
+        return self._wrap(self._app.shortcut(*args, **kwargs))
+
+    def event(self, *args, **kwargs):
+        return self._wrap(self._app.event(*args, **kwargs))
+
+    def view(self, *args, **kwargs):
+        return self._wrap(self._app.view(*args, **kwargs), acks_itself=True)
+
+    def _wrap(self, register: Callable[[Handler], Any], *, acks_itself: bool = False):
+        def wrap(listener: Handler | Marked):
+            marked = listener if isinstance(listener, Marked) else Marked(listener)
+            if acks_itself or marked.acks_itself:
+                register(self._handed_over(marked.handler))
+            else:
+                register(self._deferred(marked))
+            return listener
+
+        return wrap
+
+    def _deferred(self, marked: Marked) -> Handler:
+        @functools.wraps(marked.handler)
+        def acknowledge_then_defer(**kwargs) -> None:
+            ack = kwargs.get("ack")
+            if ack is not None:
+                ack()
+                kwargs["ack"] = _already_acked
+            form = marked.opens_form is not None and marked.opens_form(kwargs)
+            pool = self._workers.forms if form else self._workers.work
+            pool.submit(_logged, marked.handler, **kwargs)
+
+        return acknowledge_then_defer
+
+    def _handed_over(self, handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def answer_when_acked(ack: Ack, **kwargs) -> None:
+            acked = threading.Event()
+
+            def ack_and_answer(*args, **ack_kwargs):
+                try:
+                    return ack(*args, **ack_kwargs)
+                finally:
+                    acked.set()
+
+            running = self._workers.forms.submit(_logged, handler, ack=ack_and_answer, **kwargs)
+            running.add_done_callback(lambda _done: acked.set())
+            acked.wait()
+            if ack.response is None:
+                running.result()  # it failed before acknowledging: Bolt answers the error
+
+        return answer_when_acked

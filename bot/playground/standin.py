@@ -280,6 +280,9 @@ class SlackStandIn:
         self._windows: dict[str, tuple[int, float]] = {}  # method -> (calls, seconds)
         self._window_use: dict[str, tuple[float, int]] = {}  # method -> (window start, calls)
         self._custom: dict[str, AnswerFn] = {}
+        self._delay_seconds = 0.0
+        self._held: set[str] = set()
+        self._released = threading.Condition(self._lock)
         self._views_made = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -644,6 +647,26 @@ class SlackStandIn:
             self._windows[method] = (calls, seconds)
             self._window_use.pop(method, None)
 
+    def delay(self, seconds: float) -> None:
+        """Answer every call (``response_url`` included) ``seconds`` late, as a slow Slack does;
+        calls are still recorded at the time they arrived."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        with self._lock:
+            self._delay_seconds = seconds
+
+    def hold(self, *methods: str) -> None:
+        """Leave calls of ``methods`` (``"response_url"`` too) unanswered until ``release()``:
+        a Slack that has not answered yet, for tests of what happens meanwhile."""
+        with self._lock:
+            self._held.update(methods)
+
+    def release(self) -> None:
+        """Answer the held calls, and those that arrive from now on."""
+        with self._lock:
+            self._held.clear()
+            self._released.notify_all()
+
     def set_answer(self, method: str, answer: Answer | AnswerFn) -> None:
         """Answer ``method`` with a fixed body or ``answer(args)``; ``ok: true`` unless given."""
         with self._lock:
@@ -710,6 +733,11 @@ class SlackStandIn:
         self, method: str, raw_args: dict[str, Any], content_type: str, token: str | None, path: str
     ) -> _Reply:
         at = time.time()
+        with self._lock:
+            while method in self._held:
+                self._released.wait()
+            delay = self._delay_seconds
+        time.sleep(delay)
         args = _decode_json_args(raw_args)
         problems = self.contract(method, args) if self.contract else []
         with self._lock:
