@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware.request_verification import RequestVerification
 from slack_sdk import WebClient
@@ -14,7 +15,7 @@ from sqlalchemy import Engine
 import handlers
 from bot.config import Settings
 from bot.slack_client import build_web_client
-from handlers.common import Workers
+from handlers.common import FIRST_DELIVERY, Workers
 from storage.events import claim_event
 
 logger = logging.getLogger(__name__)
@@ -96,14 +97,15 @@ def _once_per_event(engine: Engine):
     """Middleware: an Events API delivery whose `event_id` was already processed is dropped.
 
     Covers Slack's HTTP retries (`X-Slack-Retry-Num`), Socket Mode `retry_attempt` and two
-    replicas receiving the same event: the database decides which delivery wins.
+    replicas receiving the same event: the database decides which delivery wins. The claim is
+    a durable write, so it is made with the listener's work, after the acknowledgement
+    (`handlers.common.FIRST_DELIVERY`); a dropped delivery is acknowledged all the same.
     """
 
-    def middleware(body: dict, next, logger: logging.Logger) -> BoltResponse | None:
+    def middleware(body: dict, context: BoltContext, next) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not claim_event(engine, event_id=event_id):
-            logger.info("Skipping event %s: already processed", event_id)
-            return BoltResponse(status=200, body="")
+        if event_id:
+            context[FIRST_DELIVERY] = functools.partial(claim_event, engine, event_id=event_id)
         return next()
 
     return middleware

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError
 DEFAULT_DATABASE_URL = "sqlite:///saydo.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_WORKER_THREADS = 32
-DEFAULT_FORM_THREADS = 32
+DEFAULT_FORM_THREADS = 64
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CREDENTIALS_HELP = "README.md, section 'Create the Slack app'"
 

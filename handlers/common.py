@@ -4,6 +4,7 @@ each listener is acknowledged before its work runs (`Listening`)."""
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -25,6 +26,8 @@ from bot.people import Profile, UnknownPerson, person_for, profile_from_users_in
 logger = logging.getLogger(__name__)
 
 ENGINE_KEY = "saydo_engine"
+# An event's `claim_event`, set by the app's middleware: False when the event was handled before.
+FIRST_DELIVERY = "saydo_first_delivery"
 
 
 def install(app: App, engine: Engine) -> None:
@@ -179,8 +182,11 @@ def _already_acked(*_args, **_kwargs) -> None:
     """The `ack` deferred work gets: Slack already has the acknowledgement."""
 
 
-def _logged(handler: Handler, **kwargs) -> None:
+def _logged(handler: Handler, first_delivery: Callable[[], bool] | None, **kwargs) -> None:
     try:
+        if first_delivery is not None and not first_delivery():
+            logger.info("Skipping a repeated delivery of an event for %s", handler.__name__)
+            return
         handler(**kwargs)
     except Exception:
         logger.exception("Listener %s failed after its acknowledgement", handler.__name__)
@@ -231,17 +237,21 @@ class Listening:
         return wrap
 
     def _deferred(self, marked: Marked) -> Handler:
-        @functools.wraps(marked.handler)
-        def acknowledge_then_defer(**kwargs) -> None:
+        handler = marked.handler
+        wanted = _arguments(handler)
+
+        def acknowledge_then_defer(context: BoltContext, **kwargs) -> None:
             ack = kwargs.get("ack")
             if ack is not None:
                 ack()
                 kwargs["ack"] = _already_acked
+            given = {**kwargs, "context": context}
+            kwargs = {name: given[name] for name in wanted}
             form = marked.opens_form is not None and marked.opens_form(kwargs)
             pool = self._workers.forms if form else self._workers.work
-            pool.submit(_logged, marked.handler, **kwargs)
+            pool.submit(_logged, handler, context.get(FIRST_DELIVERY), **kwargs)
 
-        return acknowledge_then_defer
+        return _as_seen_by_bolt(acknowledge_then_defer, handler, [*wanted, "context"])
 
     def _handed_over(self, handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -254,10 +264,27 @@ class Listening:
                 finally:
                     acked.set()
 
-            running = self._workers.forms.submit(_logged, handler, ack=ack_and_answer, **kwargs)
+            running = self._workers.forms.submit(
+                _logged, handler, None, ack=ack_and_answer, **kwargs
+            )
             running.add_done_callback(lambda _done: acked.set())
             acked.wait()
             if ack.response is None:
                 running.result()  # it failed before acknowledging: Bolt answers the error
 
         return answer_when_acked
+
+
+def _arguments(handler: Handler) -> list[str]:
+    return list(inspect.signature(handler).parameters)
+
+
+def _as_seen_by_bolt(listener: Handler, handler: Handler, arguments: list[str]) -> Handler:
+    """`listener` named after `handler`, asking Bolt for `arguments` (Bolt injects arguments by
+    the names in a listener's signature)."""
+    listener.__name__ = listener.__qualname__ = handler.__name__
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    listener.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, kind) for name in dict.fromkeys(arguments)]
+    )
+    return listener
