@@ -189,7 +189,7 @@ def _logged(handler: Handler, first_delivery: Callable[[], bool] | None, **kwarg
             return
         handler(**kwargs)
     except Exception:
-        logger.exception("Listener %s failed after its acknowledgement", handler.__name__)
+        logger.exception("Listener %s failed", handler.__name__)
         raise
 
 
