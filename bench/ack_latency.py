@@ -1,4 +1,6 @@
-"""Slash-command acknowledgement latency: Saydo against a bare Bolt app, served the same way.
+"""Acknowledgement latency: Saydo against a bare Bolt app, and Saydo with a slow Slack.
+
+Part 1 (`--part ratio`), slash-command acknowledgement against a bare Bolt app:
 
 Starts `saydo run --no-scheduler` (HTTP mode, SQLite in a temporary directory) and
 `bench.bare_bolt` as subprocesses, both talking to a local Slack Web API stub, then drives
@@ -10,6 +12,15 @@ every round), and the latencies of all rounds are pooled per target.
                                           [--rounds 4] [--json PATH]
 
 Prints p50, p99, mean throughput and the Saydo/bare ratios; exits 1 if any request failed.
+
+Part 2 (`--part slow`), Saydo alone against the Slack stand-in (`bot.playground.standin`)
+answering every Web API call and `response_url` after `--delays` seconds: `/commit`, `/commit`
+with no text (opens the form), `/done` and an `app_mention`, at each concurrency. Reports the
+acknowledgement's p50/p99/max and the time from sending until the reply reached Slack (the
+`response_url` POST, the `views.open`, the thread reply), and exits 1 if a request failed, a
+reply never came, or an acknowledgement took 3 s or more.
+
+    .venv/bin/python -m bench.ack_latency --part slow [--delays 0,0.5,1.5]
 """
 
 from __future__ import annotations
@@ -20,7 +31,6 @@ import json
 import math
 import multiprocessing
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -29,14 +39,18 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine, text
 
-from bench.loadgen import LoadResult, run_load, send, signed_request
+from bench.loadgen import CHANNEL, LoadResult, Scenario, run_load, send, signed_request
+from bench.machine import machine, read_text
 from bench.slack_stub import SlackStub
+from bench.sweep_cost import Database
+from bot.playground.standin import BOT_USER, SlackStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "8f742231b10e8888abcd9912ab85a5f0"
@@ -81,7 +95,7 @@ class Target:
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used so far (Linux `/proc`)."""
         assert self.process is not None
-        fields = _read(f"/proc/{self.process.pid}/stat").rsplit(")", 1)[-1].split()
+        fields = read_text(f"/proc/{self.process.pid}/stat").rsplit(")", 1)[-1].split()
         if len(fields) < 13:
             return math.nan
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -145,7 +159,7 @@ def check_answers(targets: dict[str, Target]) -> None:
     expected = {"saydo": b'"blocks"', "bare": b"ok"}
     for name, target in targets.items():
         connection = http.client.HTTPConnection(HOST, target.port, timeout=30)
-        status, body = send(connection, *signed_request(verifier))
+        status, body = send(connection, *signed_request(verifier)[:2])
         connection.close()
         if status != 200 or expected[name] not in body:
             raise RuntimeError(f"{name} answered {status} {body[:200]!r}:\n{target.log()}")
@@ -196,40 +210,6 @@ def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
-
-
-def machine() -> dict:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in _read("/proc/cpuinfo").splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    mem_kb = next(
-        (
-            int(line.split()[1])
-            for line in _read("/proc/meminfo").splitlines()
-            if line.startswith("MemTotal:")
-        ),
-        0,
-    )
-    return {
-        "cpus": os.cpu_count(),
-        "cpu_model": model,
-        "memory_gib": round(mem_kb / 2**20, 1),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-def _read(path: str) -> str:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return ""
 
 
 def run_benchmark(requests_per_target: int, concurrencies: list[int], rounds: int) -> dict:
@@ -347,6 +327,185 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+# --- part 2: Saydo with a slow Slack ------------------------------------------------------------
+
+SLOW_SCENARIOS = ("commit", "form", "done", "mention")
+ACK_DEADLINE_SECONDS = 3.0
+ACK_P99_GOAL_MS = 300
+REPLY_TIMEOUT_SECONDS = 180
+REPLY_CALL = {  # how each scenario's reply reaches Slack, and the argument that identifies it
+    "commit": ("response_url", None),
+    "done": ("response_url", None),
+    "form": ("views.open", "trigger_id"),
+    "mention": ("chat.postMessage", "thread_ts"),
+}
+
+
+def slow_requests(concurrency: int) -> int:
+    """Requests per cell: a burst of two per client (at least 20), so a cell drains in seconds."""
+    return max(20, 2 * concurrency)
+
+
+def open_refs(engine: Engine, clients: int) -> tuple[tuple[int, ...], ...]:
+    """Each bench user's open commitments (for `/done`), oldest first."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT p.user_id, c.ref FROM commitment c JOIN person p ON p.id = c.owner_id "
+                "WHERE c.status = 'open' ORDER BY c.ref"
+            )
+        ).all()
+    refs: dict[str, list[int]] = {}
+    for user, ref in rows:
+        refs.setdefault(user, []).append(ref)
+    return tuple(tuple(refs.get(f"U0BENCH{i:02d}", ())) for i in range(clients))
+
+
+def wait_for_replies(slack: SlackStandIn, scenario: str, sent: dict[str, float]) -> list[float]:
+    """Seconds from sending each request until its reply reached the stand-in (missing ones are
+    left out); waits until every reply came or `REPLY_TIMEOUT_SECONDS` passed."""
+    method, argument = REPLY_CALL[scenario]
+    deadline = time.monotonic() + REPLY_TIMEOUT_SECONDS
+    while True:
+        arrived = {
+            (call.path if argument is None else call.args.get(argument)): call.at
+            for call in slack.calls_to(method)
+        }
+        found = {key: arrived[key] - at for key, at in sent.items() if key in arrived}
+        if len(found) == len(sent) or time.monotonic() > deadline:
+            return list(found.values())
+        time.sleep(0.1)
+
+
+def run_slow_slack(delays: list[float], concurrencies: list[int], backend: str) -> dict:
+    clients = max(concurrencies)
+    due = (datetime.now(UTC) + timedelta(days=30)).strftime("%d %b %Y")
+    cells = []
+    with (
+        tempfile.TemporaryDirectory(prefix="saydo-bench-slow-") as tmp,
+        SlackStandIn() as slack,
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as generator,
+    ):
+        users = [f"U0BENCH{i:02d}" for i in range(clients)]
+        for user in users:
+            slack.add_user(user, name=user.lower())
+        slack.add_channel(CHANNEL, name="bench", members=[*users, BOT_USER])
+        database = Database(backend, 0, Path(tmp))
+        saydo = make_targets(Path(tmp), slack.url)["saydo"]
+        saydo.env["DATABASE_URL"] = database.url
+        saydo.start()
+        try:
+            saydo.wait_healthy()
+            for delay in delays:
+                slack.delay(delay)
+                for concurrency in concurrencies:
+                    for name in SLOW_SCENARIOS:
+                        requests_ = slow_requests(concurrency)
+                        refs = open_refs(database.engine, concurrency)
+                        scenario = Scenario(name, reply_base=slack.base, due=due, refs=refs)
+                        if name == "done":
+                            requests_ = min(requests_, concurrency * min(map(len, refs)))
+                        slack.clear()
+                        result = generator.submit(
+                            run_load,
+                            HOST,
+                            saydo.port,
+                            SIGNING_SECRET,
+                            requests_,
+                            concurrency,
+                            scenario,
+                        ).result()
+                        replies = wait_for_replies(slack, name, result.sent)
+                        cells.append(
+                            {
+                                "backend": backend,
+                                "delay_s": delay,
+                                "concurrency": concurrency,
+                                "scenario": name,
+                                "requests": len(result.latencies),
+                                "errors": len(result.errors),
+                                "error_samples": result.errors[:3],
+                                "ack_p50_ms": percentile(result.latencies, 50) * 1000,
+                                "ack_p99_ms": percentile(result.latencies, 99) * 1000,
+                                "ack_max_ms": max(result.latencies, default=math.nan) * 1000,
+                                "acks_over_3s": sum(
+                                    x >= ACK_DEADLINE_SECONDS for x in result.latencies
+                                ),
+                                "replies": len(replies),
+                                "reply_p50_ms": percentile(replies, 50) * 1000,
+                                "reply_p99_ms": percentile(replies, 99) * 1000,
+                                "reply_max_ms": max(replies, default=math.nan) * 1000,
+                            }
+                        )
+                        print(
+                            f"  {backend}, delay {delay} s, c={concurrency:<3} {name:<8} done",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+        finally:
+            saydo.stop()
+            database.drop()
+    return {"machine": machine(), "delays": delays, "concurrency": concurrencies, "cells": cells}
+
+
+def slow_failures(cell: dict) -> int:
+    return cell["errors"] + cell["acks_over_3s"] + (cell["requests"] - cell["replies"])
+
+
+def format_slow_table(report: dict) -> str:
+    columns = (
+        "database",
+        "Slack delay s",
+        "clients",
+        "request",
+        "requests",
+        "errors",
+        "ack p50 ms",
+        "ack p99 ms",
+        "ack max ms",
+        "replies",
+        "reply p50 ms",
+        "reply p99 ms",
+        "reply max ms",
+    )
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    for c in report["cells"]:
+        cells = (
+            c["backend"],
+            f"{c['delay_s']:g}",
+            str(c["concurrency"]),
+            c["scenario"],
+            str(c["requests"]),
+            str(c["errors"]),
+            f"{c['ack_p50_ms']:.1f}",
+            f"{c['ack_p99_ms']:.1f}",
+            f"{c['ack_max_ms']:.1f}",
+            str(c["replies"]),
+            f"{c['reply_p50_ms']:.0f}",
+            f"{c['reply_p99_ms']:.0f}",
+            f"{c['reply_max_ms']:.0f}",
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    slowest = max(report["delays"])
+    widest = max(report["concurrency"])
+    worst = max(
+        (
+            c["ack_p99_ms"]
+            for c in report["cells"]
+            if c["delay_s"] == slowest and c["concurrency"] == widest
+        ),
+        default=math.nan,
+    )
+    failures = sum(slow_failures(c) for c in report["cells"])
+    lines.append("")
+    lines.append(
+        f"Worst ack p99 at {widest} clients with a {slowest:g} s Slack: {worst:.1f} ms "
+        f"(goal < {ACK_P99_GOAL_MS} ms: {'met' if worst < ACK_P99_GOAL_MS else 'NOT met'}); "
+        f"failed requests, missing replies and acks of 3 s or more: {failures}"
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.ack_latency",
@@ -368,11 +527,45 @@ def main(argv: list[str] | None = None) -> int:
         help="alternating rounds the requests are split into (default 4)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="save raw figures as JSON")
+    parser.add_argument(
+        "--part", choices=("ratio", "slow", "both"), default="both", help="default both"
+    )
+    parser.add_argument(
+        "--delays", default="0,0.5,1.5", help="Slack's answer delays in s (default 0,0.5,1.5)"
+    )
+    parser.add_argument(
+        "--backends", default="sqlite,postgresql", help="databases of the slow-Slack part"
+    )
     args = parser.parse_args(argv)
     concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
     if args.requests < 1 or args.rounds < 1 or not concurrencies or min(concurrencies) < 1:
         parser.error("--requests, --rounds and every --concurrency must be at least 1")
+    delays = [float(d) for d in args.delays.split(",") if d.strip()]
 
+    failures = 0
+    report: dict = {}
+    if args.part in ("ratio", "both"):
+        report["ratio"] = run_ratio(args, concurrencies)
+        failures += sum(row[n]["errors"] for row in report["ratio"]["results"] for n in TARGETS)
+    if args.part in ("slow", "both"):
+        slow = report["slow"] = {"cells": []}
+        for backend in args.backends.split(","):
+            part = run_slow_slack(delays, concurrencies, backend)
+            slow.update({**part, "cells": slow["cells"] + part["cells"]})
+        m = slow["machine"]
+        print(
+            f"{m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
+            f"{m['date']}; Slack answering after {args.delays} s"
+        )
+        print(format_slow_table(slow))
+        failures += sum(slow_failures(c) for c in slow["cells"])
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+        print(f"Raw figures written to {args.json}")
+    return 1 if failures else 0
+
+
+def run_ratio(args: argparse.Namespace, concurrencies: list[int]) -> dict:
     report = run_benchmark(args.requests, concurrencies, args.rounds)
     m = report["machine"]
     print(
@@ -382,11 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{report['web_api_calls']}"
     )
     print(format_table(report))
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
-        print(f"Raw figures written to {args.json}")
-    errors = sum(row[name]["errors"] for row in report["results"] for name in TARGETS)
-    return 1 if errors else 0
+    return report
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ class Call:
 class RemoteStandIn:
     """`SlackStandIn` served from its own process, so its request parsing and contract checks
     do not take the sender's CPU and GIL (Slack's servers do not run on Saydo's machine).
-    Controlled over a pipe: `url`, `rate_limit_window`, `set_latency`, `clear`, `calls`,
+    Controlled over a pipe: `url`, `rate_limit_window`, `delay`, `clear`, `calls`,
     `violations`."""
 
     def __init__(self) -> None:
@@ -115,8 +115,8 @@ class RemoteStandIn:
     def rate_limit_window(self, method: str, calls: int, seconds: float) -> None:
         self._call("rate_limit_window", method, calls, seconds)
 
-    def set_latency(self, seconds: float) -> None:
-        self._call("set_latency", seconds)
+    def delay(self, seconds: float) -> None:
+        self._call("delay", seconds)
 
     def clear(self) -> None:
         self._call("clear")
@@ -280,7 +280,7 @@ def run_backend(backend: str, args, workdir: Path) -> dict:
             runs: dict[tuple[int, str], dict] = {}
             for name in ("unlimited", "limited"):  # the stand-in has no way to lift a limit
                 for latency in args.latency:
-                    slack.set_latency(latency / 1000)
+                    slack.delay(latency / 1000)
                     if name == "limited":
                         slack.rate_limit_window(METHOD, args.calls, args.window)  # fresh windows
                     print(f"  {backend}: {name}, {latency} ms ...", file=sys.stderr, flush=True)

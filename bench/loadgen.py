@@ -1,4 +1,5 @@
-"""The load generator: signed `/saydo help` slash commands from N concurrent keep-alive clients.
+"""The load generator: signed requests from N concurrent keep-alive clients: `/saydo help`, or
+one of the requests of the slow-Slack benchmark (`Scenario`).
 
 `run_load` is meant to run in its own process (see `bench.ack_latency`), so the generator's
 threads never compete for the GIL with whatever else the benchmark driver does. Each client
@@ -6,7 +7,8 @@ thread owns one persistent `http.client.HTTPConnection`, sends one untimed reque
 and warm its connection, waits for every other client, then takes requests from a shared
 counter until the run's total is reached. Building and signing a request happens before the
 clock starts; a latency is `perf_counter()` from sending the request to reading the whole
-response.
+response. Each request's wall-clock send time is kept with the key its reply can be found by
+(its `response_url` path, `trigger_id` or message `ts`), for the time until the reply.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from bot.playground import doors
+
 EVENTS_PATH = "/slack/events"
 REQUEST_TIMEOUT_SECONDS = 30
 
@@ -32,38 +36,87 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     wall_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    sent: dict[str, float] = field(default_factory=dict)  # reply key -> time.time() at sending
 
 
-def command_body(text: str = "help") -> str:
-    """A `/saydo` slash-command payload, form-encoded as Slack sends it."""
+@dataclass(frozen=True)
+class Scenario:
+    """What each request is. `help`: `/saydo help` (answered in the acknowledgement); `commit`:
+    `/commit <text> by <due>`; `form`: `/commit` with no text (opens the form); `done`:
+    `/done <ref>`, client `i` closing `refs[i]` in turn (its own commitments); `mention`: an
+    `app_mention` logging a commitment. Client `i` speaks as `U0BENCH<i>`; replies go to
+    `<reply_base>/response/<token>`; `due` is a date Saydo's grammar reads."""
+
+    name: str = "help"
+    reply_base: str = "http://127.0.0.1:9"
+    due: str = ""
+    refs: tuple[tuple[int, ...], ...] = ()
+
+    def request(self, client: int, turn: int) -> tuple[str, str, str]:
+        """Client `client`'s request number `turn`: (body, content type, reply key)."""
+        user = f"U0BENCH{client:02d}"
+        token = uuid.uuid4().hex
+        if self.name == "mention":
+            ts = f"{time.time():.6f}"
+            event = {
+                "type": "app_mention",
+                "user": user,
+                "text": f"<@UBOT> I'll send report {token[:8]} by {self.due}",
+                "ts": ts,
+                "channel": CHANNEL,
+            }
+            body = doors.event_body(
+                event, team_id="T0001", bot_user_id="UBOT", event_id=f"Ev{token[:12].upper()}"
+            )
+            return body, doors.JSON, ts
+        command, text = "/commit", ""  # form
+        if self.name == "help":
+            command, text = "/saydo", "help"
+        elif self.name == "commit":
+            text = f"send report {token[:8]} by {self.due}"
+        elif self.name == "done":
+            command, text = "/done", str(self.refs[client][turn])
+        trigger_id = doors.new_trigger_id()
+        path = f"/response/{token}"
+        body = command_body(command, text, user, self.reply_base + path, trigger_id)
+        return body, doors.FORM, trigger_id if self.name == "form" else path
+
+
+CHANNEL = "C0BENCH"
+
+
+def command_body(command: str, text: str, user: str, response_url: str, trigger_id: str) -> str:
+    """A slash-command payload, form-encoded as Slack sends it."""
     return urlencode(
         {
             "token": "legacy-verification-token",
             "team_id": "T0001",
             "team_domain": "bench",
-            "channel_id": "C0BENCH",
+            "channel_id": CHANNEL,
             "channel_name": "bench",
-            "user_id": "U0BENCH",
-            "user_name": "bench",
-            "command": "/saydo",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
             "text": text,
             "api_app_id": "A0SAYDO",
-            "response_url": "http://127.0.0.1:9/unused",
-            "trigger_id": f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}",
+            "response_url": response_url,
+            "trigger_id": trigger_id,
         }
     )
 
 
-def signed_request(verifier: SignatureVerifier) -> tuple[bytes, dict[str, str]]:
-    """A fresh body and its Slack signature headers (timestamp: now)."""
-    body = command_body()
+def signed_request(
+    verifier: SignatureVerifier, scenario: Scenario = Scenario(), client: int = 0, turn: int = 0
+) -> tuple[bytes, dict[str, str], str]:
+    """A fresh body, its Slack signature headers (timestamp: now) and its reply key."""
+    body, content_type, key = scenario.request(client, turn)
     timestamp = str(int(time.time()))
     headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": verifier.generate_signature(timestamp=timestamp, body=body),
     }
-    return body.encode(), headers
+    return body.encode(), headers, key
 
 
 def send(
@@ -74,26 +127,36 @@ def send(
     return response.status, response.read()
 
 
-def run_load(host: str, port: int, secret: str, requests: int, concurrency: int) -> LoadResult:
-    """Send `requests` signed slash commands over `concurrency` connections; never raises for
-    a failed request (it is counted in `errors`)."""
+def run_load(
+    host: str,
+    port: int,
+    secret: str,
+    requests: int,
+    concurrency: int,
+    scenario: Scenario = Scenario(),
+) -> LoadResult:
+    """Send `requests` signed requests over `concurrency` connections; never raises for a
+    failed request (it is counted in `errors`)."""
     verifier = SignatureVerifier(secret)
     counter = itertools.count()  # next() is atomic under the GIL
     start_at: list[float] = []
     barrier = threading.Barrier(concurrency, action=lambda: start_at.append(time.perf_counter()))
     per_client: list[LoadResult] = [LoadResult() for _ in range(concurrency)]
 
-    def client(result: LoadResult) -> None:
+    def client(number: int, result: LoadResult) -> None:
         connection = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT_SECONDS)
         try:
             try:
-                send(connection, *signed_request(verifier))  # opens the connection, untimed
+                send(connection, *signed_request(verifier)[:2])  # opens it, untimed
             except (OSError, http.client.HTTPException) as error:
                 result.errors.append(f"warm-up: {type(error).__name__}: {error}")
                 connection.close()
             barrier.wait()
-            while next(counter) < requests:
-                body, headers = signed_request(verifier)
+            for turn in itertools.count():
+                if next(counter) >= requests:
+                    break
+                body, headers, key = signed_request(verifier, scenario, number, turn)
+                result.sent[key] = time.time()
                 started = time.perf_counter()
                 try:
                     status, _ = send(connection, body, headers)
@@ -108,7 +171,7 @@ def run_load(host: str, port: int, secret: str, requests: int, concurrency: int)
             connection.close()
 
     threads = [
-        threading.Thread(target=client, args=(result,), name=f"client-{i}")
+        threading.Thread(target=client, args=(i, result), name=f"client-{i}")
         for i, result in enumerate(per_client)
     ]
     for thread in threads:
@@ -120,4 +183,5 @@ def run_load(host: str, port: int, secret: str, requests: int, concurrency: int)
     for result in per_client:
         total.latencies.extend(result.latencies)
         total.errors.extend(result.errors)
+        total.sent.update(result.sent)
     return total

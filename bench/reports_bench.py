@@ -48,7 +48,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench.ack_latency import machine
+from bench.machine import machine
 from bot import reports, reviews, summaries
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_blocks

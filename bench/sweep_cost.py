@@ -42,7 +42,7 @@ from pathlib import Path
 from sqlalchemy import Engine, bindparam, create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
-from bench.ack_latency import machine
+from bench.machine import machine
 from bench.slack_stub import SlackStub
 from bot.config import Settings
 from bot.nudge_planning import NUDGE

@@ -21,6 +21,9 @@ DEFAULT_DATABASE_URL = "sqlite:///saydo.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_OUTBOX_CONCURRENCY = 16  # at 150 ms a post, up to ~100 posts a second
 MAX_OUTBOX_CONCURRENCY = 16  # each sender may hold one of the 20 pooled connections
+DEFAULT_WORKER_THREADS = 32
+DEFAULT_FORM_THREADS = 64
+MAX_THREADS = 256
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CREDENTIALS_HELP = "README.md, section 'Create the Slack app'"
 
@@ -40,6 +43,9 @@ class Settings:
     port: int = 3000
     log_level: str = "INFO"
     outbox_concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
+    # Threads for listeners' work after the acknowledgement (see handlers.common.Workers).
+    worker_threads: int = DEFAULT_WORKER_THREADS
+    form_threads: int = DEFAULT_FORM_THREADS
 
     @property
     def socket_mode(self) -> bool:
@@ -87,8 +93,17 @@ def load_settings(
         host=get("HOST") or "0.0.0.0",
         port=_port(get("PORT") or "3000"),
         log_level=_log_level(get("LOG_LEVEL") or "INFO"),
-        outbox_concurrency=_outbox_concurrency(
-            get("OUTBOX_CONCURRENCY") or str(DEFAULT_OUTBOX_CONCURRENCY)
+        outbox_concurrency=_count(
+            get("OUTBOX_CONCURRENCY"),
+            "OUTBOX_CONCURRENCY",
+            DEFAULT_OUTBOX_CONCURRENCY,
+            maximum=MAX_OUTBOX_CONCURRENCY,
+        ),
+        worker_threads=_count(
+            get("WORKER_THREADS"), "WORKER_THREADS", DEFAULT_WORKER_THREADS, maximum=MAX_THREADS
+        ),
+        form_threads=_count(
+            get("FORM_THREADS"), "FORM_THREADS", DEFAULT_FORM_THREADS, maximum=MAX_THREADS
         ),
     )
 
@@ -147,12 +162,12 @@ def _port(value: str) -> int:
     return int(value)
 
 
-def _outbox_concurrency(value: str) -> int:
-    if not value.isdigit() or not 1 <= int(value) <= MAX_OUTBOX_CONCURRENCY:
-        raise ConfigError(
-            f"OUTBOX_CONCURRENCY must be a number from 1 to {MAX_OUTBOX_CONCURRENCY} "
-            f"(got '{value}')."
-        )
+def _count(value: str | None, name: str, default: int, *, maximum: int) -> int:
+    """A number of threads (or senders) from 1 to `maximum`; `default` when unset."""
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise ConfigError(f"{name} must be a number from 1 to {maximum} (got '{value}').")
     return int(value)
 
 

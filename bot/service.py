@@ -13,7 +13,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from bot.app import create_app
+from bot.app import create_app, workers_for
 from bot.config import ConfigError, Settings
 from bot.server import build_server, listen, make_wsgi_app
 from bot.slack_client import build_web_client
@@ -62,7 +62,8 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
         if with_scheduler
         else None
     )
-    app = create_app(settings, engine=engine, client=client)
+    workers = workers_for(settings)
+    app = create_app(settings, engine=engine, client=client, workers=workers)
     # In Socket Mode the port serves only /healthz; it is bound before anything starts.
     server = build_server(
         make_wsgi_app(
@@ -85,6 +86,7 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
         if scheduler is not None:
             scheduler.shutdown(wait=True)  # waits for a running job to finish
             logger.info("Scheduler stopped")
+        workers.shutdown()  # work whose acknowledgement was sent is finished, not dropped
         engine.dispose()
     logger.info("Saydo stopped")
     return status

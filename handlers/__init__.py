@@ -39,9 +39,13 @@ LISTENER_MODULES = (
 )
 
 
-def register_all(app: App, engine: Engine | None = None) -> None:
-    """Register every listener; `engine` is handed to listeners through the context."""
+def register_all(
+    app: App, engine: Engine | None = None, workers: common.Workers | None = None
+) -> None:
+    """Register every listener, acknowledged first and run on `workers` (default: in the
+    request's thread); `engine` is handed to listeners through the context."""
     if engine is not None:
         common.install(app, engine)
+    listening = common.Listening(app, workers or common.Workers.inline())
     for module in LISTENER_MODULES:
-        module.register(app)
+        module.register(listening)

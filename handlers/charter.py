@@ -572,7 +572,7 @@ def _post(client: WebClient, channel: str, fallback_user: str, message: dict) ->
 def register(app: App) -> None:
     app.view(forms.SETUP_MODAL)(handle_setup_submission)
     app.view(forms.PROPOSE_MODAL)(handle_propose_submission)
-    app.action(forms.PROPOSE)(handle_propose_button)
-    app.action(PROPOSE_FROM_REVIEW)(handle_propose_from_review)
+    app.action(forms.PROPOSE)(common.opens_form(handle_propose_button))
+    app.action(PROPOSE_FROM_REVIEW)(common.opens_form(handle_propose_from_review))
     app.action(forms.AGREE)(handle_agree)
     app.action(forms.ADOPT)(handle_adopt)

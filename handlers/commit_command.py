@@ -21,7 +21,7 @@ def handle_commit(
     ack()
     text = (command.get("text") or "").strip()
     channel_id = command["channel_id"]
-    if not text or channel_id.startswith("D"):
+    if wants_form(command):
         modals.open_create_modal(
             client,
             context,
@@ -54,6 +54,11 @@ def handle_commit(
     )
     if not result.duplicate:
         notify.logged(client, result.commitment)
+
+
+def wants_form(command: dict) -> bool:
+    """`/commit` opens the form when it has no text, or anywhere in a DM with Saydo."""
+    return not (command.get("text") or "").strip() or command["channel_id"].startswith("D")
 
 
 def log_draft(
@@ -91,4 +96,6 @@ def log_draft(
 
 
 def register(app: App) -> None:
-    app.command("/commit")(handle_commit)
+    app.command("/commit")(
+        common.opens_form(handle_commit, when=lambda args: wants_form(args["command"]))
+    )

@@ -1,11 +1,18 @@
-"""What every listener needs: the database, the clock, who is asking, and where."""
+"""What every listener needs: the database, the clock, who is asking, and where; and how
+each listener is acknowledged before its work runs (`Listening`)."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
@@ -23,10 +30,20 @@ from bot.commitments import (
     record_channel_message,
 )
 from bot.people import Profile, UnknownPerson, person_for, profile_from_users_info
+from handlers.errors import answer_unexpected_error
 
 logger = logging.getLogger(__name__)
 
 ENGINE_KEY = "saydo_engine"
+# An event's `claim_event`, set by the app's middleware: False when the event was handled before.
+FIRST_DELIVERY = "saydo_first_delivery"
+BEFORE_WORK = "saydo_before_work"
+
+
+def before_work(context: BoltContext, step: Callable[[], None]) -> None:
+    """Have `step` run first in the request's work, after Slack has its acknowledgement: for
+    middleware whose reads or Slack calls would otherwise delay it."""
+    context.setdefault(BEFORE_WORK, []).append(step)
 
 
 def install(app: App, engine: Engine) -> None:
@@ -122,3 +139,212 @@ def button_ref(body: dict) -> int:
 
 def refusal(text: str) -> dict:
     return {"response_type": "ephemeral", "replace_original": False, **messages.problem(text)}
+
+
+# --- acknowledgement first, work after ------------------------------------------------------
+
+Handler = Callable[..., None]
+
+
+class RunNow(Executor):
+    """Runs each task in the caller's thread before `submit` returns, and lets its error out.
+
+    For in-process dispatch (tests, the playground): every reply is sent when `dispatch`
+    returns, and a failing listener still fails the request."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+@dataclass(frozen=True)
+class Workers:
+    """Where listeners' work runs once Slack has its acknowledgement.
+
+    `work`: everything that can wait a little (database, replies, DMs). `forms`: opening a
+    modal, which must reach `views.open` within the 3-second life of its `trigger_id`, and the
+    listeners whose acknowledgement depends on their work (form submissions, `/saydo`), so
+    neither ever queues behind slow replies."""
+
+    work: Executor
+    forms: Executor
+
+    @classmethod
+    def threads(cls, *, work: int, forms: int) -> Workers:
+        return cls(
+            ThreadPoolExecutor(work, thread_name_prefix="saydo-work"),
+            ThreadPoolExecutor(forms, thread_name_prefix="saydo-forms"),
+        )
+
+    @classmethod
+    def inline(cls) -> Workers:
+        run_now = RunNow()
+        return cls(run_now, run_now)
+
+    def shutdown(self) -> None:
+        """Wait for work already accepted (its acknowledgement has been sent), then stop."""
+        self.work.shutdown(wait=True)
+        self.forms.shutdown(wait=True)
+
+
+@dataclass(frozen=True)
+class Marked:
+    """A listener that needs more than "acknowledge, then work": see `opens_form` and
+    `acks_itself`."""
+
+    handler: Handler
+    opens_form: Callable[[Mapping[str, Any]], bool] | None = None
+    acks_itself: bool = False
+
+
+def opens_form(handler: Handler, when: Callable[[Mapping[str, Any]], bool] | None = None) -> Marked:
+    """`handler` opens a modal (always, or `when` its keyword arguments say so): its work runs
+    on the forms workers, so `views.open` does not wait behind other people's replies."""
+    return Marked(handler, opens_form=when or (lambda _args: True))
+
+
+def acks_itself(handler: Handler) -> Marked:
+    """`handler` decides what its acknowledgement says (form errors, an answer in the
+    acknowledgement): it runs on the forms workers, and Slack gets the answer the moment the
+    handler calls `ack(...)`, while what follows the call runs on."""
+    return Marked(handler, acks_itself=True)
+
+
+# What a failure needs to answer the person (`handlers.errors`), whatever the listener asked for.
+_REQUEST = ("body", "respond", "client")
+
+
+def _already_acked(*_args, **_kwargs) -> None:
+    """The `ack` deferred work gets: Slack already has the acknowledgement."""
+
+
+def _run(
+    handler: Handler,
+    context: BoltContext,
+    arguments: dict[str, Any],
+    request: dict[str, Any],
+    acknowledged: Callable[[], bool] = lambda: True,
+) -> None:
+    """Run a listener's work: once per delivery, and a failure after the acknowledgement is
+    answered privately (`handlers.errors`); one before it is left to Bolt's error handler."""
+    first_delivery = context.get(FIRST_DELIVERY)
+    try:
+        if first_delivery is not None and not first_delivery():
+            logger.info("Skipping a repeated delivery for %s", handler.__name__)
+            arguments.get("ack", _already_acked)()
+            return
+        for step in context.get(BEFORE_WORK, ()):
+            step()
+        handler(**arguments)
+    except Exception as error:
+        if not acknowledged():
+            raise
+        answer_unexpected_error(error, **request, acknowledging=False)
+
+
+class Listening:
+    """The app as handler modules see it when registering (`register(app)`).
+
+    Bolt runs with `process_before_response=True`, so each listener below runs in the HTTP
+    request's own thread (no executor queue, no polling for `ack()`), and does only this:
+    acknowledge, then hand the handler to a bounded pool (`Workers`). Events are acknowledged
+    by Bolt when the listener returns. Listeners marked `acks_itself` (and every form
+    submission) are handed over first, and the request waits only until they call `ack`.
+    Anything else (`middleware`, ...) is the app's own."""
+
+    def __init__(self, app: App, workers: Workers):
+        self._app = app
+        self._workers = workers
+
+    def __getattr__(self, name: str):
+        return getattr(self._app, name)
+
+    def command(self, *args, **kwargs):
+        return self._wrap(self._app.command(*args, **kwargs))
+
+    def action(self, *args, **kwargs):
+        return self._wrap(self._app.action(*args, **kwargs))
+
+    def shortcut(self, *args, **kwargs):
+        return self._wrap(self._app.shortcut(*args, **kwargs))
+
+    def event(self, *args, **kwargs):
+        return self._wrap(self._app.event(*args, **kwargs))
+
+    def view(self, *args, **kwargs):
+        return self._wrap(self._app.view(*args, **kwargs), acks_itself=True)
+
+    def _wrap(self, register: Callable[[Handler], Any], *, acks_itself: bool = False):
+        def wrap(listener: Handler | Marked):
+            marked = listener if isinstance(listener, Marked) else Marked(listener)
+            if acks_itself or marked.acks_itself:
+                register(self._handed_over(marked.handler))
+            else:
+                register(self._deferred(marked))
+            return listener
+
+        return wrap
+
+    def _deferred(self, marked: Marked) -> Handler:
+        handler = marked.handler
+        wanted = _arguments(handler)
+
+        def acknowledge_then_defer(context: BoltContext, **kwargs) -> None:
+            ack = kwargs.get("ack")
+            if ack is not None:
+                ack()
+                kwargs["ack"] = _already_acked
+            given = {**kwargs, "context": context}
+            arguments = {name: given[name] for name in wanted}
+            form = marked.opens_form is not None and marked.opens_form(arguments)
+            pool = self._workers.forms if form else self._workers.work
+            request = {name: given[name] for name in _REQUEST}
+            pool.submit(_run, handler, context, arguments, request)
+
+        return _as_seen_by_bolt(acknowledge_then_defer, handler, [*wanted, "context", *_REQUEST])
+
+    def _handed_over(self, handler: Handler) -> Handler:
+        wanted = [name for name in _arguments(handler) if name != "ack"]
+
+        def answer_when_acked(ack: Ack, context: BoltContext, **kwargs) -> None:
+            acked = threading.Event()
+
+            def ack_and_answer(*args, **ack_kwargs):
+                try:
+                    return ack(*args, **ack_kwargs)
+                finally:
+                    acked.set()
+
+            given = {**kwargs, "context": context}
+            request = {name: given[name] for name in _REQUEST}
+            arguments = {name: given[name] for name in wanted}
+            running = self._workers.forms.submit(
+                _run,
+                handler,
+                context,
+                {**arguments, "ack": ack_and_answer},
+                request,
+                acked.is_set,
+            )
+            running.add_done_callback(lambda _done: acked.set())
+            acked.wait()
+            if ack.response is None:
+                running.result()  # it failed before acknowledging: Bolt answers the error
+
+        return _as_seen_by_bolt(answer_when_acked, handler, [*wanted, "ack", "context", *_REQUEST])
+
+
+def _arguments(handler: Handler) -> list[str]:
+    return list(inspect.signature(handler).parameters)
+
+
+def _as_seen_by_bolt(listener: Handler, handler: Handler, arguments: list[str]) -> Handler:
+    """`listener` named after `handler`, asking Bolt for `arguments` (Bolt injects arguments by
+    the names in a listener's signature)."""
+    listener.__name__ = listener.__qualname__ = handler.__name__
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    listener.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(name, kind) for name in dict.fromkeys(arguments)]
+    )
+    return listener

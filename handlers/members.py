@@ -8,6 +8,7 @@ without anyone setting it. Workspace names are cached for the life of the proces
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -218,24 +219,30 @@ def members_follow_the_channel(
     body: dict, context: BoltContext, client: WebClient, next
 ) -> BoltResponse | None:
     """Middleware: before a command, shortcut or button from a partnership's channel by
-    someone Saydo doesn't know as its member, check the channel (`admit_if_present`). Events
-    are left to their own listeners (a leave must not re-add the leaver)."""
+    someone Saydo doesn't know as its member, check the channel (`admit_if_present`), first
+    thing in the request's work, after the acknowledgement. Events are left to their own
+    listeners (a leave must not re-add the leaver)."""
     channel_id, user_id = context.channel_id or "", context.user_id
     if body.get("type") != "event_callback" and user_id and channel_id[:1] in ("C", "G"):
-        engine = common.engine_of(context)
-        partnership = find_partnership(
-            engine, team_id=common.workspace_id(context), channel_id=channel_id
+        common.before_work(
+            context, functools.partial(_admit_unknown, context, client, channel_id, user_id)
         )
-        if partnership is not None and not knows_member(
-            engine, partnership_id=partnership.id, user_id=user_id
-        ):
-            try:
-                admit_if_present(engine, client, partnership=partnership, user_id=user_id)
-            except SlackApiError as error:
-                logger.warning(
-                    "Could not check the members of %s: %s", channel_id, error.response.get("error")
-                )
     return next()
+
+
+def _admit_unknown(context: BoltContext, client: WebClient, channel_id: str, user_id: str) -> None:
+    engine = common.engine_of(context)
+    partnership = find_partnership(
+        engine, team_id=common.workspace_id(context), channel_id=channel_id
+    )
+    if partnership is None or knows_member(engine, partnership_id=partnership.id, user_id=user_id):
+        return
+    try:
+        admit_if_present(engine, client, partnership=partnership, user_id=user_id)
+    except SlackApiError as error:
+        logger.warning(
+            "Could not check the members of %s: %s", channel_id, error.response.get("error")
+        )
 
 
 # --- events --------------------------------------------------------------------------------

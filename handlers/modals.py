@@ -569,11 +569,11 @@ def _code(error: SlackApiError) -> str:
 
 
 def register(app: App) -> None:
-    app.shortcut(ids.MAKE_COMMITMENT_SHORTCUT)(handle_make_commitment)
-    app.action(ids.DELIVER)(handle_deliver_button)
-    app.action(ids.NEW_DATE)(handle_new_date_button)
-    app.action(ids.PROPOSE_DATE)(handle_propose_date_button)
-    app.action(ids.NOT_YET)(handle_not_yet_button)
+    app.shortcut(ids.MAKE_COMMITMENT_SHORTCUT)(common.opens_form(handle_make_commitment))
+    app.action(ids.DELIVER)(common.opens_form(handle_deliver_button))
+    app.action(ids.NEW_DATE)(common.opens_form(handle_new_date_button))
+    app.action(ids.PROPOSE_DATE)(common.opens_form(handle_propose_date_button))
+    app.action(ids.NOT_YET)(common.opens_form(handle_not_yet_button))
     app.view(ids.CREATE_MODAL)(handle_create_submission)
     app.view(ids.DELIVER_MODAL)(handle_deliver_submission)
     app.view(ids.MOVE_MODAL)(handle_move_submission)

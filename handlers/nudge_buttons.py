@@ -92,5 +92,5 @@ def handle_cant_deliver_submitted(
 
 def register(app: App) -> None:
     app.action(ids.SNOOZE)(handle_snooze)
-    app.action(ids.CANT_DELIVER)(handle_cant_deliver)
+    app.action(ids.CANT_DELIVER)(common.opens_form(handle_cant_deliver))
     app.view(ids.CANT_DELIVER_MODAL)(handle_cant_deliver_submitted)

@@ -132,5 +132,5 @@ def handle_record_submission(
 
 
 def register(app: App) -> None:
-    app.action(messages.RECORD_BUTTON)(handle_record_button)
+    app.action(messages.RECORD_BUTTON)(common.opens_form(handle_record_button))
     app.view(messages.RECORD_MODAL)(handle_record_submission)

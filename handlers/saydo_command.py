@@ -289,5 +289,5 @@ def handle_list_page(
 
 
 def register(app: App) -> None:
-    app.command("/saydo")(handle_saydo)
+    app.command("/saydo")(common.acks_itself(handle_saydo))
     app.action(ids.LIST_PAGE)(handle_list_page)

@@ -51,6 +51,8 @@ def test_app_token_selects_socket_mode_which_needs_no_signing_secret(tmp_path):
         ("LOG_LEVEL", "chatty", "LOG_LEVEL must be one of"),
         ("OUTBOX_CONCURRENCY", "0", "OUTBOX_CONCURRENCY must be a number from 1 to 16"),
         ("OUTBOX_CONCURRENCY", "lots", "OUTBOX_CONCURRENCY must be a number from 1 to 16"),
+        ("WORKER_THREADS", "0", "WORKER_THREADS must be a number from 1 to 256"),
+        ("FORM_THREADS", "lots", "FORM_THREADS must be a number from 1 to 256"),
     ],
 )
 def test_invalid_values_name_the_variable_in_one_line(tmp_path, name, value, expected):
@@ -58,6 +60,11 @@ def test_invalid_values_name_the_variable_in_one_line(tmp_path, name, value, exp
         settings_from({name: value}, tmp_path)
     assert str(caught.value).startswith(expected)
     assert "\n" not in str(caught.value)
+
+
+def test_thread_pools_are_sized_from_the_environment(tmp_path):
+    settings = settings_from({"WORKER_THREADS": "4", "FORM_THREADS": "2"}, tmp_path)
+    assert (settings.worker_threads, settings.form_threads) == (4, 2)
 
 
 def test_a_wrong_token_is_not_echoed_in_full(tmp_path):

@@ -181,7 +181,7 @@ def test_a_killed_sender_loses_nothing_and_repeats_only_what_was_in_flight(
     engine, database_url, slack, tmp_path
 ):
     count = 300
-    slack.set_latency(0.02)
+    slack.delay(0.02)
     channels = [f"U{n:05d}" for n in range(count)]
     flood(engine, channels, due=datetime.now(UTC) - timedelta(minutes=1))
     # Anywhere from a fifth to a half of the way, never at a batch boundary.

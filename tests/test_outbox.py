@@ -70,7 +70,7 @@ def claim_all_as(engine, worker, *, at):
 
 
 def test_sending_is_concurrent_across_channels_and_paced_within_each(engine, slack):
-    slack.set_latency(0.2)
+    slack.delay(0.2)
     channels = [f"C{n:04d}" for n in range(3) for _ in range(3)] + [f"U{n:05d}" for n in range(12)]
     flood(engine, channels, due=NOW)
     reports = sweeper(engine, slack, worker="here:1:a", concurrency=4).sweep(now=NOW)
@@ -89,7 +89,7 @@ def test_sending_is_concurrent_across_channels_and_paced_within_each(engine, sla
 
 
 def test_under_a_rate_limit_concurrent_sending_still_sends_every_row_once(engine, slack):
-    slack.set_latency(0.1)
+    slack.delay(0.1)
     slack.rate_limit_window("chat.postMessage", 4, 2)
     channels = [f"U{n:05d}" for n in range(10)]
     flood(engine, channels, due=NOW)

@@ -280,7 +280,9 @@ class SlackStandIn:
         self._windows: dict[str, tuple[int, float]] = {}  # method -> (calls, seconds)
         self._window_use: dict[str, tuple[float, int]] = {}  # method -> (window start, calls)
         self._custom: dict[str, AnswerFn] = {}
-        self._latency = 0.0
+        self._delay_seconds = 0.0
+        self._held: set[str] = set()
+        self._released = threading.Condition(self._lock)
         self._views_made = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -645,13 +647,26 @@ class SlackStandIn:
             self._windows[method] = (calls, seconds)
             self._window_use.pop(method, None)
 
-    def set_latency(self, seconds: float) -> None:
-        """Answer every call ``seconds`` after it arrived (calls are recorded on arrival and
-        overlap meanwhile, as on Slack, whose Web API often takes 100-300 ms)."""
+    def delay(self, seconds: float) -> None:
+        """Answer every call (``response_url`` included) ``seconds`` late, as a slow Slack does
+        (its Web API often takes 100-300 ms, at times 1-2 s); calls are recorded, and rate
+        limits decided, at the time they arrived, and calls overlap meanwhile."""
         if seconds < 0:
-            raise ValueError("latency cannot be negative")
+            raise ValueError("seconds must not be negative")
         with self._lock:
-            self._latency = seconds
+            self._delay_seconds = seconds
+
+    def hold(self, *methods: str) -> None:
+        """Leave calls of ``methods`` (``"response_url"`` too) unanswered until ``release()``:
+        a Slack that has not answered yet, for tests of what happens meanwhile."""
+        with self._lock:
+            self._held.update(methods)
+
+    def release(self) -> None:
+        """Answer the held calls, and those that arrive from now on."""
+        with self._lock:
+            self._held.clear()
+            self._released.notify_all()
 
     def set_answer(self, method: str, answer: Answer | AnswerFn) -> None:
         """Answer ``method`` with a fixed body or ``answer(args)``; ``ok: true`` unless given."""
@@ -719,6 +734,9 @@ class SlackStandIn:
         self, method: str, raw_args: dict[str, Any], content_type: str, token: str | None, path: str
     ) -> _Reply:
         at = time.time()
+        with self._lock:
+            while method in self._held:
+                self._released.wait()
         args = _decode_json_args(raw_args)
         problems = self.contract(method, args) if self.contract else []
         with self._lock:
@@ -733,8 +751,8 @@ class SlackStandIn:
             self._violations.extend(problems)
             if reply.answered == "ok":
                 self._touch()
-            latency = self._latency
-        time.sleep(latency)
+            delay = self._delay_seconds
+        time.sleep(delay)  # decided and recorded on arrival, answered late: as Slack's limits count
         return reply
 
     def _touch(self) -> None:
