@@ -27,8 +27,9 @@ import holidays as holiday_calendars_lib
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, func, select, update
 
-from bot.commitments import CommitmentError, PersonRef
+from bot.commitments import PersonRef
 from bot.nudge_policy import NudgePolicy
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import (
     CharterAgreement,
@@ -47,10 +48,6 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 MAX_TEXT = 3000  # purpose, behaviours, escalation: one Slack section each
 MAX_NAME = 80
 OPEN, ADOPTED, SUPERSEDED, WITHDRAWN = "open", "adopted", "superseded", "withdrawn"
-
-
-class CharterError(CommitmentError):
-    """A friendly refusal about the charter (not set up, not allowed, nothing changed)."""
 
 
 @dataclass(frozen=True)
@@ -211,7 +208,7 @@ def get_proposal(engine: Engine, *, proposal_id: int) -> ProposalView:
     with transaction(engine) as session:
         row = session.get(CharterProposal, proposal_id)
         if row is None:
-            raise CharterError("I can't find that charter proposal any more.")
+            raise Refusal("I can't find that charter proposal any more.")
         return _proposal_view(session, row, _organisations(session, row.partnership_id))
 
 
@@ -374,7 +371,7 @@ def describe_changes(old: Draft, new: Draft) -> list[str]:
 
 
 def check_draft(draft: Draft) -> Draft:
-    """The draft with text tidied, or a CharterError naming the first problem."""
+    """The draft with text tidied, or a Refusal naming the first problem."""
     s = draft.settings
     if s.day_start < s.day_end and not s.day_start <= s.nudge_time < s.day_end:
         s = replace(s, nudge_time=s.day_start)  # nudges start with the working day
@@ -397,7 +394,7 @@ def check_draft(draft: Draft) -> Draft:
         if len(getattr(draft, attr)) > MAX_TEXT:
             problems.append(f"{label}: please keep it under {MAX_TEXT} characters.")
     if problems:
-        raise CharterError(" ".join(problems))
+        raise Refusal(" ".join(problems))
     return Draft(draft.purpose.strip(), draft.behaviours.strip(), draft.escalation.strip(), s)
 
 
@@ -418,11 +415,11 @@ def setup(
     draft = check_draft(draft)
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
-        raise CharterError(f"The partnership needs a name of up to {MAX_NAME} characters.")
+        raise Refusal(f"The partnership needs a name of up to {MAX_NAME} characters.")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CharterError(f"I don't know the time zone `{tz}`.") from None
+        raise Refusal(f"I don't know the time zone `{tz}`.") from None
     with transaction(engine) as session:
         session.execute(
             update(Partnership).where(Partnership.id == partnership_id).values(name=name, tz=tz)
@@ -452,14 +449,14 @@ def propose(
     with transaction(engine) as session:
         current = _current(session, partnership_id)
         if current.version == 0:
-            raise CharterError("This channel has no charter yet: start with `/saydo setup`.")
+            raise Refusal("This channel has no charter yet: start with `/saydo setup`.")
         if base_version != current.version:
-            raise CharterError(
+            raise Refusal(
                 f"The charter changed to version {current.version} while you were editing. "
                 "Please open `/saydo charter` and propose your change again."
             )
         if not describe_changes(current.draft, draft):
-            raise CharterError("That is the charter as it stands: change something to propose it.")
+            raise Refusal("That is the charter as it stands: change something to propose it.")
         row = CharterProposal(
             partnership_id=partnership_id,
             base_version=current.version,
@@ -537,7 +534,7 @@ def adopt(
             )
         ).first()
         if admin is None:
-            raise CharterError("Only an admin can adopt a change without waiting.")
+            raise Refusal("Only an admin can adopt a change without waiting.")
         if _is_stale(session, row, now):
             return Outcome(_proposal_view(session, row, organisations))
         exists = session.execute(
@@ -573,11 +570,11 @@ def _open_proposal(session, proposal_id: int) -> CharterProposal:
         query = query.with_for_update()
     row = session.execute(query).scalar_one_or_none()
     if row is None:
-        raise CharterError("I can't find that charter proposal any more.")
+        raise Refusal("I can't find that charter proposal any more.")
     if row.state == ADOPTED:
-        raise CharterError("That proposal has already been adopted.")
+        raise Refusal("That proposal has already been adopted.")
     if row.state == WITHDRAWN:
-        raise CharterError("That proposal was withdrawn.")
+        raise Refusal("That proposal was withdrawn.")
     return row
 
 

@@ -32,11 +32,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.charter import CharterSettings, coffee_round_at, current_charter, weekly_instant
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef
+from bot.commitments import PartnershipRef, PersonRef
 from bot.keeping import Status
 from bot.members import MemberView, list_members
 from bot.outbox import GROUP_DM_PREFIX, Item, Later, Planned, Send, Skip, State, enqueue
 from bot.pairing import pair_round
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import CoffeePairing, CoffeeRound, Commitment, Member, Partnership, Person
 
@@ -433,7 +434,7 @@ def get_pairing(engine: Engine, *, pairing_id: int) -> PairingView:
 def _pairing_view(session, pairing_id: int) -> PairingView:
     row = session.get(CoffeePairing, pairing_id)
     if row is None:
-        raise CommitmentError("I can't find that coffee pairing any more.")
+        raise Refusal("I can't find that coffee pairing any more.")
     round_ = session.get(CoffeeRound, row.round_id)
     partnership = session.get(Partnership, round_.partnership_id)
     ids = [int(i) for i in row.member_ids.split(",") if i]
@@ -469,7 +470,7 @@ def record_answer(
     with transaction(engine) as session:
         view = _pairing_view(session, pairing_id)
         if person_id not in {p.person.id for p in view.pals}:
-            raise CommitmentError("Only the people introduced in this check-in can answer it.")
+            raise Refusal("Only the people introduced in this check-in can answer it.")
         session.execute(
             update(CoffeePairing)
             .where(CoffeePairing.id == pairing_id)

@@ -30,6 +30,7 @@ from bot.keeping import (
     outcome,
 )
 from bot.nudge_planning import replan
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import (
     Commitment,
@@ -43,10 +44,6 @@ from storage.models import (
 
 DUPLICATE_WINDOW = timedelta(seconds=60)
 OPEN_STATUSES = (Status.PROPOSED.value, Status.OPEN.value)
-
-
-class CommitmentError(ValueError):
-    """A friendly refusal to show the person who asked (not found, not yours, not now)."""
 
 
 @dataclass(frozen=True)
@@ -262,13 +259,11 @@ def log_commitment(
     """
     title = " ".join(title.split())
     if not title:
-        raise CommitmentError("Please say what will be done.")
+        raise Refusal("Please say what will be done.")
     if len(title) > MAX_TITLE:
-        raise CommitmentError(
-            f"Please keep it under {MAX_TITLE} characters; you wrote {len(title)}."
-        )
+        raise Refusal(f"Please keep it under {MAX_TITLE} characters; you wrote {len(title)}.")
     if due_at <= now:
-        raise CommitmentError("That due date has already passed; please pick a later one.")
+        raise Refusal("That due date has already passed; please pick a later one.")
     try:
         commitment_id = _insert(
             engine,
@@ -397,7 +392,7 @@ def undo_commitment(
         row = _locked_by_ref(session, team_id, ref)
         if row.created_by_id != actor.id:
             logged_by = _view(session, row).created_by.name
-            raise CommitmentError(f"Only {logged_by}, who logged it, can undo commitment {ref}.")
+            raise Refusal(f"Only {logged_by}, who logged it, can undo commitment {ref}.")
         if row.status == Status.PROPOSED:
             kind, note = EventKind.DECLINED, "Undone by the person who proposed it"
         else:
@@ -514,7 +509,7 @@ def _locked_by_ref(session, team_id: str, ref: int) -> Commitment:
         .with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
+        raise Refusal(f"I can't find commitment {ref}. `/saydo list` shows yours.")
     return row
 
 
@@ -534,7 +529,7 @@ def _append(
         event = Event(kind=kind, at=now, actor_id=actor.user_id, due_at=due_at, note=note)
         state = derive_state([*events, event])
     except (TransitionError, ValueError) as refusal:
-        raise CommitmentError(str(refusal)) from None
+        raise Refusal(str(refusal)) from None
     session.add(_event_row(row.id, event, actor.id))
     for column, value in _columns(state).items():
         setattr(row, column, value)
@@ -546,7 +541,7 @@ def _append(
 def check_allowed(
     engine: Engine, commitment: CommitmentView, *, user_id: str, kind: EventKind
 ) -> None:
-    """Raise a friendly CommitmentError if this person may not make this change now (so a
+    """Raise a friendly Refusal if this person may not make this change now (so a
     button can refuse before showing a form that could not be submitted). Partnership admins
     may do what the owner may."""
     with transaction(engine) as session:
@@ -554,17 +549,17 @@ def check_allowed(
     try:
         check_transition(commitment.state(), kind)
     except TransitionError as refusal:
-        raise CommitmentError(str(refusal)) from None
+        raise Refusal(str(refusal)) from None
 
 
 def _authorise(view: CommitmentView, user_id: str, kind: EventKind, *, session=None) -> None:
     if kind in _OWNER_ACTIONS and user_id != view.owner.user_id:
         admin = kind in _ADMIN_ACTIONS and session is not None
         if not (admin and _is_partnership_admin(session, view.partnership.id, user_id)):
-            raise CommitmentError(_REFUSALS[kind].format(owner=view.owner.name))
+            raise Refusal(_REFUSALS[kind].format(owner=view.owner.name))
     if kind in _RECIPIENT_ACTIONS and (view.recipient is None or user_id != view.recipient.user_id):
         who = view.recipient.name if view.recipient else "the recipient"
-        raise CommitmentError(_REFUSALS[kind].format(recipient=who))
+        raise Refusal(_REFUSALS[kind].format(recipient=who))
 
 
 def _is_partnership_admin(session, partnership_id: int, user_id: str) -> bool:

@@ -17,13 +17,8 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.commitments import (
-    CommitmentError,
-    PartnershipRef,
-    PersonRef,
-    partnership_ref,
-    person_ref,
-)
+from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Member, Partnership, Person
 
@@ -86,12 +81,12 @@ def make_admin(
         _lock_partnership(session, partnership_id)  # two first admins at once queue up
         admins = _admin_names(session, partnership_id)
         if admins and not _is_admin(session, partnership_id, actor_person_id):
-            raise CommitmentError(
+            raise Refusal(
                 f"Only an admin of this partnership can add admins; ask {_either(admins)}."
             )
         row, person = _member_row(session, partnership_id, person_id)
         if row is None or not row.active:
-            raise CommitmentError(_not_a_member(person))
+            raise Refusal(_not_a_member(person))
         row.is_admin = True
         session.flush()
         return _view(row, person)
@@ -108,9 +103,9 @@ def set_organisation(
     """An admin sets which organisation a member belongs to (1 to 100 characters)."""
     cleaned = _clean_organisation(organisation)
     if not cleaned:
-        raise CommitmentError("Please give the organisation's name, e.g. `Northshire NHS Trust`.")
+        raise Refusal("Please give the organisation's name, e.g. `Northshire NHS Trust`.")
     if len(cleaned) > MAX_ORGANISATION:
-        raise CommitmentError(
+        raise Refusal(
             f"Please keep the organisation's name under {MAX_ORGANISATION} characters; "
             f"that one has {len(cleaned)}."
         )
@@ -118,12 +113,12 @@ def set_organisation(
         if not _is_admin(session, partnership_id, actor_person_id):
             admins = _admin_names(session, partnership_id)
             ask = f"; ask {_either(admins)}" if admins else ""
-            raise CommitmentError(
+            raise Refusal(
                 f"Only an admin of this partnership can change someone's organisation{ask}."
             )
         row, person = _member_row(session, partnership_id, person_id)
         if row is None:
-            raise CommitmentError(_not_a_member(person))
+            raise Refusal(_not_a_member(person))
         row.organisation = cleaned
         session.flush()
         return _view(row, person)
@@ -143,7 +138,7 @@ def set_coffee(
     with transaction(engine) as session:
         row, person = _member_row(session, partnership_id, person_id)
         if row is None:
-            raise CommitmentError(_not_a_member(person))
+            raise Refusal(_not_a_member(person))
         if opt_out is not None:
             row.coffee_opt_out = opt_out
         if paused_until is not ...:
@@ -262,13 +257,13 @@ def _lock_partnership(session, partnership_id: int) -> None:
         select(Partnership.id).where(Partnership.id == partnership_id).with_for_update()
     ).first()
     if found is None:
-        raise CommitmentError("I can't find that partnership any more.")
+        raise Refusal("I can't find that partnership any more.")
 
 
 def _member_row(session, partnership_id: int, person_id: int) -> tuple[Member | None, PersonRef]:
     person = session.get(Person, person_id)
     if person is None:
-        raise CommitmentError("I don't know that person yet.")
+        raise Refusal("I don't know that person yet.")
     row = session.execute(
         select(Member).where(Member.partnership_id == partnership_id, Member.person_id == person_id)
     ).scalar_one_or_none()

@@ -13,11 +13,12 @@ from sqlalchemy import Engine, select, update
 
 from bot.blocks import nudges as nudge_messages
 from bot.charter import nudge_policy_in
-from bot.commitments import CommitmentError, PersonRef, get_commitment
+from bot.commitments import PersonRef, get_commitment
 from bot.keeping import Status
 from bot.nudge_planning import NUDGE
 from bot.nudge_policy import in_working_hours, next_working_instant, snoozed
 from bot.outbox import Item, Later, Planned, Send, Skip, State, enqueue
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Commitment, Person
 
@@ -29,11 +30,11 @@ def snooze(engine: Engine, *, team_id: str, ref: int, actor: PersonRef, now: dat
             select(Commitment).where(Commitment.team_id == team_id, Commitment.ref == ref)
         ).scalar_one_or_none()
         if row is None:
-            raise CommitmentError(f"I can't find commitment {ref}.")
+            raise Refusal(f"I can't find commitment {ref}.")
         if row.owner_id != actor.id:
-            raise CommitmentError("Only the owner can snooze this reminder.")
+            raise Refusal("Only the owner can snooze this reminder.")
         if row.status != Status.OPEN.value:
-            raise CommitmentError("It is no longer open, so there is nothing to snooze.")
+            raise Refusal("It is no longer open, so there is nothing to snooze.")
         policy = nudge_policy_in(
             session,
             partnership_id=row.partnership_id,

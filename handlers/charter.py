@@ -24,14 +24,14 @@ from bot.charter import (
     BY_ORGANISATION,
     BY_PERSON,
     Charter,
-    CharterError,
     CharterSettings,
     Draft,
     Outcome,
     ProposalView,
 )
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, get_partnership
+from bot.commitments import PartnershipRef, PersonRef, get_partnership
 from bot.members import admins, is_admin, list_members, make_admin, member, organisations
+from bot.refusal import Refusal
 from handlers import common
 from handlers import members as membership
 from handlers.saydo_command import subcommand
@@ -72,7 +72,7 @@ def _charter(context: BoltContext, client: WebClient, command: dict, text: str) 
         versions = domain.history(engine, partnership_id=partnership.id)
         return forms.history_message(versions, name=partnership.name, tz=partnership.tz)
     if word:
-        raise CommitmentError(f"I don't know `charter {text.strip()}`. {CHARTER_USAGE}")
+        raise Refusal(f"I don't know `charter {text.strip()}`. {CHARTER_USAGE}")
     current = domain.current_charter(engine, partnership_id=partnership.id)
     return forms.charter_message(
         current, partnership_id=partnership.id, name=partnership.name, tz=partnership.tz
@@ -81,7 +81,7 @@ def _charter(context: BoltContext, client: WebClient, command: dict, text: str) 
 
 def _here(context: BoltContext, command: dict) -> PartnershipRef:
     if command["channel_id"].startswith("D"):
-        raise CommitmentError(IN_CHANNEL)
+        raise Refusal(IN_CHANNEL)
     return common.partnership(context, command["channel_id"], command.get("channel_name"))
 
 
@@ -90,7 +90,7 @@ def _check_may_set_up(engine, partnership: PartnershipRef, actor: PersonRef) -> 
     current = admins(engine, partnership_id=partnership.id)
     if current and actor.id not in {a.person.id for a in current}:
         names = ", ".join(a.person.name for a in current)
-        raise CharterError(
+        raise Refusal(
             f"This partnership is set up already; only its admins ({names}) can run setup "
             "again. Anyone can propose a change from `/saydo charter`."
         )
@@ -165,7 +165,7 @@ def handle_setup_submission(
             draft=draft,
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.NAME[0]: str(error)})
         return
     ack()
@@ -266,7 +266,7 @@ def handle_propose_submission(
             organisations=organisations(engine, partnership_id=partnership.id),
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.PURPOSE[0]: str(error)})
         return
     ack()
@@ -320,11 +320,11 @@ def _decide(
     value = str(action.get("value") or "")
     try:
         if not value.isdigit():
-            raise CharterError("I lost track of which proposal this was.")
+            raise Refusal("I lost track of which proposal this was.")
         proposal = domain.get_proposal(engine, proposal_id=int(value))
         partnership = _partnership_by_id(context, proposal.partnership_id)
         if partnership is None:
-            raise CharterError("I can't find that charter proposal any more.")
+            raise Refusal("I can't find that charter proposal any more.")
         actor = common.person(context, client, body["user"]["id"])
         organisation = _membership(context, client, partnership, actor)
         orgs = organisations(engine, partnership_id=partnership.id)
@@ -333,7 +333,7 @@ def _decide(
                 names = ", ".join(
                     a.person.name for a in admins(engine, partnership_id=partnership.id)
                 )
-                raise CharterError(
+                raise Refusal(
                     "Only an admin can adopt a change without waiting"
                     + (f" ({names})" if names else "")
                     + ". Press Agree to add your organisation's agreement."
@@ -355,7 +355,7 @@ def _decide(
                 organisations=orgs,
                 now=common.utcnow(),
             )
-    except CommitmentError as error:
+    except Refusal as error:
         respond(**common.refusal(str(error)))
         return
     _update(client, outcome.proposal, body)

@@ -6,12 +6,13 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
-from bot.commitments import CommitmentError, Logged, PersonRef, due_for_owner, log_commitment
+from bot.commitments import Logged, PersonRef, due_for_owner, log_commitment
 from bot.dates import DueDateError
 from bot.grammar import CommitmentDraft, CommitmentTextError, parse_commitment
+from bot.refusal import Refusal
 from handlers import common, modals, notify
 
-USER_ERRORS = (CommitmentError, CommitmentTextError, DueDateError)
+USER_ERRORS = (Refusal, CommitmentTextError, DueDateError)
 
 
 def handle_commit(

@@ -9,8 +9,9 @@ from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
 from bot.blocks import ids
-from bot.commitments import CommitmentError, CommitmentView, change_commitment, undo_commitment
+from bot.commitments import CommitmentView, change_commitment, undo_commitment
 from bot.keeping import EventKind
+from bot.refusal import Refusal
 from handlers import common, notify
 
 
@@ -36,7 +37,7 @@ def _one_click(kind: EventKind, done: str, tell: Callable[[WebClient, Commitment
                 kind=kind,
                 now=common.utcnow(),
             )
-        except CommitmentError as error:
+        except Refusal as error:
             respond(**common.refusal(str(error)))
             return
         respond(replace_original=True, **messages.changed(commitment, done))
@@ -75,7 +76,7 @@ def handle_undo(
             actor=actor,
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         respond(**common.refusal(str(error)))
         return
     respond(replace_original=True, **messages.changed(commitment, "Undone:"))

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from bot import clock
 from bot.blocks import commitments as messages
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, ensure_partnership
+from bot.commitments import PartnershipRef, PersonRef, ensure_partnership
 from bot.people import Profile, UnknownPerson, person_for, profile_from_users_info
+from bot.refusal import Refusal
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def person(context: BoltContext, client: WebClient, user_id: str) -> PersonRef:
     try:
         return person_for(engine_of(context), user_id=user_id, now=utcnow(), fetch=fetcher(client))
     except UnknownPerson:
-        raise CommitmentError(
+        raise Refusal(
             f"I can't find <@{user_id}> in Slack, or they are a bot or deactivated."
         ) from None
 
@@ -77,7 +78,7 @@ def partnership(
 ) -> PartnershipRef:
     """The channel's partnership; the channel becomes one on first use."""
     if channel_id.startswith("D"):
-        raise CommitmentError(
+        raise Refusal(
             "Commitments belong to a partnership channel. Use this in the channel, or type "
             "`/commit` with no text here to choose one."
         )

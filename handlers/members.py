@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.blocks import members as replies
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, ensure_partnership
+from bot.commitments import PartnershipRef, PersonRef, ensure_partnership
 from bot.commitments import find_person as _find_person
 from bot.members import (
     MemberView,
@@ -35,6 +35,7 @@ from bot.members import (
     upsert_member,
 )
 from bot.people import UnknownPerson, person_for
+from bot.refusal import Refusal
 from handlers import common
 from handlers.saydo_command import subcommand
 
@@ -191,7 +192,7 @@ def handle_member_left(event: dict, context: BoltContext) -> None:
 
 def _here(context: BoltContext, command: dict) -> PartnershipRef:
     if command["channel_id"].startswith("D"):
-        raise CommitmentError(
+        raise Refusal(
             "Members and admins belong to a partnership channel: use this in the channel."
         )
     return common.partnership(context, command["channel_id"], command.get("channel_name"))
@@ -200,9 +201,7 @@ def _here(context: BoltContext, command: dict) -> PartnershipRef:
 def _mentioned(text: str, usage: str) -> tuple[str, str]:
     match = _MENTION.match(text.strip())
     if not match:
-        raise CommitmentError(
-            f"I couldn't tell who that is: pick them from Slack's @-menu. {usage}"
-        )
+        raise Refusal(f"I couldn't tell who that is: pick them from Slack's @-menu. {usage}")
     return match["user"], (match["rest"] or "").strip()
 
 
@@ -235,7 +234,7 @@ def _org(context: BoltContext, client: WebClient, command: dict, text: str) -> d
     actor = common.person(context, client, command["user_id"])
     found = _member_here(context, client, partnership, target)
     if found is None:
-        raise CommitmentError(
+        raise Refusal(
             f"<@{user_id}> isn't a member of this channel. Invite them to the channel first."
         )
     if not organisation:
@@ -264,11 +263,11 @@ def _admin(context: BoltContext, client: WebClient, command: dict, text: str) ->
         return replies.admins_here(current)
     user_id, extra = _mentioned(text, replies.ADMIN_USAGE)
     if extra:
-        raise CommitmentError(f"One person at a time, please. {replies.ADMIN_USAGE}")
+        raise Refusal(f"One person at a time, please. {replies.ADMIN_USAGE}")
     target = common.person(context, client, user_id)
     actor = common.person(context, client, command["user_id"])
     if _member_here(context, client, partnership, target) is None:
-        raise CommitmentError(
+        raise Refusal(
             f"<@{user_id}> isn't a member of this channel. Invite them to the channel first."
         )
     make_admin(engine, partnership_id=partnership.id, actor_person_id=actor.id, person_id=target.id)

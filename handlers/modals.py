@@ -23,7 +23,6 @@ from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import modals as forms
 from bot.commitments import (
-    CommitmentError,
     CommitmentView,
     PartnershipRef,
     PersonRef,
@@ -37,6 +36,7 @@ from bot.dates import MAX_AHEAD, describe_due
 from bot.grammar import MAX_TITLE
 from bot.keeping import EventKind, Status
 from bot.members import partnerships_of
+from bot.refusal import Refusal
 from handlers import common, notify
 
 logger = logging.getLogger(__name__)
@@ -182,7 +182,7 @@ def handle_create_submission(
     if not errors:
         try:
             creator = common.person(context, client, body["user"]["id"])
-        except CommitmentError as error:
+        except Refusal as error:
             errors[forms.TITLE[0]] = str(error)
     if errors or owner is None or due is None or creator is None:
         ack(response_action="errors", errors=errors)
@@ -208,7 +208,7 @@ def handle_create_submission(
             source_text=meta.get("source_text"),
             source_permalink=meta.get("permalink"),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.TITLE[0]: str(error)})
         return
     ack()
@@ -245,7 +245,7 @@ def _person_field(
         return None
     try:
         return common.person(context, client, user_id)
-    except CommitmentError:
+    except Refusal:
         errors[field[0]] = NOT_A_PERSON
         return None
 
@@ -375,7 +375,7 @@ def _may_not(
         return f"Commitment {commitment.ref} isn't waiting for your answer any more."
     try:
         check_allowed(engine, commitment, user_id=clicker, kind=kind)
-    except CommitmentError as error:
+    except Refusal as error:
         return str(error)
     return None
 
@@ -399,7 +399,7 @@ def handle_deliver_submission(
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DELIVERED, note=evidence)
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.EVIDENCE[0]: str(error)})
         return
     ack()
@@ -430,7 +430,7 @@ def handle_move_submission(
         )
         if propose:  # The owner commits to the date they proposed.
             commitment = _change(context, meta, actor, EventKind.ACCEPTED)
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.DUE_DATE[0]: str(error)})
         return
     ack()
@@ -450,7 +450,7 @@ def handle_dispute_submission(
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DISPUTED, note=note)
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.DISPUTE_NOTE[0]: str(error)})
         return
     ack()
@@ -462,7 +462,7 @@ def handle_dispute_submission(
 def _ref_of(meta: dict) -> int:
     ref = meta.get("ref")
     if not isinstance(ref, int):
-        raise CommitmentError(LOST_TRACK)
+        raise Refusal(LOST_TRACK)
     return ref
 
 
@@ -472,7 +472,7 @@ def _current(context: BoltContext, meta: dict) -> CommitmentView:
         common.engine_of(context), team_id=common.workspace_id(context), ref=ref
     )
     if commitment is None:
-        raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
+        raise Refusal(f"I can't find commitment {ref}. `/saydo list` shows yours.")
     return commitment
 
 

@@ -10,10 +10,11 @@ from slack_sdk import WebClient
 from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import nudges as nudge_messages
-from bot.commitments import CommitmentError, change_commitment, get_by_ref
+from bot.commitments import change_commitment, get_by_ref
 from bot.dates import describe_due
 from bot.keeping import EventKind
 from bot.nudges import snooze
+from bot.refusal import Refusal
 from handlers import common, notify
 
 
@@ -30,7 +31,7 @@ def handle_snooze(
             actor=actor,
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         respond(**common.refusal(str(error)))
         return
     when = describe_due(at, tz=actor.tz, has_time=True)
@@ -70,7 +71,7 @@ def handle_cant_deliver_submitted(
             now=common.utcnow(),
             note=f"Can't deliver: {reason}",
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={block_id: str(error)})
         return
     ack()

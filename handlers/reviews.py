@@ -13,7 +13,8 @@ from slack_sdk.errors import SlackApiError
 from bot import reviews
 from bot.blocks import reviews as messages
 from bot.blocks.modals import decode_metadata, encode_metadata
-from bot.commitments import CommitmentError, get_partnership
+from bot.commitments import get_partnership
+from bot.refusal import Refusal
 from handlers import common
 from handlers.saydo_command import subcommand
 
@@ -27,14 +28,14 @@ NOT_IN_A_CHANNEL = (
 def _channel_partnership(context: BoltContext, command: dict):
     channel_id = command.get("channel_id") or ""
     if channel_id.startswith("D"):
-        raise CommitmentError(NOT_IN_A_CHANNEL)
+        raise Refusal(NOT_IN_A_CHANNEL)
     return common.partnership(context, channel_id, command.get("channel_name"))
 
 
 @subcommand("lesson")
 def _lesson(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     if not text.strip():  # before any lookup: nothing to save
-        raise CommitmentError(
+        raise Refusal(
             "What was the lesson? For example: `/saydo lesson share drafts a week earlier`."
         )
     partnership = _channel_partnership(context, command)
@@ -68,12 +69,12 @@ def handle_record_button(
             engine, team_id=common.workspace_id(context), partnership_id=partnership_id
         )
         if partnership is None:
-            raise CommitmentError("I can't find that partnership any more.")
+            raise Refusal("I can't find that partnership any more.")
         reviews.review_opens(
             engine, partnership_id=partnership_id, review_date=review_date, now=common.utcnow()
         )
-    except ValueError as error:  # CommitmentError is a ValueError too
-        text = str(error) if isinstance(error, CommitmentError) else "That button is out of date."
+    except ValueError as error:  # Refusal is a ValueError too
+        text = str(error) if isinstance(error, Refusal) else "That button is out of date."
         respond(**common.refusal(text))
         return
     metadata = encode_metadata({"p": partnership_id, "d": review_date.isoformat()})
@@ -108,7 +109,7 @@ def handle_record_submission(
             charter_changes=_value(values, messages.CHARTER_CHANGES) or "",
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={messages.OUTCOMES[0]: str(error)})
         return
     except (KeyError, TypeError, ValueError):

@@ -13,7 +13,6 @@ from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks.lists import ALL, MINE, OVERDUE, PAGE_SIZE, USER, ListFilter, commitment_list
 from bot.commitments import (
-    CommitmentError,
     CommitmentView,
     Page,
     change_commitment,
@@ -26,6 +25,7 @@ from bot.commitments import (
 from bot.dates import DueDateError, describe_due, parse_due
 from bot.keeping import EventKind
 from bot.nudges import set_away
+from bot.refusal import Refusal
 from handlers import common, notify
 
 MOVE_USAGE = (
@@ -48,7 +48,7 @@ MAX_REASON = 2000
 _REF = re.compile(r"^#?(?P<ref>\d{1,9})(?:\s+(?P<rest>.*))?$", re.DOTALL)
 _BECAUSE = re.compile(r"(?:^|\s)because\b[\s:,-]*", re.IGNORECASE)
 _MENTION = re.compile(r"^<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-USER_ERRORS = (CommitmentError, DueDateError)
+USER_ERRORS = (Refusal, DueDateError)
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -57,38 +57,38 @@ USER_ERRORS = (CommitmentError, DueDateError)
 def _split_ref(text: str, usage: str) -> tuple[int, str]:
     match = _REF.match(text.strip())
     if not match:
-        raise CommitmentError(usage)
+        raise Refusal(usage)
     return int(match["ref"]), (match["rest"] or "").strip()
 
 
 def _reason(text: str) -> str | None:
     reason = text.strip() or None
     if reason and len(reason) > MAX_REASON:
-        raise CommitmentError(f"Please keep the reason under {MAX_REASON} characters.")
+        raise Refusal(f"Please keep the reason under {MAX_REASON} characters.")
     return reason
 
 
 def parse_move(text: str) -> tuple[int, str, str | None]:
-    """`12 Friday because X` -> (12, "Friday", "X"); friendly CommitmentError otherwise."""
+    """`12 Friday because X` -> (12, "Friday", "X"); friendly Refusal otherwise."""
     ref, rest = _split_ref(text, MOVE_USAGE)
     parts = _BECAUSE.split(rest, maxsplit=1)
     when = parts[0].strip()
     if not when:
-        raise CommitmentError(f"I need the new date. {MOVE_USAGE}")
+        raise Refusal(f"I need the new date. {MOVE_USAGE}")
     return ref, when, _reason(parts[1]) if len(parts) > 1 else None
 
 
 def parse_drop(text: str) -> tuple[int, str | None]:
-    """`12 because X` (or `12 X`) -> (12, "X"); friendly CommitmentError otherwise."""
+    """`12 because X` (or `12 X`) -> (12, "X"); friendly Refusal otherwise."""
     ref, rest = _split_ref(text, DROP_USAGE)
     return ref, _reason(re.sub(r"^because\b[\s:,-]*", "", rest, flags=re.IGNORECASE))
 
 
 def parse_list(text: str, *, user_id: str, channel_id: str) -> ListFilter:
-    """`[mine|@user|overdue|all]` -> the filter; friendly CommitmentError otherwise."""
+    """`[mine|@user|overdue|all]` -> the filter; friendly Refusal otherwise."""
     words = text.split()
     if len(words) > 1:
-        raise CommitmentError(f"I can list one thing at a time. {LIST_USAGE}")
+        raise Refusal(f"I can list one thing at a time. {LIST_USAGE}")
     word = words[0] if words else MINE
     if word.lower() in (MINE, "me", "my"):
         return ListFilter(MINE, user=user_id)
@@ -101,10 +101,10 @@ def parse_list(text: str, *, user_id: str, channel_id: str) -> ListFilter:
     if mention:
         return ListFilter(USER, user=mention["user"])
     if word.startswith("@"):
-        raise CommitmentError(
+        raise Refusal(
             f"I couldn't tell who `{word}` is: pick them from Slack's @-menu. {LIST_USAGE}"
         )
-    raise CommitmentError(f"I don't know how to list `{word}`. {LIST_USAGE}")
+    raise Refusal(f"I don't know how to list `{word}`. {LIST_USAGE}")
 
 
 # --- subcommands ---------------------------------------------------------------------------
@@ -116,7 +116,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {}
 def subcommand(name: str) -> Callable[[Subcommand], Subcommand]:
     """Register `/saydo <name> ...`: the handler gets the context, client, the command payload
     and the text after the name, and returns the ephemeral reply (None when it answers in
-    another way, e.g. by opening a modal). CommitmentError and DueDateError become friendly
+    another way, e.g. by opening a modal). Refusal and DueDateError become friendly
     ephemeral refusals."""
 
     def register(handler: Subcommand) -> Subcommand:
@@ -129,7 +129,7 @@ def subcommand(name: str) -> Callable[[Subcommand], Subcommand]:
 def _commitment(context: BoltContext, ref: int) -> CommitmentView:
     found = get_by_ref(common.engine_of(context), team_id=common.workspace_id(context), ref=ref)
     if found is None:
-        raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
+        raise Refusal(f"I can't find commitment {ref}. `/saydo list` shows yours.")
     return found
 
 
@@ -147,7 +147,7 @@ def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     try:
         due = parse_due(when, now=now, tz=actor.tz, locale=actor.locale)
     except DueDateError as error:
-        raise CommitmentError(f"{error} For example: `/saydo move {ref} Friday`.") from None
+        raise Refusal(f"{error} For example: `/saydo move {ref} Friday`.") from None
     moved = change_commitment(
         common.engine_of(context),
         team_id=common.workspace_id(context),
@@ -196,11 +196,11 @@ def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> 
         set_away(common.engine_of(context), person_id=actor.id, until=None)
         return messages.problem("Welcome back. Your nudges have resumed.")
     if words[0].lower() != "until" or len(words) < 2:
-        raise CommitmentError(AWAY_USAGE)
+        raise Refusal(AWAY_USAGE)
     try:
         due = parse_due(words[1], now=now, tz=actor.tz, locale=actor.locale)
     except DueDateError as error:
-        raise CommitmentError(f"{error} For example: `/saydo away until Monday`.") from None
+        raise Refusal(f"{error} For example: `/saydo away until Monday`.") from None
     set_away(common.engine_of(context), person_id=actor.id, until=due.at)
     until = describe_due(due.at, tz=actor.tz, has_time=due.has_time)
     return messages.problem(

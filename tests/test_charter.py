@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from bot import charter as domain
 from bot.blocks import charter as blocks
-from bot.charter import BY_PERSON, CharterError, CharterSettings, Draft
+from bot.charter import BY_PERSON, CharterSettings, Draft
 from bot.commitments import ensure_partnership, get_partnership, log_commitment, save_person
 from bot.config import Settings
 from bot.members import list_members, make_admin, organisations, upsert_member
+from bot.refusal import Refusal
 from bot.slack_client import build_web_client
 from handlers.charter import read_calendars, read_draft
 from scheduler.jobs import build_sweeper, run_sweeps
@@ -163,7 +164,7 @@ def test_a_channel_keeps_the_defaults_until_setup_then_every_version_is_kept(wor
 
 def test_setup_refuses_bad_settings_and_saves_nothing(world):
     engine, p, alice = world["engine"], world["p"], world["alice"]
-    with pytest.raises(CharterError, match="1 to 8 weeks"):
+    with pytest.raises(Refusal, match="1 to 8 weeks"):
         domain.setup(
             engine,
             partnership_id=p.id,
@@ -174,7 +175,7 @@ def test_setup_refuses_bad_settings_and_saves_nothing(world):
             draft=Draft("", "", "", CharterSettings(coffee_cadence_weeks=9)),
             now=SETUP_AT,
         )
-    with pytest.raises(CharterError, match="time zone"):
+    with pytest.raises(Refusal, match="time zone"):
         domain.setup(
             engine,
             partnership_id=p.id,
@@ -209,7 +210,7 @@ def test_a_change_is_adopted_only_once_every_organisation_has_agreed(world):
     assert "Coffee: every 2 weeks, Tuesday at 10:00 → every 4 weeks, Tuesday at 10:00" in (
         done.adopted.change_summary.splitlines()
     )
-    with pytest.raises(CharterError, match="already been adopted"):
+    with pytest.raises(Refusal, match="already been adopted"):
         agree(world, "bob", outcome.proposal.id)
 
 
@@ -217,7 +218,7 @@ def test_an_admin_can_adopt_without_waiting_and_others_cannot(world):
     engine, p = world["engine"], world["p"]
     founded(world)
     outcome = propose(world, "carol", changed(world, kept_target=0.9))
-    with pytest.raises(CharterError, match="Only an admin"):
+    with pytest.raises(Refusal, match="Only an admin"):
         domain.adopt(
             engine,
             proposal_id=outcome.proposal.id,
@@ -252,13 +253,13 @@ def test_a_proposal_based_on_an_older_version_is_superseded(world):
     late = agree(world, "alice", second.proposal.id)
     assert late.adopted is None and late.proposal.state == "superseded"
     assert domain.current_charter(engine, partnership_id=p.id).version == 2
-    with pytest.raises(CharterError, match="changed to version 2"):
+    with pytest.raises(Refusal, match="changed to version 2"):
         propose(world, "bob", changed(world, coffee_weekday=2), base=1)
 
 
 def test_a_proposal_must_change_something(world):
     founded(world)
-    with pytest.raises(CharterError, match="as it stands"):
+    with pytest.raises(Refusal, match="as it stands"):
         propose(world, "bob", changed(world))
 
 

@@ -264,7 +264,7 @@ def test_only_the_people_introduced_can_answer(world):
     world["sweep"](ROUND_1)
     group = next(g for g in pairings(engine) if alice.id in g)
     outsider = next(p for p in (bob, carol, erin) if p.id not in group)
-    with pytest.raises(coffee.CommitmentError):
+    with pytest.raises(coffee.Refusal):
         coffee.record_answer(
             engine,
             pairing_id=_pairing_id(engine, group),

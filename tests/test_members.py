@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.commitments import (
-    CommitmentError,
     change_commitment,
     check_allowed,
     ensure_partnership,
@@ -29,6 +28,7 @@ from bot.members import (
     set_organisation,
     upsert_member,
 )
+from bot.refusal import Refusal
 from bot.slack_client import build_web_client
 from handlers import members as member_handlers
 from tests.saydo_process import BOT_TOKEN
@@ -120,7 +120,7 @@ def test_the_first_admin_needs_no_admin_and_later_ones_do(world):
     assert not is_admin(engine, partnership_id=pid, person_id=alice.id)
     first = make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
     assert first.is_admin and is_admin(engine, partnership_id=pid, person_id=alice.id)
-    with pytest.raises(CommitmentError, match=r"Only an admin .* ask alice"):
+    with pytest.raises(Refusal, match=r"Only an admin .* ask alice"):
         make_admin(engine, partnership_id=pid, actor_person_id=bob.id, person_id=bob.id)
     assert not is_admin(engine, partnership_id=pid, person_id=bob.id)
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=carol.id)
@@ -138,7 +138,7 @@ def test_the_first_admin_needs_no_admin_and_later_ones_do(world):
 def test_only_members_become_admins_and_an_admin_who_left_is_not_one(world):
     engine, pid, alice, bob = world["engine"], world["partnership"].id, world["alice"], world["bob"]
     join(world, "alice", "Org")
-    with pytest.raises(CommitmentError, match="bob isn't a member"):
+    with pytest.raises(Refusal, match="bob isn't a member"):
         make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=bob.id)
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
     deactivate_member(engine, partnership_id=pid, person_id=alice.id)
@@ -153,7 +153,7 @@ def test_only_an_admin_sets_an_organisation_and_it_survives_rejoining(world):
     for who in ("alice", "bob", "carol"):
         join(world, who, "Saydo Test Council" if who != "carol" else "Northshire NHS Trust")
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
-    with pytest.raises(CommitmentError, match=r"Only an admin .* ask alice"):
+    with pytest.raises(Refusal, match=r"Only an admin .* ask alice"):
         set_organisation(
             engine, partnership_id=pid, actor_person_id=bob.id, person_id=carol.id, organisation="X"
         )
@@ -161,7 +161,7 @@ def test_only_an_admin_sets_an_organisation_and_it_survives_rejoining(world):
         "Northshire NHS Trust"
     )
     for bad, message in (("   ", "give the organisation"), ("x" * 101, "under 100")):
-        with pytest.raises(CommitmentError, match=message):
+        with pytest.raises(Refusal, match=message):
             set_organisation(
                 engine,
                 partnership_id=pid,
@@ -203,7 +203,7 @@ def test_coffee_preferences_change_only_what_is_given(world):
     assert view.coffee_opt_out and view.coffee_paused_until == until
     view = set_coffee(engine, partnership_id=pid, person_id=carol.id, paused_until=None)
     assert view.coffee_paused_until is None and view.coffee_opt_out
-    with pytest.raises(CommitmentError):
+    with pytest.raises(Refusal):
         set_coffee(engine, partnership_id=pid, person_id=world["bob"].id, opt_out=True)
 
 
@@ -285,7 +285,7 @@ def test_an_admin_of_another_partnership_or_a_plain_member_is_refused(world):
         engine, partnership_id=world["other"].id, actor_person_id=alice.id, person_id=alice.id
     )
     for actor in (alice, carol):
-        with pytest.raises(CommitmentError, match=r"Only bob can mark this commitment delivered\."):
+        with pytest.raises(Refusal, match=r"Only bob can mark this commitment delivered\."):
             change_commitment(
                 engine,
                 team_id="T0001",
@@ -294,7 +294,7 @@ def test_an_admin_of_another_partnership_or_a_plain_member_is_refused(world):
                 kind=EventKind.DELIVERED,
                 now=NOW + timedelta(days=1),
             )
-        with pytest.raises(CommitmentError, match="Only bob can change the date"):
+        with pytest.raises(Refusal, match="Only bob can change the date"):
             check_allowed(engine, commitment, user_id=actor.user_id, kind=EventKind.MOVED)
     assert get_commitment(engine, commitment_id=commitment.id).status == Status.OPEN
 
@@ -314,7 +314,7 @@ def test_an_admin_cannot_accept_for_the_owner(world):
     ).commitment
     join(world, "alice", "Org")
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
-    with pytest.raises(CommitmentError, match="Only bob can accept"):
+    with pytest.raises(Refusal, match="Only bob can accept"):
         change_commitment(
             engine,
             team_id="T0001",
@@ -324,7 +324,7 @@ def test_an_admin_cannot_accept_for_the_owner(world):
             now=NOW + timedelta(hours=1),
         )
     # Accepting is the owner's alone, admin or not; so is delivering a proposal.
-    with pytest.raises(CommitmentError, match="only a proposal"):
+    with pytest.raises(Refusal, match="only a proposal"):
         check_allowed(engine, proposal, user_id="U0ALICE", kind=EventKind.DELIVERED)
 
 

@@ -23,13 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot import clock, coffee, reports
-from bot.commitments import (
-    CommitmentError,
-    change_commitment,
-    ensure_partnership,
-    log_commitment,
-    save_person,
-)
+from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
 from bot.keeping import (
     Event,
     EventKind,
@@ -40,6 +34,7 @@ from bot.keeping import (
     derive_state,
     outcome,
 )
+from bot.refusal import Refusal
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # a Monday; every history starts here
 HOUR = timedelta(hours=1)
@@ -194,7 +189,7 @@ def test_report_counts_equal_keepings_verdicts(engine, pinned_clock, histories, 
                     due_at=new_due,
                 )
                 refused = False
-            except CommitmentError:
+            except Refusal:
                 refused = True
             assert refused is not allowed, (step, events)
             if allowed:

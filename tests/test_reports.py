@@ -324,9 +324,9 @@ def test_stats_periods_are_local_days(text, label, start, end):
 
 @pytest.mark.parametrize("text", ["yesterday-ish", "2026-11-09 to 2026-11-02", "13/13 to 14/13"])
 def test_stats_refuses_unreadable_periods_kindly(text):
-    from bot.commitments import CommitmentError
+    from bot.commitments import Refusal
 
-    with pytest.raises(CommitmentError, match=r"saydo stats|ends before"):
+    with pytest.raises(Refusal, match=r"saydo stats|ends before"):
         parse_period(text, now=datetime(2026, 11, 26, tzinfo=UTC), tz="Europe/London")
 
 
