@@ -52,7 +52,7 @@ from bench.ack_latency import machine
 from bot import reports, reviews, summaries
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_blocks
-from bot.charter import BY_PERSON, CharterSettings
+from bot.charter_settings import BY_PERSON, CharterSettings
 from storage import migrate
 from storage.db import create_db_engine, transaction
 from storage.models import CharterVersion

@@ -24,14 +24,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.charter import CharterSettings, coffee_round_at, current_charter, weekly_instant
+from bot.charter import coffee_round_at, current_charter, weekly_instant
+from bot.charter_settings import CharterSettings, on_holiday
 from bot.commitments import PartnershipRef, PersonRef
 from bot.keeping import Status
 from bot.members import MemberView, list_members
@@ -132,23 +132,6 @@ class MyCoffee:
 
 
 # --- who is available ---------------------------------------------------------------------
-
-
-@cache
-def _calendar(code: str, year: int):
-    import holidays
-
-    country, _, subdivision = code.partition("-")
-    try:
-        return holidays.country_holidays(country, subdiv=subdivision or None, years=year)
-    except NotImplementedError:  # an unknown country or region: no holidays known
-        return {}
-
-
-def on_holiday(settings: CharterSettings, organisation: str, day: date) -> bool:
-    """Whether `day` is a public holiday for the organisation (`holiday_calendars`: "GB-ENG")."""
-    code = settings.holiday_calendars.get(organisation)
-    return bool(code) and day in _calendar(code.upper(), day.year)
 
 
 def left_out(member: MemberView, *, at: datetime, settings: CharterSettings) -> str | None:

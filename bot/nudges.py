@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 
 from bot.blocks import nudges as nudge_messages
-from bot.charter import nudge_policy_in
+from bot.charter_settings import nudge_policy_in
 from bot.commitments import PersonRef, get_commitment
 from bot.keeping import Status
 from bot.nudge_planning import NUDGE

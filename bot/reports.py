@@ -45,7 +45,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from bot.charter import DEFAULT_CHARTER, CharterSettings, coffee_round_at, review_date_after
+from bot.charter import DEFAULT_CHARTER, coffee_round_at, review_date_after
+from bot.charter_settings import CharterSettings
 from bot.commitments import CommitmentView, PartnershipRef
 from bot.keeping import Status
 from storage.db import transaction

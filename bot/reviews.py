@@ -27,7 +27,8 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, Integer, and_, bindparam, func, or_, select, update
 
 from bot import reports
-from bot.charter import CharterSettings, current_charter, review_date_after
+from bot.charter import current_charter, review_date_after
+from bot.charter_settings import CharterSettings
 from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
 from bot.keeping import Status
 from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue

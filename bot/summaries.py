@@ -17,7 +17,8 @@ from sqlalchemy import Engine, func, select
 
 from bot import reports
 from bot.blocks import reports as report_blocks
-from bot.charter import BY_PERSON, CharterSettings, weekly_instant
+from bot.charter import weekly_instant
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.commitments import PartnershipRef
 from bot.outbox import STILL_USEFUL, Item, Planned, Send, Skip, State, enqueue
 from storage.db import transaction

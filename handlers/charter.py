@@ -20,15 +20,8 @@ from bot import charter as domain
 from bot import reviews
 from bot.blocks import charter as forms
 from bot.blocks.reviews import PROPOSE_FROM_REVIEW
-from bot.charter import (
-    BY_ORGANISATION,
-    BY_PERSON,
-    Charter,
-    CharterSettings,
-    Draft,
-    Outcome,
-    ProposalView,
-)
+from bot.charter import Charter, Draft, Outcome, ProposalView
+from bot.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings, check_country
 from bot.commitments import PartnershipRef, PersonRef, get_partnership
 from bot.members import admins, is_admin, list_members, make_admin, member, organisations
 from bot.refusal import Refusal
@@ -517,10 +510,11 @@ def read_calendars(text: str, errors: dict[str, str]) -> dict[str, str]:
         if not code.strip():
             continue
         try:
-            calendars[organisation] = domain.check_country(code)
+            calendars[organisation] = check_country(code)
         except ValueError as error:
             errors[forms.HOLIDAYS[0]] = (
-                f"Line {number}: {error}. Use a two-letter country code such as GB, IE or US."
+                f"Line {number}: {error}. Use a two-letter country code such as GB, IE or US, "
+                "or a region such as GB-ENG."
             )
     return calendars
 

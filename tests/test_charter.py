@@ -12,8 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from bot import charter as domain
+from bot import coffee
 from bot.blocks import charter as blocks
-from bot.charter import BY_PERSON, CharterSettings, Draft
+from bot.charter import Draft
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.commitments import ensure_partnership, get_partnership, log_commitment, save_person
 from bot.config import Settings
 from bot.members import list_members, make_admin, organisations, upsert_member
@@ -376,6 +378,53 @@ def test_nudges_skip_the_public_holidays_of_the_owners_organisation(world):
     assert first_overdue("alice") == utc(2026, 12, 29, 9)
     # Carol's trust has no holiday calendar in the charter: Friday 25th is a working day.
     assert first_overdue("carol") == utc(2026, 12, 25, 3, 30)
+
+
+def test_one_holiday_calendar_for_nudges_and_coffee_matching_names_ignoring_case(world):
+    """The charter line `northshire nhs trust: GB-ENG` (name in lower case, a region code):
+    on Christmas Day nobody at the trust is nudged or put in a coffee round."""
+    engine, p, carol = world["engine"], world["p"], world["carol"]
+    errors: dict[str, str] = {}
+    calendars = read_calendars("northshire nhs trust: GB-ENG", errors)
+    assert errors == {}
+    assert calendars == {"northshire nhs trust": "GB-ENG"}
+    founded(world, CharterSettings(holiday_calendars=calendars))
+    logged = log_commitment(
+        engine,
+        partnership=p,
+        creator=carol,
+        owner=carol,
+        recipient=None,
+        title="referrals",
+        due_at=utc(2026, 12, 24, 12),
+        has_time=True,
+        now=utc(2026, 12, 1, 9),
+    ).commitment
+    with transaction(engine) as session:
+        first_overdue = session.execute(
+            select(OutboxMessage.due_at).where(
+                OutboxMessage.commitment_id == logged.id,
+                OutboxMessage.slot_key.endswith(":overdue-1"),
+                OutboxMessage.state == "pending",
+            )
+        ).scalar_one()
+    # Kolkata's 09:00 on Tue 29th: Christmas, the weekend and Boxing Day's substitute are off.
+    assert first_overdue == utc(2026, 12, 29, 3, 30)
+
+    settings = domain.current_charter(engine, partnership_id=p.id).settings
+    members = {m.person.user_id: m for m in list_members(engine, partnership_id=p.id)}
+    christmas = utc(2026, 12, 25, 10)
+    assert coffee.left_out(members["U0CAROL"], at=christmas, settings=settings) == "public holiday"
+    assert coffee.left_out(members["U0ALICE"], at=christmas, settings=settings) is None
+    boxing_day_off = utc(2026, 12, 28, 10)
+    assert coffee.left_out(members["U0CAROL"], at=boxing_day_off, settings=settings) is not None
+    assert coffee.left_out(members["U0CAROL"], at=utc(2026, 12, 29, 10), settings=settings) is None
+
+
+def test_an_unknown_region_is_refused_by_name():
+    errors: dict[str, str] = {}
+    read_calendars("Trust: GB-XX", errors)
+    assert "GB-XX" in errors[blocks.HOLIDAYS[0]]
 
 
 def test_a_new_holiday_calendar_replans_open_commitments(world):

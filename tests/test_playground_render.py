@@ -29,15 +29,8 @@ from bot.blocks import modals as forms
 from bot.blocks import nudges as nudge_blocks
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_blocks
-from bot.charter import (
-    BY_PERSON,
-    DEFAULT_CHARTER,
-    Agreement,
-    Charter,
-    CharterSettings,
-    ProposalView,
-    describe_changes,
-)
+from bot.charter import DEFAULT_CHARTER, Agreement, Charter, ProposalView, describe_changes
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.coffee import REGULAR, Answer, MyCoffee, PairingView, Pal, Starters
 from bot.coffee import Tally as CoffeeTally
 from bot.commitments import Page, PartnershipRef

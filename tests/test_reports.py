@@ -12,7 +12,7 @@ from sqlalchemy import event, insert
 
 from bot import reports, summaries
 from bot.blocks import reports as report_blocks
-from bot.charter import CharterSettings
+from bot.charter_settings import CharterSettings
 from bot.commitments import (
     change_commitment,
     ensure_partnership,

@@ -11,7 +11,7 @@ from sqlalchemy import event, insert, select, update
 
 from bot import reviews
 from bot.blocks import reviews as messages
-from bot.charter import CharterSettings
+from bot.charter_settings import CharterSettings
 from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
 from bot.keeping import EventKind
 from bot.outbox import Item

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, context, plain, section
 from bot.blocks.commitments import actions_for, summary_line
-from bot.charter import BY_PERSON, CharterSettings
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.commitments import PartnershipRef
 from bot.reports import Calendar, Figures, HomeData, Item, Line, Tally
 from bot.text import escape_mrkdwn
