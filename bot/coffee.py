@@ -35,7 +35,7 @@ from bot.charter_settings import CharterSettings, on_holiday
 from bot.commitments import PartnershipRef, PersonRef
 from bot.keeping import Status
 from bot.members import MemberView, list_members
-from bot.outbox import GROUP_DM_PREFIX, Item, Later, Planned, Send, Skip, State, enqueue
+from bot.outbox import GROUP_DM_PREFIX, Planned, enqueue
 from bot.pairing import pair_round
 from bot.refusal import Refusal
 from storage.db import transaction
@@ -462,7 +462,9 @@ def record_answer(
         return _pairing_view(session, pairing_id)
 
 
-def _record_conversation(engine: Engine, pairing_id: int):
+def conversation_recorder(engine: Engine, pairing_id: int):
+    """What to do once an intro is sent: keep the group DM's id for the follow-up."""
+
     def record(conversation_id: str) -> None:
         with transaction(engine) as session:
             session.execute(
@@ -556,66 +558,9 @@ def memberships(engine: Engine, *, person_id: int, channel_id: str | None = None
         return list(session.execute(query).scalars())
 
 
-# --- renderers ----------------------------------------------------------------------------
-
-
-def render_intro(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    from bot.blocks import coffee as messages
-
-    pairing = get_pairing(engine, pairing_id=int(item.slot_key.split(":")[1]))
-    if pairing.kind == CORRECTION:
-        message = messages.correction_intro(pairing)
-    else:
-        message = messages.intro(
-            pairing, starters(engine, partnership_id=pairing.partnership.id, now=now)
-        )
-    names = " & ".join(p.person.name for p in pairing.pals)
-    return Send(
-        item.channel,
-        message,
-        f"coffee intro: {names}",
-        on_sent=_record_conversation(engine, pairing.id),
-    )
-
-
-def render_follow_up(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    from bot.blocks import coffee as messages
-
-    pairing = get_pairing(engine, pairing_id=int(item.slot_key.split(":")[1]))
-    if pairing.outcome is not None:
-        return Skip(State.CANCELLED, f"already answered: {pairing.outcome.value}")
-    channel = pairing.conversation_id or item.channel
-    return Send(channel, messages.follow_up(pairing), f"coffee follow-up #{pairing.id}")
-
-
-def render_private_note(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    """A course correction's word to one of the two: the member sees their own numbers."""
-    from bot.blocks import coffee as messages
-
-    _, pairing_id, person_id = item.slot_key.split(":")
-    pairing = get_pairing(engine, pairing_id=int(pairing_id))
-    me = next(p for p in pairing.pals if p.person.id == int(person_id))
-    other = pairing.others(me.person.id)[0]
-    subject = _correction_subject(pairing)
-    if me.person.id == subject:
-        tally = say_do_by_member(
-            engine,
-            partnership_id=pairing.partnership.id,
-            start=pairing.scheduled_for - CORRECTION_WINDOW,
-            now=pairing.scheduled_for,
-        ).get(me.person.id, Tally(0, 0, 0))
-        message = messages.correction_for_member(pairing, other, tally)
-    else:
-        message = messages.correction_for_partner(pairing, other)
-    return Send(me.person.user_id, message, f"coffee correction note #{pairing.id}")
-
-
-def _correction_subject(pairing: PairingView) -> int:
+def correction_subject(pairing: PairingView) -> int:
     """The member a correction round is for (`correction:<person_id>:<week>`)."""
     return int(pairing.round_key.split(":")[1])
-
-
-RENDERERS = {INTRO: render_intro, FOLLOW_UP: render_follow_up, PRIVATE_NOTE: render_private_note}
 
 
 # --- small helpers ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from bot import clock
 from bot.keeping import CommitmentState, Outcome, Status, outcome
+from bot.reviews import EXPORTS
 from storage.db import transaction
 from storage.models import Commitment, Partnership, Person
 
@@ -206,8 +207,6 @@ def export(
 
     `what` is commitments (the default) or one of `bot.reviews.EXPORTS`: reviews, lessons,
     coffee (the same formats, filters, streaming and constant query count)."""
-    from bot.reviews import EXPORTS
-
     if fmt not in FORMATS:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r}).")
     columns: Sequence[str] = COLUMNS

@@ -11,13 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
-from bot.blocks import nudges as nudge_messages
 from bot.charter_settings import nudge_policy_in
-from bot.commitments import PersonRef, get_commitment
+from bot.commitments import PersonRef
 from bot.keeping import Status
 from bot.nudge_planning import NUDGE
-from bot.nudge_policy import in_working_hours, next_working_instant, snoozed
-from bot.outbox import Item, Later, Planned, Send, Skip, State, enqueue
+from bot.nudge_policy import snoozed
+from bot.outbox import Planned, enqueue
 from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Commitment, Person
@@ -62,28 +61,3 @@ def set_away(engine: Engine, *, person_id: int, until: datetime | None) -> None:
     """Pause (or, with None, resume) every nudge to this person until `until`."""
     with transaction(engine) as session:
         session.execute(update(Person).where(Person.id == person_id).values(away_until=until))
-
-
-def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    """The nudge as it should read now, or why it should not (or not yet) be sent."""
-    commitment = get_commitment(engine, commitment_id=item.commitment_id)
-    if commitment.status != Status.OPEN:
-        return Skip(State.CANCELLED, f"#{commitment.ref} is {commitment.status.value}")
-    owner = commitment.owner
-    if owner.away_until and owner.away_until > now:
-        return Later(next_working_instant(owner.away_until, tz=owner.tz), "owner is away")
-    with transaction(engine) as session:
-        policy = nudge_policy_in(
-            session,
-            partnership_id=commitment.partnership.id,
-            person_id=owner.id,
-            years=(now.year, now.year + 1),
-        )
-    if not in_working_hours(now, tz=owner.tz, policy=policy):
-        return Later(
-            next_working_instant(now, tz=owner.tz, policy=policy),
-            "outside the owner's working hours",
-        )
-    slot = item.slot_key.rsplit(":", 1)[-1]
-    message = nudge_messages.nudge(commitment, slot=slot, now=now)
-    return Send(owner.user_id, message, f"#{commitment.ref} {slot} nudge")

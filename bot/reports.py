@@ -45,9 +45,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from bot.charter import DEFAULT_CHARTER, coffee_round_at, review_date_after
+from bot.charter import DEFAULT_CHARTER, coffee_round_at, current_charter, review_date_after
 from bot.charter_settings import CharterSettings
-from bot.commitments import CommitmentView, PartnershipRef
+from bot.commitments import CommitmentView, PartnershipRef, partnership_ref, views_of
 from bot.keeping import Status
 from storage.db import transaction
 from storage.models import (
@@ -782,9 +782,6 @@ def home_data(
 ) -> HomeData:
     """Everything the person's Home tab shows for one of their partnerships (the one asked
     for, else the one with their soonest open commitment): a fixed number of queries."""
-    from bot.charter import current_charter
-    from bot.commitments import partnership_ref, views_of
-
     with transaction(engine) as session:
         people = session.execute(select(Person).where(Person.user_id == user_id)).scalars().all()
         ids = [p.id for p in people] or [-1]

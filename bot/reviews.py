@@ -31,7 +31,7 @@ from bot.charter import current_charter, review_date_after
 from bot.charter_settings import CharterSettings
 from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
 from bot.keeping import Status
-from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
+from bot.outbox import STILL_USEFUL, Planned, enqueue
 from bot.refusal import Refusal
 from bot.reports import Tally
 from storage.db import transaction
@@ -385,25 +385,6 @@ def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now
 
 def _settings(engine: Engine, partnership_id: int) -> CharterSettings:
     return current_charter(engine, partnership_id=partnership_id).settings
-
-
-def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    """The reminder as it should read now, or why it should not be sent."""
-    from bot.blocks import reviews as review_messages
-
-    partnership_id, review_date, offset = parse_slot_key(item.slot_key)
-    with transaction(engine) as session:
-        row = session.get(Partnership, partnership_id)
-        if row is None:
-            return Skip(State.CANCELLED, "the partnership no longer exists")
-        start = began(row, row.created_at)
-    settings = _settings(engine, partnership_id)
-    day_before = review_date - timedelta(days=1)
-    if review_date_after(settings, began=start, after=day_before) != review_date:
-        return Skip(State.CANCELLED, f"{review_date} is no longer a review date in the charter")
-    pack = evidence_pack(engine, partnership_id=partnership_id, review_date=review_date, now=now)
-    message = review_messages.reminder(pack, days_before=offset)
-    return Send(item.channel, message, f"review {review_date} reminder ({offset} days before)")
 
 
 # --- the review record ---------------------------------------------------------------------

@@ -7,20 +7,14 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import clock, coffee, nudges, reviews, summaries
-from bot.nudge_planning import NUDGE
+from bot import clock, coffee, reviews, summaries
 from bot.outbox import Report, Sweeper, worker_name
 from handlers.members import REFRESH_SECONDS, refresh_all_members
 from scheduler import Sweep
+from scheduler.renderers import RENDERERS
 
 OUTBOX_SWEEP_SECONDS = 15
 
-RENDERERS = {
-    NUDGE: nudges.render,
-    reviews.REVIEW: reviews.render,
-    summaries.SUMMARY: summaries.render,
-    **coffee.RENDERERS,
-}
 # Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
 # scheduler's "outbox" job and `saydo tick --now`); each enqueues slots as of `now`.
 PLANNERS = {"reviews": reviews.plan, "summaries": summaries.plan, "coffee": coffee.plan}

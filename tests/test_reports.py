@@ -21,6 +21,7 @@ from bot.commitments import (
 )
 from bot.keeping import EventKind
 from handlers.stats import parse_period
+from scheduler import renderers
 from storage.db import transaction
 from storage.models import CharterVersion, Commitment, Member, Partnership
 from tests.slack_contract import assert_valid_blocks, assert_valid_view
@@ -292,7 +293,7 @@ def test_a_summary_only_goes_out_when_the_charter_still_wants_it(engine):
         None,
         0,
     )
-    assert isinstance(summaries.render(engine, item, SUMMARY_AT), Skip)
+    assert isinstance(renderers.weekly_summary(engine, item, SUMMARY_AT), Skip)
 
 
 @pytest.mark.parametrize(
@@ -482,6 +483,6 @@ def test_partnerships_need_not_exist_yet(engine):
     from bot.outbox import Item, Skip
 
     item = Item(1, "summary:999:2026-11-30", "summary", "C0GONE", SUMMARY_AT, None, None, 0)
-    assert isinstance(summaries.render(engine, item, SUMMARY_AT), Skip)
+    assert isinstance(renderers.weekly_summary(engine, item, SUMMARY_AT), Skip)
     with transaction(engine) as session:
         assert session.get(Partnership, 999) is None

@@ -16,6 +16,7 @@ from bot.commitments import change_commitment, ensure_partnership, log_commitmen
 from bot.keeping import EventKind
 from bot.outbox import Item
 from bot.refusal import Refusal
+from scheduler import renderers
 from storage.db import transaction
 from storage.models import (
     CharterProposal,
@@ -345,7 +346,7 @@ def test_a_slot_the_charter_no_longer_sets_is_cancelled(world):
         )
     key = f"review:{world.partnership.id}:2026-04-15:14"
     item = Item(1, key, reviews.REVIEW, "C0PARTNER", utc(2026, 4, 1, 8), None, None, 0)
-    result = reviews.render(world.engine, item, utc(2026, 4, 1, 8))
+    result = renderers.review_reminder(world.engine, item, utc(2026, 4, 1, 8))
     assert result.state.value == "cancelled"
 
 

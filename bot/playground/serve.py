@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.config import ConfigError
 from bot.playground.playground import Playground, files_of
+from bot.playground.web import make_app
 from bot.server import build_server
 from bot.service import stop_on_signals, wait_for_stop
 
@@ -26,8 +27,6 @@ def reset(database: Path) -> None:
 
 def run(database: Path, *, port: int, fresh: bool, why: str = "") -> int:
     """Serve until SIGTERM or Ctrl-C; prints one line with the address."""
-    from bot.playground.web import make_app
-
     if database.suffix not in (".db", ".sqlite", ".sqlite3"):
         raise ConfigError(f"the playground's database must be a .db file (got '{database}').")
     if fresh:
