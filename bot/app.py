@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.config import Settings
-from bot.slack_client import build_web_client
+from bot.slack_client import SlackDirectory, build_web_client
+from handlers.common import Services
 from storage.events import claim_event
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ def create_app(
         process_before_response=process_before_response,
     )
     app.middleware(_once_per_event(engine))
-    handlers.register_all(app, engine)
+    services = Services(engine=engine, directory=SlackDirectory(app.client))
+    handlers.register_all(app, services)
     return app
 
 

@@ -1,7 +1,8 @@
 """Partnership members: who is in the channel, their organisation, and who is an admin.
 
-No Slack here: handlers resolve people and workspace names and pass plain values in. Members
-come and go with the channel (`member_joined_channel`, `member_left_channel`, a periodic
+No Slack here: what Slack knows (who is in a channel, what a workspace is called, a user's
+profile) comes in through a `Directory` (`bot.slack_client.SlackDirectory` in production).
+Members come and go with the channel (`member_joined_channel`, `member_left_channel`, a periodic
 refresh); a member who leaves is kept, inactive, so their history and organisation survive a
 return. A member's organisation defaults to their Slack workspace's name and is set only on
 first insert; after that only an admin changes it (`set_organisation`).
@@ -9,20 +10,52 @@ first insert; after that only an admin changes it (`set_organisation`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType
+from typing import Protocol
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
+from bot.people import Profile, UnknownPerson, person_for
 from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Member, Partnership, Person
 
+logger = logging.getLogger(__name__)
+
 MAX_ORGANISATION = 100
+
+
+class DirectoryUnavailable(Exception):
+    """Slack could not answer (the message says why); nothing was changed."""
+
+
+class Directory(Protocol):
+    """What Slack knows about people and channels, as plain values."""
+
+    def channel_members(self, channel_id: str) -> list[str]:
+        """The user ids in the channel (all pages); DirectoryUnavailable if Slack won't say."""
+        ...
+
+    def team_name(self, team_id: str) -> str:
+        """The workspace's name; its id when Slack won't say."""
+        ...
+
+    def profile(self, user_id: str) -> Profile:
+        """The user's profile; UnknownPerson for bots, deactivated and unknown users."""
+        ...
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    partnership: PartnershipRef
+    active: int
+    deactivated: int
 
 
 @dataclass(frozen=True)
@@ -33,6 +66,69 @@ class MemberView:
     active: bool
     coffee_opt_out: bool
     coffee_paused_until: datetime | None
+
+
+# --- following the channel ------------------------------------------------------------------
+
+
+def resolve(
+    engine: Engine, directory: Directory, *, user_id: str, now: datetime
+) -> PersonRef | None:
+    """A human in Slack (cached profile, else the directory's); None for bots and deactivated
+    users."""
+    try:
+        return person_for(engine, user_id=user_id, now=now, fetch=directory.profile)
+    except UnknownPerson:
+        return None
+
+
+def join(
+    engine: Engine,
+    directory: Directory,
+    *,
+    partnership: PartnershipRef,
+    person: PersonRef,
+    now: datetime,
+) -> MemberView:
+    """Add (or reactivate) a member; a new one's organisation is their workspace's name."""
+    return upsert_member(
+        engine,
+        partnership_id=partnership.id,
+        person=person,
+        organisation=directory.team_name(person.team_id),
+        now=now,
+    )
+
+
+def refresh_members(
+    engine: Engine, directory: Directory, *, partnership: PartnershipRef, now: datetime
+) -> Refreshed:
+    """Bring the partnership's members in line with the channel: every human member is active,
+    everyone else inactive. If Slack can't answer, the refresh stops before anyone is
+    deactivated (DirectoryUnavailable)."""
+    present: set[int] = set()
+    for user_id in dict.fromkeys(directory.channel_members(partnership.channel_id)):
+        person = resolve(engine, directory, user_id=user_id, now=now)
+        if person is not None:
+            join(engine, directory, partnership=partnership, person=person, now=now)
+            present.add(person.id)
+    gone = [
+        m for m in list_members(engine, partnership_id=partnership.id) if m.person.id not in present
+    ]
+    for left in gone:
+        deactivate_member(engine, partnership_id=partnership.id, person_id=left.person.id)
+    return Refreshed(partnership, active=len(present), deactivated=len(gone))
+
+
+def refresh_all_members(engine: Engine, directory: Directory, *, now: datetime) -> list[Refreshed]:
+    """The periodic sweep: every partnership in turn; one failing channel doesn't stop it."""
+    done: list[Refreshed] = []
+    for partnership in all_partnerships(engine):
+        try:
+            done.append(refresh_members(engine, directory, partnership=partnership, now=now))
+        except DirectoryUnavailable as error:
+            logger.warning("Could not refresh the members of %s: %s", partnership.channel_id, error)
+    return done
 
 
 # --- changes ------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from slack_bolt import App
-from sqlalchemy import Engine
 
 from handlers import (
     charter,
@@ -39,9 +38,9 @@ LISTENER_MODULES = (
 )
 
 
-def register_all(app: App, engine: Engine | None = None) -> None:
-    """Register every listener; `engine` is handed to listeners through the context."""
-    if engine is not None:
-        common.install(app, engine)
+def register_all(app: App, services: common.Services | None = None) -> None:
+    """Register every listener; `services` are handed to listeners through the context."""
+    if services is not None:
+        common.install(app, services)
     for module in LISTENER_MODULES:
         module.register(app)

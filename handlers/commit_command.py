@@ -53,7 +53,7 @@ def handle_commit(
         **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
     )
     if not result.duplicate:
-        notify.logged(client, result.commitment)
+        notify.logged(client, common.engine_of(context), result.commitment)
 
 
 def log_draft(

@@ -1,8 +1,10 @@
-"""What every listener needs: the database, the clock, who is asking, and where."""
+"""What every listener needs: the shared services (database, Slack directory), the clock, who is
+asking, and where."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from slack_bolt import App, BoltContext
@@ -13,25 +15,43 @@ from sqlalchemy import Engine
 from bot import clock
 from bot.blocks import commitments as messages
 from bot.commitments import PartnershipRef, PersonRef, ensure_partnership
-from bot.people import Profile, UnknownPerson, person_for, profile_from_users_info
+from bot.members import Directory
+from bot.people import UnknownPerson, person_for
 from bot.refusal import Refusal
 
 logger = logging.getLogger(__name__)
 
-ENGINE_KEY = "saydo_engine"
+SERVICES_KEY = "saydo"
 
 
-def install(app: App, engine: Engine) -> None:
-    """Make the engine available to every listener as `context["saydo_engine"]`."""
+@dataclass(frozen=True)
+class Services:
+    """What listeners share, built once at start-up (`bot.app.create_app`) and handed to every
+    listener in its Bolt context by one middleware: nothing is kept in module globals."""
+
+    engine: Engine
+    directory: Directory  # Slack's people and channels; caches workspace names
+
+
+def install(app: App, services: Services) -> None:
+    """Make the services available to every listener as `context["saydo"]`."""
 
     @app.middleware
-    def provide_engine(context: BoltContext, next) -> None:
-        context[ENGINE_KEY] = engine
+    def provide_services(context: BoltContext, next) -> None:
+        context[SERVICES_KEY] = services
         next()
 
 
+def services_of(context: BoltContext) -> Services:
+    return context[SERVICES_KEY]
+
+
 def engine_of(context: BoltContext) -> Engine:
-    return context[ENGINE_KEY]
+    return services_of(context).engine
+
+
+def directory_of(context: BoltContext) -> Directory:
+    return services_of(context).directory
 
 
 def workspace_id(context: BoltContext) -> str:
@@ -48,25 +68,12 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-def fetcher(client: WebClient):
-    """A profile fetcher backed by `users.info` (with the user's locale)."""
-
-    def fetch(user_id: str) -> Profile:
-        try:
-            response = client.users_info(user=user_id, include_locale=True)
-        except SlackApiError as error:
-            if error.response.get("error") in ("user_not_found", "user_not_visible"):
-                raise UnknownPerson(user_id) from None
-            raise
-        return profile_from_users_info(response["user"])
-
-    return fetch
-
-
 def person(context: BoltContext, client: WebClient, user_id: str) -> PersonRef:
     """The person with this id, refreshed from Slack when the cached profile is stale."""
     try:
-        return person_for(engine_of(context), user_id=user_id, now=utcnow(), fetch=fetcher(client))
+        return person_for(
+            engine_of(context), user_id=user_id, now=utcnow(), fetch=directory_of(context).profile
+        )
     except UnknownPerson:
         raise Refusal(
             f"I can't find <@{user_id}> in Slack, or they are a bot or deactivated."

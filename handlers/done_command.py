@@ -53,7 +53,7 @@ def handle_done(
         respond(**common.refusal(str(error)))
         return
     respond(response_type="ephemeral", **messages.changed(commitment, "Delivered, thank you:"))
-    notify.delivered(client, commitment)
+    notify.delivered(client, common.engine_of(context), commitment)
 
 
 def register(app: App) -> None:

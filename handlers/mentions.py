@@ -57,7 +57,7 @@ def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContex
         **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
     )
     if not result.duplicate:
-        notify.logged(client, result.commitment)
+        notify.logged(client, common.engine_of(context), result.commitment)
 
 
 def register(app: App) -> None:

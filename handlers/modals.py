@@ -226,7 +226,7 @@ def handle_create_submission(
     except SlackApiError as error:  # e.g. Saydo isn't in that channel: tell the creator instead
         logger.warning("Could not post to %s: %s", partnership.channel_id, _code(error))
         common.direct_message(client, creator.user_id, confirmation)
-    notify.logged(client, commitment)
+    notify.logged(client, common.engine_of(context), commitment)
 
 
 def _person_field(
@@ -406,7 +406,7 @@ def handle_deliver_submission(
     common.direct_message(
         client, actor.user_id, messages.changed(commitment, "Delivered, thank you:")
     )
-    notify.delivered(client, commitment)
+    notify.delivered(client, common.engine_of(context), commitment)
 
 
 def handle_move_submission(
@@ -436,10 +436,14 @@ def handle_move_submission(
     ack()
     if propose:
         _reply(client, meta, actor, messages.changed(commitment, "You accepted, for a new date:"))
-        notify.proposal_answered(client, commitment, "proposed another date and accepted")
+        notify.proposal_answered(
+            client, common.engine_of(context), commitment, "proposed another date and accepted"
+        )
     else:
         common.direct_message(client, actor.user_id, messages.changed(commitment, "New date for"))
-        notify.changed_for_recipient(client, commitment, actor, "New date for")
+        notify.changed_for_recipient(
+            client, common.engine_of(context), commitment, actor, "New date for"
+        )
 
 
 def handle_dispute_submission(
@@ -456,7 +460,7 @@ def handle_dispute_submission(
     ack()
     answer = messages.changed(commitment, "Thanks, I've told the owner it hasn't arrived yet:")
     _reply(client, meta, actor, answer)
-    notify.delivery_judged(client, commitment, received=False, note=note)
+    notify.delivery_judged(client, common.engine_of(context), commitment, received=False, note=note)
 
 
 def _ref_of(meta: dict) -> int:

@@ -78,7 +78,9 @@ def handle_cant_deliver_submitted(
     common.direct_message(
         client, actor.user_id, messages.changed(commitment, "Withdrawn, thank you for saying so:")
     )
-    notify.changed_for_recipient(client, commitment, actor, "Can't be delivered, with regret:")
+    notify.changed_for_recipient(
+        client, common.engine_of(context), commitment, actor, "Can't be delivered, with regret:"
+    )
 
 
 def register(app: App) -> None:

@@ -159,7 +159,7 @@ def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> 
         has_time=due.has_time,
         note=reason,
     )
-    notify.changed_for_recipient(client, moved, actor, "New date for")
+    notify.changed_for_recipient(client, common.engine_of(context), moved, actor, "New date for")
     return messages.changed(moved, "New date for")
 
 
@@ -177,7 +177,7 @@ def _drop(context: BoltContext, client: WebClient, command: dict, text: str) -> 
         now=common.utcnow(),
         note=reason,
     )
-    notify.changed_for_recipient(client, dropped, actor, "Withdrawn:")
+    notify.changed_for_recipient(client, common.engine_of(context), dropped, actor, "Withdrawn:")
     return messages.changed(dropped, "Withdrawn:")
 
 

@@ -24,13 +24,14 @@ from bot.members import (
     make_admin,
     member,
     organisations,
+    refresh_all_members,
+    refresh_members,
     set_coffee,
     set_organisation,
     upsert_member,
 )
 from bot.refusal import Refusal
-from bot.slack_client import build_web_client
-from handlers import members as member_handlers
+from bot.slack_client import SlackDirectory, build_web_client
 from tests.saydo_process import BOT_TOKEN
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -332,16 +333,16 @@ def test_an_admin_cannot_accept_for_the_owner(world):
 
 
 @pytest.fixture
-def client(people):
-    member_handlers._team_names.clear()
-    return build_web_client(Settings(bot_token=BOT_TOKEN, slack_api_url=people.url))
+def directory(people):
+    """Slack's directory as the running app has it (a fresh cache of workspace names)."""
+    return SlackDirectory(build_web_client(Settings(bot_token=BOT_TOKEN, slack_api_url=people.url)))
 
 
 def test_the_refresh_adds_humans_in_their_own_organisation_and_retires_leavers(
-    engine, people, client
+    engine, people, directory
 ):
     partnership = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
-    refreshed = member_handlers.refresh_members(engine, client, partnership=partnership)
+    refreshed = refresh_members(engine, directory, partnership=partnership, now=NOW)
     assert (refreshed.active, refreshed.deactivated) == (3, 0)
     found = {
         m.person.user_id: m.organisation
@@ -355,7 +356,7 @@ def test_the_refresh_adds_humans_in_their_own_organisation_and_retires_leavers(
     people.add_channel(
         "C0PARTNER", name="housing-partnership", members=["U0ALICE", "U0CAROL", "UBOT"]
     )
-    refreshed = member_handlers.refresh_members(engine, client, partnership=partnership)
+    refreshed = refresh_members(engine, directory, partnership=partnership, now=NOW)
     assert (refreshed.active, refreshed.deactivated) == (2, 1)
     assert [m.person.user_id for m in list_members(engine, partnership_id=partnership.id)] == [
         "U0ALICE",
@@ -366,7 +367,7 @@ def test_the_refresh_adds_humans_in_their_own_organisation_and_retires_leavers(
     assert asked == ["T0001", "T0PARTNER"]
 
 
-def test_the_refresh_reads_every_page_and_skips_bots(engine, people, client):
+def test_the_refresh_reads_every_page_and_skips_bots(engine, people, directory):
     people.add_user("U0BOTTY", name="reminder-bot", is_bot=True)
     pages = {
         "": {"members": ["U0ALICE", "U0BOTTY"], "response_metadata": {"next_cursor": "page2"}},
@@ -374,7 +375,7 @@ def test_the_refresh_reads_every_page_and_skips_bots(engine, people, client):
     }
     people.set_answer("conversations.members", lambda args: pages[args.get("cursor") or ""])
     partnership = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
-    member_handlers.refresh_members(engine, client, partnership=partnership)
+    refresh_members(engine, directory, partnership=partnership, now=NOW)
     assert [m.person.user_id for m in list_members(engine, partnership_id=partnership.id)] == [
         "U0ALICE",
         "U0CAROL",
@@ -385,11 +386,11 @@ def test_the_refresh_reads_every_page_and_skips_bots(engine, people, client):
     ]
 
 
-def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, people, client):
+def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, people, directory):
     people.add_channel("C0SECOND", name="second", members=["U0BOB", "UBOT"])
     first = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
     second = ensure_partnership(engine, team_id="T0001", channel_id="C0SECOND")
-    member_handlers.refresh_all_members(engine, client)
+    refresh_all_members(engine, directory, now=NOW)
     assert len(list_members(engine, partnership_id=first.id)) == 3
     people.set_answer(
         "conversations.members",
@@ -399,7 +400,7 @@ def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, peop
             else {"members": ["UBOT"], "response_metadata": {"next_cursor": ""}}
         ),
     )
-    done = member_handlers.refresh_all_members(engine, client)
+    done = refresh_all_members(engine, directory, now=NOW)
     assert [r.partnership.channel_id for r in done] == ["C0SECOND"]
     assert len(list_members(engine, partnership_id=first.id)) == 3
     assert list_members(engine, partnership_id=second.id) == []
