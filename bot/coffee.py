@@ -27,8 +27,6 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.charter import coffee_round_at, current_charter, weekly_instant
 from bot.charter_settings import CharterSettings, on_holiday
@@ -38,7 +36,7 @@ from bot.members import MemberView, list_members
 from bot.outbox import GROUP_DM_PREFIX, Planned, enqueue
 from bot.pairing import pair_round
 from bot.refusal import Refusal
-from storage.db import transaction
+from storage.db import transaction, upsert_insert
 from storage.models import CoffeePairing, CoffeeRound, Commitment, Member, Partnership, Person
 
 INTRO = "coffee_intro"
@@ -285,7 +283,7 @@ def _create_round(
     notes: dict[int, Tally] | None = None,
 ) -> bool:
     """The round, its pairings and their messages in one transaction; False if it exists."""
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     with transaction(engine) as session:
         round_id = session.execute(
             insert(CoffeeRound)

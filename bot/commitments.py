@@ -12,8 +12,6 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from bot.dates import END_OF_DAY, Due
@@ -31,7 +29,7 @@ from bot.keeping import (
 )
 from bot.nudge_planning import replan
 from bot.refusal import Refusal
-from storage.db import transaction
+from storage.db import transaction, upsert_insert
 from storage.models import (
     Commitment,
     CommitmentEvent,
@@ -151,7 +149,7 @@ def save_person(
         "locale": locale,
         "profile_fetched_at": now,
     }
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     statement = insert(Person).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["team_id", "user_id"],
@@ -178,7 +176,7 @@ def ensure_partnership(
     engine: Engine, *, team_id: str, channel_id: str, name: str | None = None
 ) -> PartnershipRef:
     """The channel's partnership, created with default settings on first use."""
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     statement = (
         insert(Partnership)
         .values(
@@ -492,7 +490,7 @@ def list_commitments(
 
 def _next_ref(session, team_id: str) -> int:
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(dialect)
     statement = insert(RefCounter).values(team_id=team_id, last_ref=1)
     statement = statement.on_conflict_do_update(
         index_elements=["team_id"], set_={"last_ref": RefCounter.last_ref + 1}

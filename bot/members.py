@@ -17,13 +17,11 @@ from types import EllipsisType
 from typing import Protocol
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
 from bot.people import Profile, UnknownPerson, person_for
 from bot.refusal import Refusal
-from storage.db import transaction
+from storage.db import transaction, upsert_insert
 from storage.models import Member, Partnership, Person
 
 logger = logging.getLogger(__name__)
@@ -140,7 +138,7 @@ def upsert_member(
     """Insert an active member, or reactivate one who had left. The organisation is only set
     on insert, so an organisation an admin chose is never overwritten."""
     organisation = _clean_organisation(organisation) or person.team_id
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     statement = insert(Member).values(
         partnership_id=partnership_id,
         person_id=person.id,

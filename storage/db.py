@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -57,3 +59,9 @@ def ping(engine: Engine) -> None:
     """Raise if the database cannot be reached."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def upsert_insert(dialect_name: str):
+    """`insert()` with ON CONFLICT (`on_conflict_do_nothing`/`_do_update`) for this database:
+    PostgreSQL's and SQLite's constructs share that API, so callers write one statement."""
+    return pg_insert if dialect_name == "postgresql" else sqlite_insert
