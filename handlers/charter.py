@@ -52,7 +52,7 @@ def _setup(context: BoltContext, client: WebClient, command: dict, text: str) ->
         members=list_members(engine, partnership_id=partnership.id),
         channel_id=partnership.channel_id,
     )
-    _views_open(client, command["trigger_id"], view)
+    common.open_view(client, command["trigger_id"], view)
     return None
 
 
@@ -111,7 +111,7 @@ def handle_setup_submission(
     meta = forms.read_metadata(view.get("private_metadata"))
     values = view["state"]["values"]
     errors: dict[str, str] = {}
-    name = " ".join((_value(values, forms.NAME) or "").split())
+    name = " ".join((common.input_value(values, forms.NAME) or "").split())
     if not name:
         errors[forms.NAME[0]] = "Please give the partnership a name."
     elif len(name) > domain.MAX_NAME:
@@ -194,7 +194,7 @@ def handle_propose_button(
         organisations=organisations(engine, partnership_id=partnership.id),
         partnership_id=partnership.id,
     )
-    _views_open(client, body["trigger_id"], view)
+    common.open_view(client, body["trigger_id"], view)
 
 
 def handle_propose_from_review(
@@ -227,7 +227,7 @@ def handle_propose_from_review(
         partnership_id=partnership.id,
         review=(record.id, record.charter_changes),
     )
-    _views_open(client, body["trigger_id"], view)
+    common.open_view(client, body["trigger_id"], view)
 
 
 def handle_propose_submission(
@@ -404,7 +404,7 @@ def read_draft(
         return int(raw)
 
     def clock(field: tuple[str, str]) -> time | None:
-        raw = _value(values, field, "selected_time")
+        raw = common.input_value(values, field, "selected_time")
         try:
             return time.fromisoformat(raw) if raw else None
         except ValueError:
@@ -424,7 +424,7 @@ def read_draft(
         errors[forms.SUMMARY_TIME[0]] = "Please pick a time for the weekly summary."
 
     first_review = None
-    raw_review = _value(values, forms.FIRST_REVIEW, "selected_date")
+    raw_review = common.input_value(values, forms.FIRST_REVIEW, "selected_date")
     if raw_review:
         try:
             first_review = date.fromisoformat(raw_review)
@@ -439,7 +439,7 @@ def read_draft(
                     errors[forms.FIRST_REVIEW[0]] = "Please pick a date within two years."
 
     target = None
-    raw_target = str(_value(values, forms.KEPT_TARGET) or "").strip().rstrip("%")
+    raw_target = str(common.input_value(values, forms.KEPT_TARGET) or "").strip().rstrip("%")
     if raw_target.isdigit() and 1 <= int(raw_target) <= 100:
         target = int(raw_target) / 100
     else:
@@ -449,7 +449,7 @@ def read_draft(
     if visibility not in (BY_ORGANISATION, BY_PERSON):
         errors[forms.VISIBILITY[0]] = "Please choose what summaries show."
 
-    chosen_days = _value(values, forms.WORKING_DAYS, "selected_options") or []
+    chosen_days = common.input_value(values, forms.WORKING_DAYS, "selected_options") or []
     days = sorted({int(o["value"]) for o in chosen_days if str(o.get("value")).isdigit()})
     days = [d for d in days if 0 <= d <= 6]
     if not days:
@@ -458,15 +458,15 @@ def read_draft(
     if start is not None and end is not None and start >= end:
         errors[forms.DAY_END[0]] = "The working day must end after it starts."
 
-    calendars = read_calendars(_value(values, forms.HOLIDAYS) or "", errors)
+    calendars = read_calendars(common.input_value(values, forms.HOLIDAYS) or "", errors)
 
     texts = {}
     for field in (forms.PURPOSE, forms.BEHAVIOURS, forms.ESCALATION):
-        text = (_value(values, field) or "").strip()
+        text = (common.input_value(values, field) or "").strip()
         if len(text) > domain.MAX_TEXT:
             errors[field[0]] = f"Please keep it under {domain.MAX_TEXT} characters."
         texts[field] = text
-    correction = bool(_value(values, forms.COURSE_CORRECTION, "selected_options"))
+    correction = bool(common.input_value(values, forms.COURSE_CORRECTION, "selected_options"))
 
     if errors:
         return None
@@ -522,12 +522,8 @@ def read_calendars(text: str, errors: dict[str, str]) -> dict[str, str]:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _value(values: dict, field: tuple[str, str], key: str = "value"):
-    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
-
-
 def _selected(values: dict, field: tuple[str, str]) -> str | None:
-    option = _value(values, field, "selected_option") or {}
+    option = common.input_value(values, field, "selected_option") or {}
     return option.get("value")
 
 
@@ -538,13 +534,6 @@ def _partnership_by_id(context: BoltContext, value) -> PartnershipRef | None:
     return get_partnership(
         common.engine_of(context), team_id=common.workspace_id(context), partnership_id=int(value)
     )
-
-
-def _views_open(client: WebClient, trigger_id: str, view: dict) -> None:
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:  # e.g. expired_trigger_id: Slack shows nothing, so log it
-        logger.warning("Could not open %s: %s", view.get("callback_id"), error.response)
 
 
 def _post(client: WebClient, channel: str, fallback_user: str, message: dict) -> None:

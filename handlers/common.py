@@ -94,6 +94,26 @@ def partnership(
     )
 
 
+def input_value(values: dict, field: tuple[str, str], key: str = "value"):
+    """One input's value from a submitted view's `state.values`, by its (block id, action id)
+    (None when empty or absent)."""
+    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
+
+
+def open_view(client: WebClient, trigger_id: str, view: dict) -> None:
+    """`views.open`; a failure (e.g. expired_trigger_id: Slack shows nothing) is logged with its
+    error code."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        logger.warning("Could not open %s: %s", view.get("callback_id"), error_code(error))
+
+
+def error_code(error: SlackApiError) -> str:
+    """Slack's error code (e.g. `channel_not_found`), fit for a log line."""
+    return str(error.response.get("error") if error.response is not None else error)
+
+
 def direct_message(client: WebClient, user_id: str, message: dict) -> None:
     """Post to the person's DM with Saydo; a failure is logged, never shown to someone else."""
     try:

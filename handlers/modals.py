@@ -90,7 +90,9 @@ def handle_make_commitment(
                 "permalink"
             ]
         except SlackApiError as error:
-            logger.warning("No permalink for %s/%s: %s", channel_id, message_ts, _code(error))
+            logger.warning(
+                "No permalink for %s/%s: %s", channel_id, message_ts, common.error_code(error)
+            )
     text = message.get("text") or ""
     _open_form(
         client,
@@ -144,7 +146,7 @@ def _open_form(
         partnerships=partnerships,
         source_permalink=permalink,
     )
-    _views_open(client, trigger_id, view)
+    common.open_view(client, trigger_id, view)
 
 
 def handle_create_submission(
@@ -156,7 +158,7 @@ def handle_create_submission(
     now = common.utcnow()
     errors: dict[str, str] = {}
 
-    title = " ".join((_value(values, forms.TITLE) or "").split())
+    title = " ".join((common.input_value(values, forms.TITLE) or "").split())
     if not title:
         errors[forms.TITLE[0]] = "Please say what will be done."
     elif len(title) > MAX_TITLE:
@@ -170,7 +172,7 @@ def handle_create_submission(
 
     partnership: PartnershipRef | None = None
     if not meta.get("channel"):
-        chosen = _value(values, forms.PARTNERSHIP, "selected_option") or {}
+        chosen = common.input_value(values, forms.PARTNERSHIP, "selected_option") or {}
         mine = partnerships_of(
             engine, team_id=common.workspace_id(context), user_id=body["user"]["id"]
         )
@@ -188,7 +190,7 @@ def handle_create_submission(
         ack(response_action="errors", errors=errors)
         return
 
-    notes = (_value(values, forms.NOTES) or "").strip() or None
+    notes = (common.input_value(values, forms.NOTES) or "").strip() or None
     try:
         if partnership is None:  # Made in a channel: it becomes a partnership on first use.
             partnership = common.partnership(context, meta["channel"], meta.get("channel_name"))
@@ -224,7 +226,7 @@ def handle_create_submission(
     try:
         client.chat_postMessage(channel=partnership.channel_id, **thread, **confirmation)
     except SlackApiError as error:  # e.g. Saydo isn't in that channel: tell the creator instead
-        logger.warning("Could not post to %s: %s", partnership.channel_id, _code(error))
+        logger.warning("Could not post to %s: %s", partnership.channel_id, common.error_code(error))
         common.direct_message(client, creator.user_id, confirmation)
     notify.logged(client, common.engine_of(context), commitment)
 
@@ -238,7 +240,7 @@ def _person_field(
     *,
     required: bool = False,
 ) -> PersonRef | None:
-    user_id = _value(values, field, "selected_user")
+    user_id = common.input_value(values, field, "selected_user")
     if not user_id:
         if required:
             errors[field[0]] = "Please choose who will do it."
@@ -259,8 +261,8 @@ def _due_field(
     current: datetime | None = None,
 ) -> tuple[datetime, bool] | None:
     """The date (and optional time) pickers as a UTC instant in `tz`, or a field error."""
-    day = _value(values, forms.DUE_DATE, "selected_date")
-    clock = _value(values, forms.DUE_TIME, "selected_time")
+    day = common.input_value(values, forms.DUE_DATE, "selected_date")
+    clock = common.input_value(values, forms.DUE_TIME, "selected_time")
     if not day:
         errors[forms.DUE_DATE[0]] = "Please pick a date."
         return None
@@ -357,7 +359,7 @@ def _open_change_form(
         }
     )
     extra = {"mode": mode} if mode else {}
-    _views_open(client, body["trigger_id"], build(commitment, metadata=metadata, **extra))
+    common.open_view(client, body["trigger_id"], build(commitment, metadata=metadata, **extra))
 
 
 def _may_not(
@@ -395,7 +397,7 @@ def handle_deliver_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    evidence = (_value(view["state"]["values"], forms.EVIDENCE) or "").strip() or None
+    evidence = (common.input_value(view["state"]["values"], forms.EVIDENCE) or "").strip() or None
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DELIVERED, note=evidence)
@@ -415,7 +417,7 @@ def handle_move_submission(
     meta = forms.decode_metadata(view.get("private_metadata"))
     values = view["state"]["values"]
     propose = meta.get("mode") == forms.PROPOSE
-    reason = (_value(values, forms.REASON) or "").strip() or None
+    reason = (common.input_value(values, forms.REASON) or "").strip() or None
     now = common.utcnow()
     errors: dict[str, str] = {}
     try:
@@ -450,7 +452,7 @@ def handle_dispute_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    note = (_value(view["state"]["values"], forms.DISPUTE_NOTE) or "").strip() or None
+    note = (common.input_value(view["state"]["values"], forms.DISPUTE_NOTE) or "").strip() or None
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DISPUTED, note=note)
@@ -512,7 +514,7 @@ def _reply(client: WebClient, meta: dict, actor: PersonRef, message: dict) -> No
             client.chat_update(channel=channel, ts=ts, **message)
             return
         except SlackApiError as error:
-            logger.warning("Could not update %s/%s: %s", channel, ts, _code(error))
+            logger.warning("Could not update %s/%s: %s", channel, ts, common.error_code(error))
     common.direct_message(client, actor.user_id, message)
 
 
@@ -535,22 +537,6 @@ def readable(text: str) -> str:
 
     text = _LINK.sub(replace, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def _value(values: dict, field: tuple[str, str], key: str = "value"):
-    """One input's value from `view.state.values` (None when empty or absent)."""
-    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
-
-
-def _views_open(client: WebClient, trigger_id: str, view: dict) -> None:
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:  # e.g. expired_trigger_id: Slack shows nothing, so log it
-        logger.warning("Could not open %s: %s", view.get("callback_id"), _code(error))
-
-
-def _code(error: SlackApiError) -> str:
-    return str(error.response.get("error") if error.response is not None else error)
 
 
 def register(app: App) -> None:

@@ -85,10 +85,6 @@ def handle_record_button(
         logger.warning("Could not open the review form: %s", error.response.get("error"))
 
 
-def _value(values: dict, field: tuple[str, str], key: str = "value"):
-    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
-
-
 def handle_record_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
@@ -103,10 +99,10 @@ def handle_record_submission(
             partnership_id=partnership_id,
             review_date=review_date,
             recorded_by=person,
-            attendees=_value(values, messages.ATTENDEES, "selected_users") or [],
-            outcomes=_value(values, messages.OUTCOMES) or "",
-            decisions=_value(values, messages.DECISIONS) or "",
-            charter_changes=_value(values, messages.CHARTER_CHANGES) or "",
+            attendees=common.input_value(values, messages.ATTENDEES, "selected_users") or [],
+            outcomes=common.input_value(values, messages.OUTCOMES) or "",
+            decisions=common.input_value(values, messages.DECISIONS) or "",
+            charter_changes=common.input_value(values, messages.CHARTER_CHANGES) or "",
             now=common.utcnow(),
         )
     except Refusal as error:
