@@ -95,18 +95,7 @@ class CommitmentView:
         return outcome(self.state(), now=now)
 
     def state(self) -> CommitmentState:
-        return CommitmentState(
-            status=self.status,
-            original_due_at=self.original_due_at,
-            due_at=self.due_at,
-            judged_due_at=self.judged_due_at,
-            delivered_at=self.delivered_at,
-            confirmed=self.confirmed,
-            withdrawn_at=self.withdrawn_at,
-            date_changes=self.date_changes,
-            renegotiated=self.renegotiated,
-            evidence=self.evidence,
-        )
+        return CommitmentState.from_columns(self)
 
     def is_overdue(self, *, now: datetime) -> bool:
         return self.status == Status.OPEN and now > self.due_at
@@ -321,7 +310,7 @@ def _insert(engine: Engine, row: Commitment, *, creator: PersonRef, due_at: date
             due_at=due_at,
             proposed=row.owner_id != creator.id,
         )
-        for column, value in _columns(derive_state([created])).items():
+        for column, value in derive_state([created]).as_columns().items():
             setattr(row, column, value)
         session.add(row)
         session.flush()
@@ -529,7 +518,7 @@ def _append(
     except (TransitionError, ValueError) as refusal:
         raise Refusal(str(refusal)) from None
     session.add(_event_row(row.id, event, actor.id))
-    for column, value in _columns(state).items():
+    for column, value in state.as_columns().items():
         setattr(row, column, value)
     session.flush()
     replan(session, row, generation=len(events) + 1, now=now)
@@ -610,25 +599,6 @@ def _event_row(commitment_id: int, event: Event, actor_person_id: int) -> Commit
     )
 
 
-_PROJECTED = (
-    "status",
-    "original_due_at",
-    "due_at",
-    "judged_due_at",
-    "delivered_at",
-    "withdrawn_at",
-    "date_changes",
-    "confirmed",
-    "renegotiated",
-    "evidence",
-)
-
-
-def _columns(state: CommitmentState) -> dict:
-    columns = state.as_columns()
-    return {name: columns[name] for name in _PROJECTED}
-
-
 def person_ref(person: Person) -> PersonRef:
     """A Person row as the plain value the domain passes around."""
     return PersonRef(
@@ -677,18 +647,9 @@ def views_of(session, rows: list[Commitment]) -> list[CommitmentView]:
             owner=people[r.owner_id],
             recipient=people[r.recipient_id] if r.recipient_id else None,
             created_by=people[r.created_by_id],
-            status=Status(r.status),
-            due_at=r.due_at,
-            original_due_at=r.original_due_at,
-            judged_due_at=r.judged_due_at,
+            **vars(CommitmentState.from_columns(r)),
             has_time=r.has_time,
             created_at=r.created_at,
-            delivered_at=r.delivered_at,
-            withdrawn_at=r.withdrawn_at,
-            confirmed=r.confirmed,
-            date_changes=r.date_changes,
-            renegotiated=r.renegotiated,
-            evidence=r.evidence,
             notes=r.notes,
             source_permalink=r.source_permalink,
         )

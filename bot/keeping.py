@@ -64,7 +64,7 @@ events, so aggregates need no replay. With `now` the reporting instant:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
@@ -146,6 +146,17 @@ class CommitmentState:
     def as_columns(self) -> dict[str, Any]:
         """Every field as a plain column value (status as its string)."""
         return {**asdict(self), "status": self.status.value}
+
+    @classmethod
+    def from_columns(cls, row: Any) -> CommitmentState:
+        """The state from anything with these fields as attributes (a `commitment` row, a
+        view, a result row selecting `STATE_COLUMNS`)."""
+        values = {name: getattr(row, name) for name in STATE_COLUMNS}
+        return cls(**{**values, "status": Status(values["status"])})
+
+
+# The denormalised `commitment` columns kept in step with the events: the state's fields.
+STATE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CommitmentState))
 
 
 _ALLOWED: dict[Status, frozenset[EventKind]] = {
