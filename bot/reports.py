@@ -256,7 +256,7 @@ def _early(dialect: str) -> ColumnElement:
 
 def _outcome_sums(now: datetime, dialect: str) -> list[ColumnElement]:
     """kept, late, missed, withdrawn, pending, early: the `bot.keeping` column mapping, as one
-    sum per outcome (`raw_week_aggregate` and `person_ratios`)."""
+    sum per outcome (`person_ratios`)."""
     delivered = _C.status == Status.DELIVERED.value
     open_ = _C.status == Status.OPEN.value
     withdrawn = _C.status == Status.WITHDRAWN.value
@@ -307,15 +307,6 @@ def _tally(row) -> Tally:
         int(row.pending or 0),
         int(row.early or 0),
     )
-
-
-def _counted(partnership_id: int, start: datetime, end: datetime) -> list[ColumnElement]:
-    return [
-        _C.partnership_id == partnership_id,
-        _C.judged_due_at >= _at(start),
-        _C.judged_due_at < _at(end),
-        _C.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
-    ]
 
 
 def _bounds(buckets: int) -> list[ColumnElement]:
@@ -669,17 +660,6 @@ def person_ratios(
     by_recent = {row.recent: _tally(row) for row in rows}
     last_30 = by_recent.get(1, Tally())
     return PersonRatios(last_30=last_30, last_90=last_30 + by_recent.get(0, Tally()))
-
-
-def raw_week_aggregate(
-    engine: Engine, *, partnership_id: int, start: datetime, end: datetime, now: datetime
-):
-    """The benchmark's yardstick: one plain aggregate over the period's rows."""
-    query = select(*_outcome_sums(now, engine.dialect.name)).where(
-        *_counted(partnership_id, start, end)
-    )
-    with engine.connect() as connection:
-        return connection.execute(query).one()
 
 
 # --- a partnership and its charter, in one read -------------------------------------------

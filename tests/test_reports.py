@@ -19,7 +19,7 @@ from bot.commitments import (
     log_commitment,
     save_person,
 )
-from bot.keeping import EventKind
+from bot.keeping import CommitmentState, EventKind, Outcome, counts_in_period, outcome
 from handlers.stats import parse_period
 from scheduler import renderers
 from storage.db import transaction
@@ -446,35 +446,46 @@ def test_reports_take_the_same_number_of_queries_for_10_and_1000(engine, visibil
     assert few == many
 
 
-def test_one_pass_counts_agree_with_the_sums_outcome_by_outcome(engine):
-    # The reports classify each row once (`reports.tallies`: one CASE, then counts per owner,
-    # week and outcome); `raw_week_aggregate` sums the `bot.keeping` mapping outcome by outcome.
-    # Week by week (eight weeks across the end of British Summer Time on 25 Oct), per
-    # organisation or per person, the two must agree on every outcome, early ones included.
+def test_one_pass_counts_agree_with_keeping_week_by_week_across_a_clock_change(engine):
+    # The reports classify each row once in SQL (`reports.tallies`: one CASE, then counts per
+    # owner, week and outcome). Week by week (eight weeks across the end of British Summer Time
+    # on 25 Oct), per organisation or per person, they must agree with `bot.keeping`'s verdict
+    # on every stored row, early deliveries included.
     c = scenario(engine)
     bulk(engine, c, 600, hours=24 * 7 * 9)
     bulk(engine, c, 30, status="declined", start=600, hours=24 * 7 * 9)
     trend = reports.week_starts(WEEK_END, "Europe/London")
     assert trend[0] == datetime(2026, 10, 4, 23, tzinfo=UTC)  # 00:00 BST
-    counted = dict(partnership_id=c.partnership.id, bounds=trend, now=at(25, 12))
+    now = at(25, 12)
+    counted = dict(partnership_id=c.partnership.id, bounds=trend, now=now)
     by_org = reports.tallies(engine, **counted)
     by_person = reports.tallies(engine, **counted, by_person=True)
     assert set(by_org.series) == {"Council", "Supplier Ltd", "T0PARTNER"}
     assert {owner.user_id for owner in by_person.series} == {"U0ALICE", "U0BOB", "U0CAROL"}
+    with transaction(engine) as session:
+        states = [CommitmentState.from_columns(row) for row in session.query(Commitment)]
     overall = reports.Tally()
     for week in range(len(trend) - 1):
-        raw = reports.raw_week_aggregate(
-            engine,
-            partnership_id=c.partnership.id,
-            start=trend[week],
-            end=trend[week + 1],
-            now=at(25, 12),
+        verdicts = [
+            (outcome(state, now=now), state)
+            for state in states
+            if counts_in_period(state, trend[week], trend[week + 1])
+        ]
+        expected = reports.Tally(
+            kept=sum(v is Outcome.KEPT for v, _ in verdicts),
+            late=sum(v is Outcome.LATE for v, _ in verdicts),
+            missed=sum(v is Outcome.MISSED for v, _ in verdicts),
+            withdrawn=sum(v is Outcome.NOT_COUNTED for v, _ in verdicts),
+            pending=sum(v is Outcome.PENDING for v, _ in verdicts),
+            early=sum(
+                v is Outcome.KEPT and s.delivered_at <= s.judged_due_at - reports.EARLY
+                for v, s in verdicts
+            ),
         )
-        sums = reports.Tally(*(int(getattr(raw, f) or 0) for f in reports.Tally.__annotations__))
-        assert sums.due > 20
+        assert expected.due > 20
         for counts in (by_org, by_person):
-            assert sum((s[week] for s in counts.series.values()), reports.Tally()) == sums
-        overall += sums
+            assert sum((s[week] for s in counts.series.values()), reports.Tally()) == expected
+        overall += expected
     assert all(getattr(overall, f) for f in reports.Tally.__annotations__)  # every outcome
 
 
