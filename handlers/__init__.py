@@ -1,4 +1,5 @@
-"""Slack listeners: each module exposes `register(app)`; `register_all` wires them up."""
+"""Slack listeners: each module exposes `register(app)` (and its `/saydo` subcommands in
+`SUBCOMMANDS`); `register_all` wires them up, passing the shared services explicitly."""
 
 from __future__ import annotations
 
@@ -42,5 +43,16 @@ def register_all(app: App, services: common.Services | None = None) -> None:
     """Register every listener; `services` are handed to listeners through the context."""
     if services is not None:
         common.install(app, services)
+    subcommands = {
+        **saydo_command.SUBCOMMANDS,
+        **members.SUBCOMMANDS,
+        **coffee.SUBCOMMANDS,
+        **reviews.SUBCOMMANDS,
+        **stats.SUBCOMMANDS,
+        **charter.SUBCOMMANDS,
+    }
     for module in LISTENER_MODULES:
-        module.register(app)
+        if module is saydo_command:
+            saydo_command.register(app, subcommands)
+        else:
+            module.register(app)

@@ -27,7 +27,7 @@ from bot.members import admins, is_admin, list_members, make_admin, member, orga
 from bot.refusal import Refusal
 from handlers import common
 from handlers import members as membership
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ MAX_AHEAD = timedelta(days=2 * 366)
 # --- /saydo setup and /saydo charter --------------------------------------------------------
 
 
-@subcommand("setup")
 def _setup(context: BoltContext, client: WebClient, command: dict, text: str) -> None:
     partnership = _here(context, command)
     engine = common.engine_of(context)
@@ -56,7 +55,6 @@ def _setup(context: BoltContext, client: WebClient, command: dict, text: str) ->
     return None
 
 
-@subcommand("charter")
 def _charter(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     partnership = _here(context, command)
     engine = common.engine_of(context)
@@ -542,6 +540,13 @@ def _post(client: WebClient, channel: str, fallback_user: str, message: dict) ->
     except SlackApiError as error:
         logger.warning("Could not post to %s: %s", channel, error.response.get("error"))
         common.direct_message(client, fallback_user, message)
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "setup": _setup,
+    "charter": _charter,
+}
 
 
 def register(app: App) -> None:

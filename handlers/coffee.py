@@ -12,7 +12,7 @@ from bot.dates import DueDateError, describe_due, parse_due
 from bot.members import set_coffee
 from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 COFFEE_USAGE = (
     "`/saydo coffee` shows your next cup of coffee; `/saydo coffee pause until 1 December` "
@@ -21,7 +21,6 @@ COFFEE_USAGE = (
 )
 
 
-@subcommand("coffee")
 def _coffee(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     actor = common.person(context, client, command["user_id"])
     engine, now = common.engine_of(context), common.utcnow()
@@ -90,6 +89,12 @@ def handle_answer(
         respond(**common.refusal(str(error)))
         return
     respond(replace_original=True, **coffee_messages.answered(pairing, actor.name))
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "coffee": _coffee,
+}
 
 
 def register(app: App) -> None:

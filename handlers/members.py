@@ -36,7 +36,7 @@ from bot.members import (
 )
 from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,6 @@ def _member_here(
     return found
 
 
-@subcommand("org")
 def _org(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     """`org` lists organisations; `org @someone` says theirs; `org @someone Name` sets it."""
     engine = common.engine_of(context)
@@ -153,7 +152,6 @@ def _org(context: BoltContext, client: WebClient, command: dict, text: str) -> d
     return replies.organisation_set(user_id, changed.organisation)
 
 
-@subcommand("admin")
 def _admin(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     """`admin` lists the admins; `admin @someone` makes them one."""
     engine = common.engine_of(context)
@@ -176,6 +174,13 @@ def _admin(context: BoltContext, client: WebClient, command: dict, text: str) ->
         )
     make_admin(engine, partnership_id=partnership.id, actor_person_id=actor.id, person_id=target.id)
     return replies.admin_made(user_id)
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "org": _org,
+    "admin": _admin,
+}
 
 
 def register(app: App) -> None:

@@ -16,7 +16,7 @@ from bot.blocks.modals import decode_metadata, encode_metadata
 from bot.commitments import get_partnership
 from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ def _channel_partnership(context: BoltContext, command: dict):
     return common.partnership(context, channel_id, command.get("channel_name"))
 
 
-@subcommand("lesson")
 def _lesson(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     if not text.strip():  # before any lookup: nothing to save
         raise Refusal(
@@ -50,7 +49,6 @@ def _lesson(context: BoltContext, client: WebClient, command: dict, text: str) -
     return messages.lesson_logged(lesson)
 
 
-@subcommand("lessons")
 def _lessons(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     partnership = _channel_partnership(context, command)
     shown, total = reviews.lessons(common.engine_of(context), partnership_id=partnership.id)
@@ -123,6 +121,13 @@ def handle_record_submission(
             person.user_id,
             messages.record_message(record),
         )
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "lesson": _lesson,
+    "lessons": _lessons,
+}
 
 
 def register(app: App) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -109,21 +109,11 @@ def parse_list(text: str, *, user_id: str, channel_id: str) -> ListFilter:
 
 # --- subcommands ---------------------------------------------------------------------------
 
+# `/saydo <name> ...`: a subcommand gets the context, client, the command payload and the text
+# after the name, and returns the ephemeral reply (None when it answers in another way, e.g. by
+# opening a modal). Refusal and DueDateError become friendly ephemeral refusals. Each listener
+# module lists its own in SUBCOMMANDS; `handlers.register_all` hands them all to `register`.
 Subcommand = Callable[[BoltContext, WebClient, dict, str], dict | None]
-SUBCOMMANDS: dict[str, Subcommand] = {}
-
-
-def subcommand(name: str) -> Callable[[Subcommand], Subcommand]:
-    """Register `/saydo <name> ...`: the handler gets the context, client, the command payload
-    and the text after the name, and returns the ephemeral reply (None when it answers in
-    another way, e.g. by opening a modal). Refusal and DueDateError become friendly
-    ephemeral refusals."""
-
-    def register(handler: Subcommand) -> Subcommand:
-        SUBCOMMANDS[name] = handler
-        return handler
-
-    return register
 
 
 def _commitment(context: BoltContext, ref: int) -> CommitmentView:
@@ -133,7 +123,6 @@ def _commitment(context: BoltContext, ref: int) -> CommitmentView:
     return found
 
 
-@subcommand("move")
 def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     user_id = command["user_id"]
     ref, when, reason = parse_move(text)
@@ -163,7 +152,6 @@ def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     return messages.changed(moved, "New date for")
 
 
-@subcommand("drop")
 def _drop(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     user_id = command["user_id"]
     ref, reason = parse_drop(text)
@@ -181,7 +169,6 @@ def _drop(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     return messages.changed(dropped, "Withdrawn:")
 
 
-@subcommand("away")
 def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     """`away until <date>` pauses my nudges; `away off` resumes them; `away` says which."""
     actor = common.person(context, client, command["user_id"])
@@ -209,7 +196,6 @@ def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     )
 
 
-@subcommand("list")
 def _list(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     list_filter = parse_list(text, user_id=command["user_id"], channel_id=command["channel_id"])
     return list_page(context, list_filter, 1)
@@ -238,12 +224,17 @@ def list_page(context: BoltContext, list_filter: ListFilter, page: int) -> dict:
 
 
 def handle_saydo(
-    ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond
+    ack: Ack,
+    command: dict,
+    client: WebClient,
+    context: BoltContext,
+    respond: Respond,
+    subcommands: Mapping[str, Subcommand],
 ) -> None:
     words = (command.get("text") or "").split(maxsplit=1)
     name = words[0].lower() if words else "help"
     rest = words[1] if len(words) > 1 else ""
-    handler = SUBCOMMANDS.get(name)
+    handler = subcommands.get(name)
     if handler is None:
         # Answered in the acknowledgement itself: ephemeral, with no extra round trip.
         unknown = None if name == "help" else words[0]
@@ -273,6 +264,23 @@ def handle_list_page(
     respond(replace_original=True, **list_page(context, list_filter, page))
 
 
-def register(app: App) -> None:
-    app.command("/saydo")(handle_saydo)
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "move": _move,
+    "drop": _drop,
+    "away": _away,
+    "list": _list,
+}
+
+
+def register(app: App, subcommands: Mapping[str, Subcommand] = SUBCOMMANDS) -> None:
+    """`/saydo` answering `subcommands` (by default only this module's own)."""
+    table = dict(subcommands)
+
+    def handle(
+        ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond
+    ) -> None:
+        handle_saydo(ack, command, client, context, respond, table)
+
+    app.command("/saydo")(handle)
     app.action(ids.LIST_PAGE)(handle_list_page)

@@ -16,7 +16,7 @@ from bot.charter import current_charter
 from bot.dates import DueDateError, parse_due
 from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 STATS_USAGE = (
     "Try `/saydo stats` (this week), `/saydo stats last week`, `/saydo stats this month`, "
@@ -75,7 +75,6 @@ def parse_period(
     return label, reports.local_midnight(first, tz), reports.local_midnight(after, tz)
 
 
-@subcommand("stats")
 def _stats(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     channel_id = command.get("channel_id", "")
     if channel_id.startswith("D"):
@@ -92,6 +91,12 @@ def _stats(context: BoltContext, client: WebClient, command: dict, text: str) ->
     return report_blocks.stats_message(
         figures, charter.settings, label=label, partnership=partnership
     )
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "stats": _stats,
+}
 
 
 def register(app: App) -> None:
