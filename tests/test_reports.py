@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 
 from bot import reports, summaries
 from bot.blocks import reports as report_blocks
@@ -463,7 +463,8 @@ def test_one_pass_counts_agree_with_keeping_week_by_week_across_a_clock_change(e
     assert set(by_org.series) == {"Council", "Supplier Ltd", "T0PARTNER"}
     assert {owner.user_id for owner in by_person.series} == {"U0ALICE", "U0BOB", "U0CAROL"}
     with transaction(engine) as session:
-        states = [CommitmentState.from_columns(row) for row in session.query(Commitment)]
+        rows = session.execute(select(Commitment)).scalars()
+        states = [CommitmentState.from_columns(row) for row in rows]
     overall = reports.Tally()
     for week in range(len(trend) - 1):
         verdicts = [
