@@ -23,10 +23,19 @@ from bot.blocks.reviews import PROPOSE_FROM_REVIEW
 from bot.charter import Charter, Draft, Outcome, ProposalView
 from bot.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings, check_country
 from bot.commitments import PartnershipRef, PersonRef, get_partnership
-from bot.members import admins, is_admin, list_members, make_admin, member, organisations
+from bot.members import (
+    DirectoryUnavailable,
+    admins,
+    is_admin,
+    join,
+    list_members,
+    make_admin,
+    member,
+    organisations,
+    refresh_members,
+)
 from bot.refusal import Refusal
 from handlers import common
-from handlers import members as membership
 from handlers.saydo_command import Subcommand
 
 logger = logging.getLogger(__name__)
@@ -95,7 +104,13 @@ def _membership(
     engine = common.engine_of(context)
     found = member(engine, partnership_id=partnership.id, person_id=person.id)
     if found is None or not found.active:
-        found = membership.join(engine, client, partnership, person)
+        found = join(
+            engine,
+            common.directory_of(context),
+            partnership=partnership,
+            person=person,
+            now=common.utcnow(),
+        )
     return found.organisation
 
 
@@ -162,9 +177,11 @@ def handle_setup_submission(
     ack()
     # Record who else is in the channel, so their organisations count from the first change.
     try:
-        membership.refresh_members(engine, client, partnership=partnership)
-    except SlackApiError as error:
-        logger.warning("Member refresh after setup failed: %s", error.response.get("error"))
+        refresh_members(
+            engine, common.directory_of(context), partnership=partnership, now=common.utcnow()
+        )
+    except DirectoryUnavailable as error:
+        logger.warning("Member refresh after setup failed: %s", error)
     announcement = forms.setup_announcement(
         adopted, by=actor.name, partnership_id=partnership.id, name=name, tz=tz
     )
