@@ -26,8 +26,9 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, case, func, or_, select, update
+from sqlalchemy import Engine, select, update
 
+from bot import reports
 from bot.charter import coffee_round_at, current_charter, weekly_instant
 from bot.charter_settings import CharterSettings, on_holiday
 from bot.commitments import PartnershipRef, PersonRef
@@ -370,38 +371,15 @@ def _history(session, partnership_id: int) -> dict[frozenset, int]:
 def say_do_by_member(
     engine: Engine, *, partnership_id: int, start: datetime, now: datetime
 ) -> dict[int, Tally]:
-    """Each owner's kept/late/missed over judged due dates in [start, now): one query."""
-    c = Commitment
-    delivered = c.status == Status.DELIVERED.value
-
-    def count(condition):
-        return func.sum(case((condition, 1), else_=0))
-
-    query = (
-        select(
-            c.owner_id,
-            count(and_(delivered, c.delivered_at <= c.judged_due_at)),
-            count(and_(delivered, c.delivered_at > c.judged_due_at)),
-            count(
-                or_(
-                    and_(c.status == Status.OPEN.value, c.judged_due_at < now),
-                    and_(c.status == Status.WITHDRAWN.value, c.withdrawn_at > c.judged_due_at),
-                )
-            ),
-        )
-        .where(
-            c.partnership_id == partnership_id,
-            c.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
-            c.judged_due_at >= start,
-            c.judged_due_at < now,
-        )
-        .group_by(c.owner_id)
+    """Each owner's kept/late/missed over judged due dates in [start, now): the reports' one
+    query (`bot.reports.tallies`), by person id."""
+    counts = reports.tallies(
+        engine, partnership_id=partnership_id, bounds=(start, now), now=now, by_person=True
     )
-    with transaction(engine) as session:
-        return {
-            owner: Tally(int(kept or 0), int(late or 0), int(missed or 0))
-            for owner, kept, late, missed in session.execute(query).all()
-        }
+    return {
+        owner.person_id: Tally(weeks[0].kept, weeks[0].late, weeks[0].missed)
+        for owner, weeks in counts.series.items()
+    }
 
 
 # --- reading and answering ----------------------------------------------------------------
