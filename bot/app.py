@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.config import Settings
-from bot.slack_client import build_web_client
-from handlers.common import FIRST_DELIVERY, Workers
+from bot.slack_client import SlackDirectory, build_web_client
+from handlers.common import FIRST_DELIVERY, Services, Workers
 from handlers.errors import answer_unexpected_error
 from storage.events import claim_event
 
@@ -61,7 +61,8 @@ def create_app(
     )
     app.middleware(_once_per_delivery(engine))
     app.error(_answer_unexpected_error)
-    handlers.register_all(app, engine, workers or workers_for(settings))
+    services = Services(engine=engine, directory=SlackDirectory(app.client))
+    handlers.register_all(app, services, workers or workers_for(settings))
     # Last, so it only sees what no listener took: a signed event Saydo ignores is still
     # answered 200, or Slack retries it and may switch off the app's event subscriptions.
     app.event(re.compile(".*"))(_ignore_event)

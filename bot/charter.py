@@ -16,19 +16,19 @@ No Slack here: handlers pass plain values in and send messages after the transac
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holiday_calendars_lib
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, func, select, update
 
-from bot.commitments import CommitmentError, PersonRef
-from bot.nudge_policy import NudgePolicy
+from bot.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings
+from bot.commitments import PersonRef
+from bot.keeping import Status
+from bot.nudge_planning import replan
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import (
     CharterAgreement,
@@ -41,82 +41,10 @@ from storage.models import (
     Person,
 )
 
-BY_ORGANISATION = "organisation"
-BY_PERSON = "person"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_TEXT = 3000  # purpose, behaviours, escalation: one Slack section each
 MAX_NAME = 80
 OPEN, ADOPTED, SUPERSEDED, WITHDRAWN = "open", "adopted", "superseded", "withdrawn"
-
-
-class CharterError(CommitmentError):
-    """A friendly refusal about the charter (not set up, not allowed, nothing changed)."""
-
-
-@dataclass(frozen=True)
-class CharterSettings:
-    """The settings part of a charter; every field has the default a new partnership gets."""
-
-    coffee_cadence_weeks: int = 2  # 1 to 8
-    coffee_weekday: int = 1  # Monday=0; Tuesday
-    coffee_time: time = time(10, 0)  # partnership time zone
-    first_review_date: date | None = None  # None: three months after the partnership began
-    review_cadence_months: int = 3
-    summary_weekday: int = 0  # Monday
-    summary_time: time = time(9, 0)  # partnership time zone
-    kept_target: float = 0.85
-    summary_visibility: str = BY_ORGANISATION  # or BY_PERSON
-    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
-    day_start: time = time(9, 0)
-    day_end: time = time(17, 30)
-    nudge_time: time = time(9, 0)
-    overdue_working_days: tuple[int, ...] = (1, 3, 7)
-    max_overdue: int = 6
-    holiday_calendars: dict[str, str] = field(default_factory=dict)  # organisation -> country
-    course_correction: bool = True  # the escalation playbook's private extra coffee
-
-    def nudge_policy(self, holidays: frozenset[date] = frozenset()) -> NudgePolicy:
-        return NudgePolicy(
-            working_days=frozenset(self.working_days),
-            day_start=self.day_start,
-            day_end=self.day_end,
-            nudge_time=self.nudge_time,
-            overdue_working_days=self.overdue_working_days,
-            max_overdue=self.max_overdue,
-            holidays=holidays,
-        )
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str, sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> CharterSettings:
-        """Settings from stored JSON; unknown keys are ignored, missing ones take defaults."""
-        raw = json.loads(text or "{}")
-        known = {f.name: f for f in fields(cls)}
-        values = {}
-        for name, value in raw.items():
-            if name not in known:
-                continue
-            default = getattr(cls(), name)
-            if isinstance(default, time):
-                value = time.fromisoformat(value)
-            elif name == "first_review_date" and value:
-                value = date.fromisoformat(value)
-            elif isinstance(default, tuple):
-                value = tuple(value)
-            values[name] = value
-        return replace(cls(), **values)
-
-    def holiday_country(self, organisation: str | None) -> str | None:
-        """The country whose public holidays `organisation` keeps, if the charter names one."""
-        if not organisation:
-            return None
-        wanted = organisation.casefold()
-        for name, country in self.holiday_calendars.items():
-            if name.casefold() == wanted:
-                return country
-        return None
 
 
 @dataclass(frozen=True)
@@ -211,7 +139,7 @@ def get_proposal(engine: Engine, *, proposal_id: int) -> ProposalView:
     with transaction(engine) as session:
         row = session.get(CharterProposal, proposal_id)
         if row is None:
-            raise CharterError("I can't find that charter proposal any more.")
+            raise Refusal("I can't find that charter proposal any more.")
         return _proposal_view(session, row, _organisations(session, row.partnership_id))
 
 
@@ -236,53 +164,6 @@ def _charter(row: CharterVersion) -> Charter:
         row.adopted_at,
         row.change_summary,
     )
-
-
-# --- public holidays and the nudge policy ---------------------------------------------------
-
-
-@lru_cache(maxsize=256)
-def _holidays(country: str, years: tuple[int, ...]) -> frozenset[date]:
-    return frozenset(holiday_calendars_lib.country_holidays(country, years=years).keys())
-
-
-def holiday_dates(country: str | None, years: Iterable[int]) -> frozenset[date]:
-    """The public holidays of `country` (ISO 3166 code, e.g. "GB") in `years`; none if unset."""
-    if not country:
-        return frozenset()
-    return _holidays(country.upper(), tuple(sorted(set(years))))
-
-
-def check_country(code: str) -> str:
-    """The country code, upper-cased, if the `holidays` package knows it; else ValueError."""
-    code = code.strip().upper()
-    if code not in holiday_calendars_lib.list_supported_countries():
-        raise ValueError(f"I don't know public holidays for `{code}`")
-    return code
-
-
-def organisation_holidays(
-    engine: Engine, *, partnership_id: int, organisation: str | None, years: Iterable[int]
-) -> frozenset[date]:
-    """The public holidays the current charter gives an organisation (for coffee rounds)."""
-    settings = current_charter(engine, partnership_id=partnership_id).settings
-    return holiday_dates(settings.holiday_country(organisation), years)
-
-
-def nudge_policy_in(
-    session, *, partnership_id: int, person_id: int, years: Iterable[int]
-) -> NudgePolicy:
-    """The partnership's nudge policy for one person, inside the caller's transaction: the
-    current charter's working days and hours, and the public holidays of the person's
-    organisation (none if they are not a member or the charter names no calendar)."""
-    settings = _current(session, partnership_id).settings
-    organisation = session.execute(
-        select(Member.organisation).where(
-            Member.partnership_id == partnership_id, Member.person_id == person_id
-        )
-    ).scalar_one_or_none()
-    country = settings.holiday_country(organisation)
-    return settings.nudge_policy(holidays=holiday_dates(country, years))
 
 
 # --- what changed, in words -----------------------------------------------------------------
@@ -374,7 +255,7 @@ def describe_changes(old: Draft, new: Draft) -> list[str]:
 
 
 def check_draft(draft: Draft) -> Draft:
-    """The draft with text tidied, or a CharterError naming the first problem."""
+    """The draft with text tidied, or a Refusal naming the first problem."""
     s = draft.settings
     if s.day_start < s.day_end and not s.day_start <= s.nudge_time < s.day_end:
         s = replace(s, nudge_time=s.day_start)  # nudges start with the working day
@@ -397,7 +278,7 @@ def check_draft(draft: Draft) -> Draft:
         if len(getattr(draft, attr)) > MAX_TEXT:
             problems.append(f"{label}: please keep it under {MAX_TEXT} characters.")
     if problems:
-        raise CharterError(" ".join(problems))
+        raise Refusal(" ".join(problems))
     return Draft(draft.purpose.strip(), draft.behaviours.strip(), draft.escalation.strip(), s)
 
 
@@ -418,11 +299,11 @@ def setup(
     draft = check_draft(draft)
     name = " ".join(name.split())
     if not name or len(name) > MAX_NAME:
-        raise CharterError(f"The partnership needs a name of up to {MAX_NAME} characters.")
+        raise Refusal(f"The partnership needs a name of up to {MAX_NAME} characters.")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise CharterError(f"I don't know the time zone `{tz}`.") from None
+        raise Refusal(f"I don't know the time zone `{tz}`.") from None
     with transaction(engine) as session:
         session.execute(
             update(Partnership).where(Partnership.id == partnership_id).values(name=name, tz=tz)
@@ -452,14 +333,14 @@ def propose(
     with transaction(engine) as session:
         current = _current(session, partnership_id)
         if current.version == 0:
-            raise CharterError("This channel has no charter yet: start with `/saydo setup`.")
+            raise Refusal("This channel has no charter yet: start with `/saydo setup`.")
         if base_version != current.version:
-            raise CharterError(
+            raise Refusal(
                 f"The charter changed to version {current.version} while you were editing. "
                 "Please open `/saydo charter` and propose your change again."
             )
         if not describe_changes(current.draft, draft):
-            raise CharterError("That is the charter as it stands: change something to propose it.")
+            raise Refusal("That is the charter as it stands: change something to propose it.")
         row = CharterProposal(
             partnership_id=partnership_id,
             base_version=current.version,
@@ -537,7 +418,7 @@ def adopt(
             )
         ).first()
         if admin is None:
-            raise CharterError("Only an admin can adopt a change without waiting.")
+            raise Refusal("Only an admin can adopt a change without waiting.")
         if _is_stale(session, row, now):
             return Outcome(_proposal_view(session, row, organisations))
         exists = session.execute(
@@ -573,11 +454,11 @@ def _open_proposal(session, proposal_id: int) -> CharterProposal:
         query = query.with_for_update()
     row = session.execute(query).scalar_one_or_none()
     if row is None:
-        raise CharterError("I can't find that charter proposal any more.")
+        raise Refusal("I can't find that charter proposal any more.")
     if row.state == ADOPTED:
-        raise CharterError("That proposal has already been adopted.")
+        raise Refusal("That proposal has already been adopted.")
     if row.state == WITHDRAWN:
-        raise CharterError("That proposal was withdrawn.")
+        raise Refusal("That proposal was withdrawn.")
     return row
 
 
@@ -684,9 +565,6 @@ def _policy_changed(old: CharterSettings, new: CharterSettings) -> bool:
 
 def _replan_partnership(session, partnership_id: int, *, version: int, now: datetime) -> None:
     """Replan every open commitment's nudges under the new charter, in this transaction."""
-    from bot.keeping import Status
-    from bot.nudge_planning import replan
-
     rows = session.execute(
         select(Commitment).where(
             Commitment.partnership_id == partnership_id, Commitment.status == Status.OPEN.value

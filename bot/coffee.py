@@ -24,20 +24,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, case, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, select, update
 
-from bot.charter import CharterSettings, coffee_round_at, current_charter, weekly_instant
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef
+from bot import reports
+from bot.charter import coffee_round_at, current_charter, weekly_instant
+from bot.charter_settings import CharterSettings, on_holiday
+from bot.commitments import PartnershipRef, PersonRef
 from bot.keeping import Status
 from bot.members import MemberView, list_members
-from bot.outbox import GROUP_DM_PREFIX, Item, Later, Planned, Send, Skip, State, enqueue
+from bot.outbox import GROUP_DM_PREFIX, Planned, enqueue
 from bot.pairing import pair_round
-from storage.db import transaction
+from bot.refusal import Refusal
+from storage.db import transaction, upsert_insert
 from storage.models import CoffeePairing, CoffeeRound, Commitment, Member, Partnership, Person
 
 INTRO = "coffee_intro"
@@ -131,23 +131,6 @@ class MyCoffee:
 
 
 # --- who is available ---------------------------------------------------------------------
-
-
-@cache
-def _calendar(code: str, year: int):
-    import holidays
-
-    country, _, subdivision = code.partition("-")
-    try:
-        return holidays.country_holidays(country, subdiv=subdivision or None, years=year)
-    except NotImplementedError:  # an unknown country or region: no holidays known
-        return {}
-
-
-def on_holiday(settings: CharterSettings, organisation: str, day: date) -> bool:
-    """Whether `day` is a public holiday for the organisation (`holiday_calendars`: "GB-ENG")."""
-    code = settings.holiday_calendars.get(organisation)
-    return bool(code) and day in _calendar(code.upper(), day.year)
 
 
 def left_out(member: MemberView, *, at: datetime, settings: CharterSettings) -> str | None:
@@ -301,7 +284,7 @@ def _create_round(
     notes: dict[int, Tally] | None = None,
 ) -> bool:
     """The round, its pairings and their messages in one transaction; False if it exists."""
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     with transaction(engine) as session:
         round_id = session.execute(
             insert(CoffeeRound)
@@ -388,38 +371,15 @@ def _history(session, partnership_id: int) -> dict[frozenset, int]:
 def say_do_by_member(
     engine: Engine, *, partnership_id: int, start: datetime, now: datetime
 ) -> dict[int, Tally]:
-    """Each owner's kept/late/missed over judged due dates in [start, now): one query."""
-    c = Commitment
-    delivered = c.status == Status.DELIVERED.value
-
-    def count(condition):
-        return func.sum(case((condition, 1), else_=0))
-
-    query = (
-        select(
-            c.owner_id,
-            count(and_(delivered, c.delivered_at <= c.judged_due_at)),
-            count(and_(delivered, c.delivered_at > c.judged_due_at)),
-            count(
-                or_(
-                    and_(c.status == Status.OPEN.value, c.judged_due_at < now),
-                    and_(c.status == Status.WITHDRAWN.value, c.withdrawn_at > c.judged_due_at),
-                )
-            ),
-        )
-        .where(
-            c.partnership_id == partnership_id,
-            c.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
-            c.judged_due_at >= start,
-            c.judged_due_at < now,
-        )
-        .group_by(c.owner_id)
+    """Each owner's kept/late/missed over judged due dates in [start, now): the reports' one
+    query (`bot.reports.tallies`), by person id."""
+    counts = reports.tallies(
+        engine, partnership_id=partnership_id, bounds=(start, now), now=now, by_person=True
     )
-    with transaction(engine) as session:
-        return {
-            owner: Tally(int(kept or 0), int(late or 0), int(missed or 0))
-            for owner, kept, late, missed in session.execute(query).all()
-        }
+    return {
+        owner.person_id: Tally(weeks[0].kept, weeks[0].late, weeks[0].missed)
+        for owner, weeks in counts.series.items()
+    }
 
 
 # --- reading and answering ----------------------------------------------------------------
@@ -433,7 +393,7 @@ def get_pairing(engine: Engine, *, pairing_id: int) -> PairingView:
 def _pairing_view(session, pairing_id: int) -> PairingView:
     row = session.get(CoffeePairing, pairing_id)
     if row is None:
-        raise CommitmentError("I can't find that coffee pairing any more.")
+        raise Refusal("I can't find that coffee pairing any more.")
     round_ = session.get(CoffeeRound, row.round_id)
     partnership = session.get(Partnership, round_.partnership_id)
     ids = [int(i) for i in row.member_ids.split(",") if i]
@@ -469,7 +429,7 @@ def record_answer(
     with transaction(engine) as session:
         view = _pairing_view(session, pairing_id)
         if person_id not in {p.person.id for p in view.pals}:
-            raise CommitmentError("Only the people introduced in this check-in can answer it.")
+            raise Refusal("Only the people introduced in this check-in can answer it.")
         session.execute(
             update(CoffeePairing)
             .where(CoffeePairing.id == pairing_id)
@@ -478,7 +438,9 @@ def record_answer(
         return _pairing_view(session, pairing_id)
 
 
-def _record_conversation(engine: Engine, pairing_id: int):
+def conversation_recorder(engine: Engine, pairing_id: int):
+    """What to do once an intro is sent: keep the group DM's id for the follow-up."""
+
     def record(conversation_id: str) -> None:
         with transaction(engine) as session:
             session.execute(
@@ -572,66 +534,9 @@ def memberships(engine: Engine, *, person_id: int, channel_id: str | None = None
         return list(session.execute(query).scalars())
 
 
-# --- renderers ----------------------------------------------------------------------------
-
-
-def render_intro(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    from bot.blocks import coffee as messages
-
-    pairing = get_pairing(engine, pairing_id=int(item.slot_key.split(":")[1]))
-    if pairing.kind == CORRECTION:
-        message = messages.correction_intro(pairing)
-    else:
-        message = messages.intro(
-            pairing, starters(engine, partnership_id=pairing.partnership.id, now=now)
-        )
-    names = " & ".join(p.person.name for p in pairing.pals)
-    return Send(
-        item.channel,
-        message,
-        f"coffee intro: {names}",
-        on_sent=_record_conversation(engine, pairing.id),
-    )
-
-
-def render_follow_up(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    from bot.blocks import coffee as messages
-
-    pairing = get_pairing(engine, pairing_id=int(item.slot_key.split(":")[1]))
-    if pairing.outcome is not None:
-        return Skip(State.CANCELLED, f"already answered: {pairing.outcome.value}")
-    channel = pairing.conversation_id or item.channel
-    return Send(channel, messages.follow_up(pairing), f"coffee follow-up #{pairing.id}")
-
-
-def render_private_note(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    """A course correction's word to one of the two: the member sees their own numbers."""
-    from bot.blocks import coffee as messages
-
-    _, pairing_id, person_id = item.slot_key.split(":")
-    pairing = get_pairing(engine, pairing_id=int(pairing_id))
-    me = next(p for p in pairing.pals if p.person.id == int(person_id))
-    other = pairing.others(me.person.id)[0]
-    subject = _correction_subject(pairing)
-    if me.person.id == subject:
-        tally = say_do_by_member(
-            engine,
-            partnership_id=pairing.partnership.id,
-            start=pairing.scheduled_for - CORRECTION_WINDOW,
-            now=pairing.scheduled_for,
-        ).get(me.person.id, Tally(0, 0, 0))
-        message = messages.correction_for_member(pairing, other, tally)
-    else:
-        message = messages.correction_for_partner(pairing, other)
-    return Send(me.person.user_id, message, f"coffee correction note #{pairing.id}")
-
-
-def _correction_subject(pairing: PairingView) -> int:
+def correction_subject(pairing: PairingView) -> int:
     """The member a correction round is for (`correction:<person_id>:<week>`)."""
     return int(pairing.round_key.split(":")[1])
-
-
-RENDERERS = {INTRO: render_intro, FOLLOW_UP: render_follow_up, PRIVATE_NOTE: render_private_note}
 
 
 # --- small helpers ------------------------------------------------------------------------

@@ -12,8 +12,6 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
 from bot.dates import END_OF_DAY, Due
@@ -31,9 +29,10 @@ from bot.keeping import (
 )
 from bot.nudge_planning import replan
 from bot.outbox import Planned, enqueue
+from bot.refusal import Refusal
 from bot.text import has_visible
 from bot.visibility import commitment_visible_to, sees_partnership
-from storage.db import transaction
+from storage.db import transaction, upsert_insert
 from storage.models import (
     Commitment,
     CommitmentEvent,
@@ -52,10 +51,6 @@ NOT_A_MEMBER = (
     "If you've just joined the channel, please ask again in a moment."
 )
 OPEN_STATUSES = (Status.PROPOSED.value, Status.OPEN.value)
-
-
-class CommitmentError(ValueError):
-    """A friendly refusal to show the person who asked (not found, not yours, not now)."""
 
 
 @dataclass(frozen=True)
@@ -110,18 +105,7 @@ class CommitmentView:
         return outcome(self.state(), now=now)
 
     def state(self) -> CommitmentState:
-        return CommitmentState(
-            status=self.status,
-            original_due_at=self.original_due_at,
-            due_at=self.due_at,
-            judged_due_at=self.judged_due_at,
-            delivered_at=self.delivered_at,
-            confirmed=self.confirmed,
-            withdrawn_at=self.withdrawn_at,
-            date_changes=self.date_changes,
-            renegotiated=self.renegotiated,
-            evidence=self.evidence,
-        )
+        return CommitmentState.from_columns(self)
 
     def is_overdue(self, *, now: datetime) -> bool:
         return self.status == Status.OPEN and now > self.due_at
@@ -164,7 +148,7 @@ def save_person(
         "locale": locale,
         "profile_fetched_at": now,
     }
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     statement = insert(Person).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["team_id", "user_id"],
@@ -191,7 +175,7 @@ def ensure_partnership(
     engine: Engine, *, team_id: str, channel_id: str, name: str | None = None
 ) -> PartnershipRef:
     """The channel's partnership, created with default settings on first use."""
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     statement = (
         insert(Partnership)
         .values(
@@ -237,7 +221,7 @@ def check_member(engine: Engine, *, partnership: PartnershipRef, user_id: str) -
     """Refuse, politely, anyone who may not see this partnership's data (`bot.visibility`)."""
     with transaction(engine) as session:
         if not sees_partnership(session, partnership_id=partnership.id, user_id=user_id):
-            raise CommitmentError(NOT_A_MEMBER)
+            raise Refusal(NOT_A_MEMBER)
 
 
 def get_partnership(engine: Engine, *, team_id: str, partnership_id: int) -> PartnershipRef | None:
@@ -294,13 +278,11 @@ def log_commitment(
     """
     title = " ".join(title.split())
     if not has_visible(title):
-        raise CommitmentError("Please say what will be done.")
+        raise Refusal("Please say what will be done.")
     if len(title) > MAX_TITLE:
-        raise CommitmentError(
-            f"Please keep it under {MAX_TITLE} characters; you wrote {len(title)}."
-        )
+        raise Refusal(f"Please keep it under {MAX_TITLE} characters; you wrote {len(title)}.")
     if due_at <= now:
-        raise CommitmentError("That due date has already passed; please pick a later one.")
+        raise Refusal("That due date has already passed; please pick a later one.")
     try:
         commitment_id = _insert(
             engine,
@@ -370,7 +352,7 @@ def _insert(engine: Engine, row: Commitment, *, creator: PersonRef, due_at: date
             due_at=due_at,
             proposed=row.owner_id != creator.id,
         )
-        for column, value in _columns(derive_state([created])).items():
+        for column, value in derive_state([created]).as_columns().items():
             setattr(row, column, value)
         session.add(row)
         session.flush()
@@ -441,7 +423,7 @@ def undo_commitment(
         row = _locked_by_ref(session, team_id, ref, actor.user_id)
         if row.created_by_id != actor.id:
             logged_by = _view(session, row).created_by.name
-            raise CommitmentError(f"Only {logged_by}, who logged it, can undo commitment {ref}.")
+            raise Refusal(f"Only {logged_by}, who logged it, can undo commitment {ref}.")
         if row.status == Status.PROPOSED:
             kind, note = EventKind.DECLINED, "Undone by the person who proposed it"
         else:
@@ -466,8 +448,8 @@ def parse_ref(value: object) -> int | None:
     return int(text)
 
 
-def not_found(value: object) -> CommitmentError:
-    return CommitmentError(f"I can't find commitment {value or '?'}. `/saydo list` shows yours.")
+def not_found(value: object) -> Refusal:
+    return Refusal(f"I can't find commitment {value or '?'}. `/saydo list` shows yours.")
 
 
 def get_by_ref(engine: Engine, *, team_id: str, ref: int) -> CommitmentView | None:
@@ -571,7 +553,7 @@ def list_commitments(
 
 def _next_ref(session, team_id: str) -> int:
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(dialect)
     statement = insert(RefCounter).values(team_id=team_id, last_ref=1)
     statement = statement.on_conflict_do_update(
         index_elements=["team_id"], set_={"last_ref": RefCounter.last_ref + 1}
@@ -586,7 +568,7 @@ def _locked_by_ref(session, team_id: str, ref: int, actor_user_id: str) -> Commi
         _by_ref(team_id, ref).where(commitment_visible_to(actor_user_id)).with_for_update()
     ).scalar_one_or_none()
     if row is None:
-        raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
+        raise Refusal(f"I can't find commitment {ref}. `/saydo list` shows yours.")
     return row
 
 
@@ -606,9 +588,9 @@ def _append(
         event = Event(kind=kind, at=now, actor_id=actor.user_id, due_at=due_at, note=note)
         state = derive_state([*events, event])
     except (TransitionError, ValueError) as refusal:
-        raise CommitmentError(str(refusal)) from None
+        raise Refusal(str(refusal)) from None
     session.add(_event_row(row.id, event, actor.id))
-    for column, value in _columns(state).items():
+    for column, value in state.as_columns().items():
         setattr(row, column, value)
     session.flush()
     replan(session, row, generation=len(events) + 1, now=now)
@@ -651,7 +633,7 @@ def record_channel_message(engine: Engine, *, commitment_id: int, ts: str) -> No
 def check_allowed(
     engine: Engine, commitment: CommitmentView, *, user_id: str, kind: EventKind
 ) -> None:
-    """Raise a friendly CommitmentError if this person may not make this change now (so a
+    """Raise a friendly Refusal if this person may not make this change now (so a
     button can refuse before showing a form that could not be submitted). Admins from the
     owner's workspace may do most of what the owner may."""
     with transaction(engine) as session:
@@ -659,17 +641,17 @@ def check_allowed(
     try:
         check_transition(commitment.state(), kind)
     except TransitionError as refusal:
-        raise CommitmentError(str(refusal)) from None
+        raise Refusal(str(refusal)) from None
 
 
 def _authorise(view: CommitmentView, user_id: str, kind: EventKind, *, session=None) -> None:
     if kind in _OWNER_ACTIONS and user_id != view.owner.user_id:
         admin = kind in _ADMIN_ACTIONS and session is not None
         if not (admin and _is_owners_admin(session, view, user_id)):
-            raise CommitmentError(_REFUSALS[kind].format(owner=view.owner.name))
+            raise Refusal(_REFUSALS[kind].format(owner=view.owner.name))
     if kind in _RECIPIENT_ACTIONS and (view.recipient is None or user_id != view.recipient.user_id):
         who = view.recipient.name if view.recipient else "the recipient"
-        raise CommitmentError(_REFUSALS[kind].format(recipient=who))
+        raise Refusal(_REFUSALS[kind].format(recipient=who))
 
 
 def _is_owners_admin(session, view: CommitmentView, user_id: str) -> bool:
@@ -724,25 +706,6 @@ def _event_row(commitment_id: int, event: Event, actor_person_id: int) -> Commit
     )
 
 
-_PROJECTED = (
-    "status",
-    "original_due_at",
-    "due_at",
-    "judged_due_at",
-    "delivered_at",
-    "withdrawn_at",
-    "date_changes",
-    "confirmed",
-    "renegotiated",
-    "evidence",
-)
-
-
-def _columns(state: CommitmentState) -> dict:
-    columns = state.as_columns()
-    return {name: columns[name] for name in _PROJECTED}
-
-
 def person_ref(person: Person) -> PersonRef:
     """A Person row as the plain value the domain passes around."""
     return PersonRef(
@@ -791,18 +754,9 @@ def views_of(session, rows: list[Commitment]) -> list[CommitmentView]:
             owner=people[r.owner_id],
             recipient=people[r.recipient_id] if r.recipient_id else None,
             created_by=people[r.created_by_id],
-            status=Status(r.status),
-            due_at=r.due_at,
-            original_due_at=r.original_due_at,
-            judged_due_at=r.judged_due_at,
+            **vars(CommitmentState.from_columns(r)),
             has_time=r.has_time,
             created_at=r.created_at,
-            delivered_at=r.delivered_at,
-            withdrawn_at=r.withdrawn_at,
-            confirmed=r.confirmed,
-            date_changes=r.date_changes,
-            renegotiated=r.renegotiated,
-            evidence=r.evidence,
             notes=r.notes,
             source_permalink=r.source_permalink,
             channel_message_ts=r.channel_message_ts,

@@ -20,7 +20,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
 from bot import clock
-from bot.keeping import CommitmentState, Outcome, Status, outcome
+from bot.keeping import STATE_COLUMNS, CommitmentState, Outcome, outcome
+from bot.reviews import EXPORTS
 from storage.db import transaction
 from storage.models import Commitment, Partnership, Person
 
@@ -86,19 +87,10 @@ def rows(
             owner.team_id,
             Commitment.title,
             Commitment.created_at,
-            Commitment.status,
-            Commitment.original_due_at,
-            Commitment.due_at,
-            Commitment.judged_due_at,
-            Commitment.delivered_at,
-            Commitment.confirmed,
-            Commitment.withdrawn_at,
-            Commitment.date_changes,
-            Commitment.renegotiated,
-            Commitment.evidence,
             recipient.user_id,
             recipient.name,
             Commitment.source_permalink,
+            *(getattr(Commitment, column) for column in STATE_COLUMNS),
         )
         .join(Partnership, Partnership.id == Commitment.partnership_id)
         .join(owner, owner.id == Commitment.owner_id)
@@ -114,22 +106,9 @@ def rows(
         for r in session.execute(statement):
             (
                 team_id, ref, channel_id, partnership, owner_id, owner_name, owner_team_id,
-                title, created_at, status, original_due_at, due_at, judged_due_at, delivered_at,
-                confirmed, withdrawn_at, date_changes, renegotiated, evidence, recipient_id,
-                recipient_name, source_permalink,
-            ) = r  # fmt: skip
-            state = CommitmentState(
-                status=Status(status),
-                original_due_at=original_due_at,
-                due_at=due_at,
-                judged_due_at=judged_due_at,
-                delivered_at=delivered_at,
-                confirmed=confirmed,
-                withdrawn_at=withdrawn_at,
-                date_changes=date_changes,
-                renegotiated=renegotiated,
-                evidence=evidence,
-            )
+                title, created_at, recipient_id, recipient_name, source_permalink,
+            ) = r[:12]  # fmt: skip
+            state = CommitmentState.from_columns(r)
             yield {
                 "workspace_id": team_id,
                 "reference": ref,
@@ -140,15 +119,15 @@ def rows(
                 "owner_team_id": owner_team_id,
                 "title": title,
                 "created_at": iso(created_at),
-                "original_due_at": iso(original_due_at),
-                "due_at": iso(due_at),
-                "status": status,
-                "delivered_at": iso(delivered_at),
+                "original_due_at": iso(state.original_due_at),
+                "due_at": iso(state.due_at),
+                "status": state.status.value,
+                "delivered_at": iso(state.delivered_at),
                 "kept": _KEPT.get(outcome(state, now=now)),
-                "date_changes": date_changes,
+                "date_changes": state.date_changes,
                 "recipient_id": recipient_id,
                 "recipient_name": recipient_name,
-                "evidence": evidence,
+                "evidence": state.evidence,
                 "source_permalink": source_permalink,
             }
 
@@ -206,8 +185,6 @@ def export(
 
     `what` is commitments (the default) or one of `bot.reviews.EXPORTS`: reviews, lessons,
     coffee (the same formats, filters, streaming and constant query count)."""
-    from bot.reviews import EXPORTS
-
     if fmt not in FORMATS:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r}).")
     columns: Sequence[str] = COLUMNS

@@ -12,7 +12,8 @@ Outcomes
 - **Missed**: not delivered and past due. It stays missed until delivered, then it is late.
 - **Pending**: open and not yet past due (at the deadline instant it is still pending).
 - **Not counted**: proposed or declined commitments, and those withdrawn by their due date.
-  Withdrawn ones are still listed (`SayDo.withdrawn`). Withdrawn after the due date: missed.
+  Withdrawn ones are still listed (the reports' `withdrawn`). Withdrawn after the due date:
+  missed.
 
 The say/do ratio for a period is kept / (kept + late + missed), over commitments whose judged
 due date falls in [start, end). It is undefined (None) when nothing has been judged yet.
@@ -63,8 +64,8 @@ events, so aggregates need no replay. With `now` the reporting instant:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from itertools import pairwise
@@ -146,6 +147,17 @@ class CommitmentState:
     def as_columns(self) -> dict[str, Any]:
         """Every field as a plain column value (status as its string)."""
         return {**asdict(self), "status": self.status.value}
+
+    @classmethod
+    def from_columns(cls, row: Any) -> CommitmentState:
+        """The state from anything with these fields as attributes (a `commitment` row, a
+        view, a result row selecting `STATE_COLUMNS`)."""
+        values = {name: getattr(row, name) for name in STATE_COLUMNS}
+        return cls(**{**values, "status": Status(values["status"])})
+
+
+# The denormalised `commitment` columns kept in step with the events: the state's fields.
+STATE_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(CommitmentState))
 
 
 _ALLOWED: dict[Status, frozenset[EventKind]] = {
@@ -285,37 +297,3 @@ def counts_in_period(state: CommitmentState, start: datetime, end: datetime) -> 
     if state.status in (Status.PROPOSED, Status.DECLINED):
         return False
     return start <= state.judged_due_at < end
-
-
-@dataclass(frozen=True)
-class SayDo:
-    """Outcome counts for a period; withdrawn (by the due date) and pending are not in the ratio."""
-
-    kept: int
-    late: int
-    missed: int
-    withdrawn: int
-    pending: int
-
-    @property
-    def ratio(self) -> float | None:
-        """kept / (kept + late + missed), or None when nothing has been judged."""
-        judged = self.kept + self.late + self.missed
-        return self.kept / judged if judged else None
-
-
-def say_do(
-    states: Iterable[CommitmentState], *, now: datetime, start: datetime, end: datetime
-) -> SayDo:
-    """Count the outcomes at `now` of the commitments due in [start, end)."""
-    tally = dict.fromkeys(Outcome, 0)
-    for state in states:
-        if counts_in_period(state, start, end):
-            tally[outcome(state, now=now)] += 1
-    return SayDo(
-        kept=tally[Outcome.KEPT],
-        late=tally[Outcome.LATE],
-        missed=tally[Outcome.MISSED],
-        withdrawn=tally[Outcome.NOT_COUNTED],
-        pending=tally[Outcome.PENDING],
-    )

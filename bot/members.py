@@ -1,7 +1,8 @@
 """Partnership members: who is in the channel, their organisation, and who is an admin.
 
-No Slack here: handlers resolve people and workspace names and pass plain values in. Members
-come and go with the channel (`member_joined_channel`, `member_left_channel`, a periodic
+No Slack here: what Slack knows (who is in a channel, what a workspace is called, a user's
+profile) comes in through a `Directory` (`bot.slack_client.SlackDirectory` in production).
+Members come and go with the channel (`member_joined_channel`, `member_left_channel`, a periodic
 refresh); a member who leaves is kept, inactive, so their history and organisation survive a
 return. A member's organisation defaults to their Slack workspace's name and is set only on
 first insert; after that only an admin changes it (`set_organisation`).
@@ -14,26 +15,51 @@ The workspace is Slack's, so nobody can claim another organisation's people by r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType
+from typing import Protocol
 
 from sqlalchemy import Engine, case, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bot.commitments import (
-    CommitmentError,
-    PartnershipRef,
-    PersonRef,
-    partnership_ref,
-    person_ref,
-)
+from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
+from bot.people import Profile, UnknownPerson, person_for
+from bot.refusal import Refusal
 from bot.visibility import sees_partnership
-from storage.db import transaction
+from storage.db import transaction, upsert_insert
 from storage.models import Member, Partnership, Person
 
+logger = logging.getLogger(__name__)
+
 MAX_ORGANISATION = 100
+
+
+class DirectoryUnavailable(Exception):
+    """Slack could not answer (the message says why); nothing was changed."""
+
+
+class Directory(Protocol):
+    """What Slack knows about people and channels, as plain values."""
+
+    def channel_members(self, channel_id: str) -> list[str]:
+        """The user ids in the channel (all pages); DirectoryUnavailable if Slack won't say."""
+        ...
+
+    def team_name(self, team_id: str) -> str:
+        """The workspace's name; its id when Slack won't say."""
+        ...
+
+    def profile(self, user_id: str) -> Profile:
+        """The user's profile; UnknownPerson for bots, deactivated and unknown users."""
+        ...
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    partnership: PartnershipRef
+    active: int
+    deactivated: int
 
 
 @dataclass(frozen=True)
@@ -46,6 +72,88 @@ class MemberView:
     coffee_paused_until: datetime | None
 
 
+# --- following the channel ------------------------------------------------------------------
+
+
+def resolve(
+    engine: Engine, directory: Directory, *, user_id: str, now: datetime
+) -> PersonRef | None:
+    """A human in Slack (cached profile, else the directory's); None for bots and deactivated
+    users."""
+    try:
+        return person_for(engine, user_id=user_id, now=now, fetch=directory.profile)
+    except UnknownPerson:
+        return None
+
+
+def join(
+    engine: Engine,
+    directory: Directory,
+    *,
+    partnership: PartnershipRef,
+    person: PersonRef,
+    now: datetime,
+) -> MemberView:
+    """Add (or reactivate) a member; a new one's organisation is their workspace's name."""
+    return upsert_member(
+        engine,
+        partnership_id=partnership.id,
+        person=person,
+        organisation=directory.team_name(person.team_id),
+        now=now,
+    )
+
+
+def admit_if_present(
+    engine: Engine,
+    directory: Directory,
+    *,
+    partnership: PartnershipRef,
+    user_id: str,
+    now: datetime,
+) -> MemberView | None:
+    """Add this person as a member if the channel has them (a join Saydo missed, or a channel
+    it has only just met), so what they may see follows the channel at once; None if it
+    doesn't have them."""
+    if user_id not in directory.channel_members(partnership.channel_id):
+        return None
+    person = resolve(engine, directory, user_id=user_id, now=now)
+    if person is None:
+        return None
+    return join(engine, directory, partnership=partnership, person=person, now=now)
+
+
+def refresh_members(
+    engine: Engine, directory: Directory, *, partnership: PartnershipRef, now: datetime
+) -> Refreshed:
+    """Bring the partnership's members in line with the channel: every human member is active,
+    everyone else inactive. If Slack can't answer, the refresh stops before anyone is
+    deactivated (DirectoryUnavailable)."""
+    present: set[int] = set()
+    for user_id in dict.fromkeys(directory.channel_members(partnership.channel_id)):
+        person = resolve(engine, directory, user_id=user_id, now=now)
+        if person is not None:
+            join(engine, directory, partnership=partnership, person=person, now=now)
+            present.add(person.id)
+    gone = [
+        m for m in list_members(engine, partnership_id=partnership.id) if m.person.id not in present
+    ]
+    for left in gone:
+        deactivate_member(engine, partnership_id=partnership.id, person_id=left.person.id)
+    return Refreshed(partnership, active=len(present), deactivated=len(gone))
+
+
+def refresh_all_members(engine: Engine, directory: Directory, *, now: datetime) -> list[Refreshed]:
+    """The periodic sweep: every partnership in turn; one failing channel doesn't stop it."""
+    done: list[Refreshed] = []
+    for partnership in all_partnerships(engine):
+        try:
+            done.append(refresh_members(engine, directory, partnership=partnership, now=now))
+        except DirectoryUnavailable as error:
+            logger.warning("Could not refresh the members of %s: %s", partnership.channel_id, error)
+    return done
+
+
 # --- changes ------------------------------------------------------------------------------
 
 
@@ -56,7 +164,7 @@ def upsert_member(
     on insert, so an organisation an admin chose is never overwritten; a stand-in (their
     workspace's raw id, when Slack didn't name it) is replaced as soon as the name is known."""
     organisation = _clean_organisation(organisation) or person.team_id
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     statement = insert(Member).values(
         partnership_id=partnership_id,
         person_id=person.id,
@@ -101,18 +209,18 @@ def make_admin(
         _lock_partnership(session, partnership_id)  # two first admins at once queue up
         row, person = _member_row(session, partnership_id, person_id)
         if row is None or not row.active:
-            raise CommitmentError(_not_a_member(person))
+            raise Refusal(_not_a_member(person))
         actor = _active_member(session, partnership_id, actor_person_id)
         if actor is None:
-            raise CommitmentError("Only members of this partnership's channel can choose admins.")
+            raise Refusal("Only members of this partnership's channel can choose admins.")
         if actor[1].team_id != person.team_id:
-            raise CommitmentError(
+            raise Refusal(
                 f"{person.name} is from another organisation's Slack workspace: each "
                 "organisation chooses its own admins, so please ask one of theirs."
             )
         admins = _admin_names(session, partnership_id, team_id=person.team_id)
         if admins and not actor[0].is_admin:
-            raise CommitmentError(
+            raise Refusal(
                 f"Only an admin from your organisation can add admins; ask {_either(admins)}."
             )
         row.is_admin = True
@@ -131,21 +239,21 @@ def set_organisation(
     """An admin sets which organisation a member belongs to (1 to 100 characters)."""
     cleaned = _clean_organisation(organisation)
     if not cleaned:
-        raise CommitmentError("Please give the organisation's name, e.g. `Northshire NHS Trust`.")
+        raise Refusal("Please give the organisation's name, e.g. `Northshire NHS Trust`.")
     if len(cleaned) > MAX_ORGANISATION:
-        raise CommitmentError(
+        raise Refusal(
             f"Please keep the organisation's name under {MAX_ORGANISATION} characters; "
             f"that one has {len(cleaned)}."
         )
     with transaction(engine) as session:
         row, person = _member_row(session, partnership_id, person_id)
         if row is None:
-            raise CommitmentError(_not_a_member(person))
+            raise Refusal(_not_a_member(person))
         actor = _active_member(session, partnership_id, actor_person_id)
         if actor is None or not actor[0].is_admin or actor[1].team_id != person.team_id:
             admins = _admin_names(session, partnership_id, team_id=person.team_id)
             ask = f"ask {_either(admins)}" if admins else "they can choose one with `/saydo admin`"
-            raise CommitmentError(
+            raise Refusal(
                 f"Only an admin from {person.name}'s own organisation can change their "
                 f"organisation; {ask}."
             )
@@ -168,7 +276,7 @@ def set_coffee(
     with transaction(engine) as session:
         row, person = _member_row(session, partnership_id, person_id)
         if row is None:
-            raise CommitmentError(_not_a_member(person))
+            raise Refusal(_not_a_member(person))
         if opt_out is not None:
             row.coffee_opt_out = opt_out
         if paused_until is not ...:
@@ -308,13 +416,13 @@ def _lock_partnership(session, partnership_id: int) -> None:
         select(Partnership.id).where(Partnership.id == partnership_id).with_for_update()
     ).first()
     if found is None:
-        raise CommitmentError("I can't find that partnership any more.")
+        raise Refusal("I can't find that partnership any more.")
 
 
 def _member_row(session, partnership_id: int, person_id: int) -> tuple[Member | None, PersonRef]:
     person = session.get(Person, person_id)
     if person is None:
-        raise CommitmentError("I don't know that person yet.")
+        raise Refusal("I don't know that person yet.")
     row = session.execute(
         select(Member).where(Member.partnership_id == partnership_id, Member.person_id == person_id)
     ).scalar_one_or_none()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from bot.charter_settings import nudge_policy_in
 from bot.keeping import Status
 from bot.nudge_policy import plan_slots
 from bot.outbox import Planned, State, cancel_pending, enqueue
@@ -31,8 +32,6 @@ def replan(
     of the owner's organisation. A charter change replans with `generation` "<events>c<version>"
     and `keep_sent`: slots of the same due date already sent are not planned again.
     """
-    from bot.charter import nudge_policy_in  # bot.charter imports this module's callers
-
     cancel_pending(session, commitment_id=row.id)
     if row.status != Status.OPEN.value:
         return

@@ -11,13 +11,13 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
-from bot.blocks import nudges as nudge_messages
-from bot.charter import nudge_policy_in
-from bot.commitments import CommitmentError, PersonRef, get_commitment
+from bot.charter_settings import nudge_policy_in
+from bot.commitments import PersonRef
 from bot.keeping import Status
 from bot.nudge_planning import NUDGE
-from bot.nudge_policy import in_working_hours, next_working_instant, snoozed
-from bot.outbox import Item, Later, Planned, Send, Skip, State, enqueue
+from bot.nudge_policy import snoozed
+from bot.outbox import Planned, enqueue
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Commitment, Person
 
@@ -29,11 +29,11 @@ def snooze(engine: Engine, *, team_id: str, ref: int, actor: PersonRef, now: dat
             select(Commitment).where(Commitment.team_id == team_id, Commitment.ref == ref)
         ).scalar_one_or_none()
         if row is None:
-            raise CommitmentError(f"I can't find commitment {ref}.")
+            raise Refusal(f"I can't find commitment {ref}.")
         if row.owner_id != actor.id:
-            raise CommitmentError("Only the owner can snooze this reminder.")
+            raise Refusal("Only the owner can snooze this reminder.")
         if row.status != Status.OPEN.value:
-            raise CommitmentError("It is no longer open, so there is nothing to snooze.")
+            raise Refusal("It is no longer open, so there is nothing to snooze.")
         policy = nudge_policy_in(
             session,
             partnership_id=row.partnership_id,
@@ -61,28 +61,3 @@ def set_away(engine: Engine, *, person_id: int, until: datetime | None) -> None:
     """Pause (or, with None, resume) every nudge to this person until `until`."""
     with transaction(engine) as session:
         session.execute(update(Person).where(Person.id == person_id).values(away_until=until))
-
-
-def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    """The nudge as it should read now, or why it should not (or not yet) be sent."""
-    commitment = get_commitment(engine, commitment_id=item.commitment_id)
-    if commitment.status != Status.OPEN:
-        return Skip(State.CANCELLED, f"#{commitment.ref} is {commitment.status.value}")
-    owner = commitment.owner
-    if owner.away_until and owner.away_until > now:
-        return Later(next_working_instant(owner.away_until, tz=owner.tz), "owner is away")
-    with transaction(engine) as session:
-        policy = nudge_policy_in(
-            session,
-            partnership_id=commitment.partnership.id,
-            person_id=owner.id,
-            years=(now.year, now.year + 1),
-        )
-    if not in_working_hours(now, tz=owner.tz, policy=policy):
-        return Later(
-            next_working_instant(now, tz=owner.tz, policy=policy),
-            "outside the owner's working hours",
-        )
-    slot = item.slot_key.rsplit(":", 1)[-1]
-    message = nudge_messages.nudge(commitment, slot=slot, now=now)
-    return Send(owner.user_id, message, f"#{commitment.ref} {slot} nudge")

@@ -45,12 +45,10 @@ from enum import StrEnum
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY
-from storage.db import transaction
+from storage.db import transaction, upsert_insert
 from storage.models import OutboxMessage, utcnow
 
 logger = logging.getLogger(__name__)
@@ -176,7 +174,7 @@ def enqueue(session, planned: Iterable[Planned], *, now: datetime) -> None:
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(dialect)
     session.execute(insert(OutboxMessage).on_conflict_do_nothing(index_elements=["slot_key"]), rows)
 
 

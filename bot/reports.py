@@ -45,8 +45,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from bot.charter import DEFAULT_CHARTER, CharterSettings, coffee_round_at, review_date_after
-from bot.commitments import CommitmentView, PartnershipRef
+from bot.charter import DEFAULT_CHARTER, coffee_round_at, current_charter, review_date_after
+from bot.charter_settings import CharterSettings
+from bot.commitments import CommitmentView, PartnershipRef, partnership_ref, views_of
 from bot.keeping import Status
 from bot.visibility import commitment_visible_to, member_partnerships
 from storage.db import transaction
@@ -256,7 +257,7 @@ def _early(dialect: str) -> ColumnElement:
 
 def _outcome_sums(now: datetime, dialect: str) -> list[ColumnElement]:
     """kept, late, missed, withdrawn, pending, early: the `bot.keeping` column mapping, as one
-    sum per outcome (`raw_week_aggregate` and `person_ratios`)."""
+    sum per outcome (`person_ratios`)."""
     delivered = _C.status == Status.DELIVERED.value
     open_ = _C.status == Status.OPEN.value
     withdrawn = _C.status == Status.WITHDRAWN.value
@@ -307,15 +308,6 @@ def _tally(row) -> Tally:
         int(row.pending or 0),
         int(row.early or 0),
     )
-
-
-def _counted(partnership_id: int, start: datetime, end: datetime) -> list[ColumnElement]:
-    return [
-        _C.partnership_id == partnership_id,
-        _C.judged_due_at >= _at(start),
-        _C.judged_due_at < _at(end),
-        _C.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
-    ]
 
 
 def _bounds(buckets: int) -> list[ColumnElement]:
@@ -671,17 +663,6 @@ def person_ratios(
     return PersonRatios(last_30=last_30, last_90=last_30 + by_recent.get(0, Tally()))
 
 
-def raw_week_aggregate(
-    engine: Engine, *, partnership_id: int, start: datetime, end: datetime, now: datetime
-):
-    """The benchmark's yardstick: one plain aggregate over the period's rows."""
-    query = select(*_outcome_sums(now, engine.dialect.name)).where(
-        *_counted(partnership_id, start, end)
-    )
-    with engine.connect() as connection:
-        return connection.execute(query).one()
-
-
 # --- a partnership and its charter, in one read -------------------------------------------
 
 
@@ -782,9 +763,6 @@ def home_data(
 ) -> HomeData:
     """Everything the person's Home tab shows for one of their partnerships (the one asked
     for, else the one with their soonest open commitment): a fixed number of queries."""
-    from bot.charter import current_charter
-    from bot.commitments import partnership_ref, views_of
-
     with transaction(engine) as session:
         people = session.execute(select(Person).where(Person.user_id == user_id)).scalars().all()
         ids = [p.id for p in people] or [-1]

@@ -27,16 +27,12 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, Integer, and_, bindparam, func, or_, select, update
 
 from bot import reports
-from bot.charter import CharterSettings, current_charter, review_date_after
-from bot.commitments import (
-    CommitmentError,
-    PartnershipRef,
-    PersonRef,
-    partnership_ref,
-    person_ref,
-)
+from bot.charter import current_charter, review_date_after
+from bot.charter_settings import CharterSettings
+from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
 from bot.keeping import Status
-from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
+from bot.outbox import STILL_USEFUL, Planned, enqueue
+from bot.refusal import Refusal
 from bot.reports import Tally
 from storage.db import transaction
 from storage.models import (
@@ -62,10 +58,6 @@ LIST_LIMIT = 8  # items of each list shown in the pack; the rest are in `saydo e
 MAX_LESSON = 1000
 MAX_RECORD_FIELD = 3000
 LESSONS_SHOWN = 20
-
-
-class ReviewError(CommitmentError):
-    """A friendly refusal about reviews or lessons (shown as an ephemeral message)."""
 
 
 # --- planning (the `reviews` sweep) -------------------------------------------------------
@@ -317,7 +309,7 @@ def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now
     with reports.reading(engine) as connection:
         header = reports.header(connection, partnership_id)
         if header is None:
-            raise ReviewError("That partnership no longer exists.")
+            raise Refusal("That partnership no longer exists.")
         partnership = header.partnership
         previous_start, start, end = quarter_bounds(review_date, partnership.tz)
         quarters = reports.tallies(
@@ -395,25 +387,6 @@ def _settings(engine: Engine, partnership_id: int) -> CharterSettings:
     return current_charter(engine, partnership_id=partnership_id).settings
 
 
-def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
-    """The reminder as it should read now, or why it should not be sent."""
-    from bot.blocks import reviews as review_messages
-
-    partnership_id, review_date, offset = parse_slot_key(item.slot_key)
-    with transaction(engine) as session:
-        row = session.get(Partnership, partnership_id)
-        if row is None:
-            return Skip(State.CANCELLED, "the partnership no longer exists")
-        start = began(row, row.created_at)
-    settings = _settings(engine, partnership_id)
-    day_before = review_date - timedelta(days=1)
-    if review_date_after(settings, began=start, after=day_before) != review_date:
-        return Skip(State.CANCELLED, f"{review_date} is no longer a review date in the charter")
-    pack = evidence_pack(engine, partnership_id=partnership_id, review_date=review_date, now=now)
-    message = review_messages.reminder(pack, days_before=offset)
-    return Send(item.channel, message, f"review {review_date} reminder ({offset} days before)")
-
-
 # --- the review record ---------------------------------------------------------------------
 
 
@@ -450,10 +423,10 @@ def review_opens(engine: Engine, *, partnership_id: int, review_date: date, now:
     with transaction(engine) as session:
         row = session.get(Partnership, partnership_id)
         if row is None:
-            raise ReviewError("That partnership no longer exists.")
+            raise Refusal("That partnership no longer exists.")
         today = now.astimezone(ZoneInfo(row.tz)).date()
     if today < review_date:
-        raise ReviewError(
+        raise Refusal(
             f"The review is on {review_date:%a %d %b %Y}; you can record it from that day."
         )
 
@@ -470,19 +443,19 @@ def record_review(
     charter_changes: str,
     now: datetime,
 ) -> RecordView:
-    """Keep what the review decided (one transaction). Raises ReviewError for bad input."""
+    """Keep what the review decided (one transaction). Raises Refusal for bad input."""
     outcomes, decisions, charter_changes = (
         (t or "").strip() for t in (outcomes, decisions, charter_changes)
     )
     if not outcomes:
-        raise ReviewError("Please write down the review's outcomes.")
+        raise Refusal("Please write down the review's outcomes.")
     for label, value in (
         ("outcomes", outcomes),
         ("decisions", decisions),
         ("charter changes", charter_changes),
     ):
         if len(value) > MAX_RECORD_FIELD:
-            raise ReviewError(
+            raise Refusal(
                 f"Please keep the {label} under {MAX_RECORD_FIELD} characters; "
                 f"you wrote {len(value)}."
             )
@@ -553,13 +526,11 @@ def log_lesson(
 ) -> LessonView:
     text = (text or "").strip()
     if not text:
-        raise ReviewError(
+        raise Refusal(
             "What was the lesson? For example: `/saydo lesson share drafts a week earlier`."
         )
     if len(text) > MAX_LESSON:
-        raise ReviewError(
-            f"Please keep a lesson under {MAX_LESSON} characters; you wrote {len(text)}."
-        )
+        raise Refusal(f"Please keep a lesson under {MAX_LESSON} characters; you wrote {len(text)}.")
     with transaction(engine) as session:
         lesson = Lesson(
             partnership_id=partnership.id, person_id=person.id, text=text, created_at=now

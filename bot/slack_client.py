@@ -1,12 +1,15 @@
-"""The Slack Web API client Saydo uses: the configured base URL and retries built in."""
+"""The Slack Web API client Saydo uses (the configured base URL and retries built in), and the
+directory the domain reads people and channels from (`bot.members.Directory`)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -14,6 +17,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.members import DirectoryUnavailable
+from bot.people import Profile, UnknownPerson, profile_from_users_info
+
+logger = logging.getLogger(__name__)
 
 WEB_API_TIMEOUT_SECONDS = 15
 
@@ -108,3 +115,54 @@ def build_web_client(settings: Settings, *, token: str | None = None) -> WebClie
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+class SlackDirectory:
+    """`bot.members.Directory` answered by the Web API. Workspace names are cached for the life
+    of the object (one is built at start-up and shared by the listeners)."""
+
+    def __init__(self, client: WebClient):
+        self.client = client
+        self._team_names: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def channel_members(self, channel_id: str) -> list[str]:
+        user_ids: list[str] = []
+        cursor: str | None = None
+        try:
+            while True:
+                response = self.client.conversations_members(
+                    channel=channel_id, cursor=cursor, limit=200
+                )
+                user_ids += response.get("members") or []
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    return user_ids
+        except SlackApiError as error:
+            raise DirectoryUnavailable(error.response.get("error")) from None
+
+    def team_name(self, team_id: str) -> str:
+        if not team_id:
+            return "Unknown organisation"
+        with self._lock:
+            if team_id in self._team_names:
+                return self._team_names[team_id]
+        try:
+            name = (self.client.team_info(team=team_id).get("team") or {}).get("name") or ""
+        except SlackApiError as error:
+            logger.warning("team.info failed for %s: %s", team_id, error.response.get("error"))
+            return team_id  # not cached: asked again next time
+        name = " ".join(name.split()) or team_id
+        with self._lock:
+            self._team_names[team_id] = name
+        return name
+
+    def profile(self, user_id: str) -> Profile:
+        """From `users.info` (with the user's locale)."""
+        try:
+            response = self.client.users_info(user=user_id, include_locale=True)
+        except SlackApiError as error:
+            if error.response.get("error") in ("user_not_found", "user_not_visible"):
+                raise UnknownPerson(user_id) from None
+            raise DirectoryUnavailable(error.response.get("error")) from None
+        return profile_from_users_info(response["user"])

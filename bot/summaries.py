@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select
 
 from bot import reports
-from bot.blocks import reports as report_blocks
-from bot.charter import BY_PERSON, CharterSettings, weekly_instant
+from bot.charter import weekly_instant
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.commitments import PartnershipRef
-from bot.outbox import STILL_USEFUL, Item, Planned, Send, Skip, State, enqueue
+from bot.outbox import STILL_USEFUL, Planned, enqueue
 from storage.db import transaction
 from storage.models import CharterVersion, Partnership
 
@@ -135,22 +135,3 @@ def weekly(engine: Engine, *, partnership_id: int, at: datetime, now: datetime) 
         week_start_local=week_start.astimezone(zone),
         week_end_local=week_end.astimezone(zone),
     )
-
-
-def render(engine: Engine, item: Item, now: datetime) -> Send | Skip:
-    """The summary as it reads now, or a cancellation if the charter moved it."""
-    _, partnership_id, _ = item.slot_key.split(":", 2)
-    summary = weekly(engine, partnership_id=int(partnership_id), at=item.due_at, now=now)
-    if summary is None:
-        return Skip(State.CANCELLED, "the partnership no longer exists")
-    settings, tz = summary.settings, summary.partnership.tz
-    expected = weekly_instant(
-        settings.summary_weekday,
-        settings.summary_time,
-        tz,
-        on_or_after=item.due_at - timedelta(minutes=1),
-    )
-    if expected != item.due_at:
-        return Skip(State.CANCELLED, "the charter moved the weekly summary")
-    message = report_blocks.weekly_summary(summary)
-    return Send(item.channel, message, f"weekly summary for {summary.partnership.name}")

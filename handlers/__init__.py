@@ -1,9 +1,9 @@
-"""Slack listeners: each module exposes `register(app)`; `register_all` wires them up."""
+"""Slack listeners: each module exposes `register(app)` (and its `/saydo` subcommands in
+`SUBCOMMANDS`); `register_all` wires them up, passing the shared services explicitly."""
 
 from __future__ import annotations
 
 from slack_bolt import App
-from sqlalchemy import Engine
 
 from handlers import (
     charter,
@@ -40,12 +40,23 @@ LISTENER_MODULES = (
 
 
 def register_all(
-    app: App, engine: Engine | None = None, workers: common.Workers | None = None
+    app: App, services: common.Services | None = None, workers: common.Workers | None = None
 ) -> None:
     """Register every listener, acknowledged first and run on `workers` (default: in the
-    request's thread); `engine` is handed to listeners through the context."""
-    if engine is not None:
-        common.install(app, engine)
+    request's thread); `services` are handed to listeners through the context."""
+    if services is not None:
+        common.install(app, services)
+    subcommands = {
+        **saydo_command.SUBCOMMANDS,
+        **members.SUBCOMMANDS,
+        **coffee.SUBCOMMANDS,
+        **reviews.SUBCOMMANDS,
+        **stats.SUBCOMMANDS,
+        **charter.SUBCOMMANDS,
+    }
     listening = common.Listening(app, workers or common.Workers.inline())
     for module in LISTENER_MODULES:
-        module.register(listening)
+        if module is saydo_command:
+            saydo_command.register(listening, subcommands)
+        else:
+            module.register(listening)

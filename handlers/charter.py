@@ -20,21 +20,23 @@ from bot import charter as domain
 from bot import reviews
 from bot.blocks import charter as forms
 from bot.blocks.reviews import PROPOSE_FROM_REVIEW
-from bot.charter import (
-    BY_ORGANISATION,
-    BY_PERSON,
-    Charter,
-    CharterError,
-    CharterSettings,
-    Draft,
-    Outcome,
-    ProposalView,
+from bot.charter import Charter, Draft, Outcome, ProposalView
+from bot.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings, check_country
+from bot.commitments import PartnershipRef, PersonRef, get_partnership
+from bot.members import (
+    DirectoryUnavailable,
+    admins,
+    admit_if_present,
+    is_admin,
+    list_members,
+    make_admin,
+    member,
+    organisations,
+    refresh_members,
 )
-from bot.commitments import CommitmentError, PartnershipRef, PersonRef, get_partnership
-from bot.members import admins, is_admin, list_members, make_admin, member, organisations
+from bot.refusal import Refusal
 from handlers import common
-from handlers import members as membership
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,6 @@ MAX_AHEAD = timedelta(days=2 * 366)
 # --- /saydo setup and /saydo charter --------------------------------------------------------
 
 
-@subcommand("setup")
 def _setup(context: BoltContext, client: WebClient, command: dict, text: str) -> None:
     partnership = _here(context, command)
     engine = common.engine_of(context)
@@ -59,11 +60,10 @@ def _setup(context: BoltContext, client: WebClient, command: dict, text: str) ->
         members=list_members(engine, partnership_id=partnership.id),
         channel_id=partnership.channel_id,
     )
-    _views_open(client, command["trigger_id"], view)
+    common.open_view(client, command["trigger_id"], view)
     return None
 
 
-@subcommand("charter")
 def _charter(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     partnership = _here(context, command)
     engine = common.engine_of(context)
@@ -72,7 +72,7 @@ def _charter(context: BoltContext, client: WebClient, command: dict, text: str) 
         versions = domain.history(engine, partnership_id=partnership.id)
         return forms.history_message(versions, name=partnership.name, tz=partnership.tz)
     if word:
-        raise CommitmentError(f"I don't know `charter {text.strip()}`. {CHARTER_USAGE}")
+        raise Refusal(f"I don't know `charter {text.strip()}`. {CHARTER_USAGE}")
     current = domain.current_charter(engine, partnership_id=partnership.id)
     return forms.charter_message(
         current, partnership_id=partnership.id, name=partnership.name, tz=partnership.tz
@@ -81,7 +81,7 @@ def _charter(context: BoltContext, client: WebClient, command: dict, text: str) 
 
 def _here(context: BoltContext, command: dict) -> PartnershipRef:
     if command["channel_id"].startswith("D"):
-        raise CommitmentError(IN_CHANNEL)
+        raise Refusal(IN_CHANNEL)
     return common.partnership(context, command["channel_id"], command.get("channel_name"))
 
 
@@ -90,7 +90,7 @@ def _check_may_set_up(engine, partnership: PartnershipRef, actor: PersonRef) -> 
     current = admins(engine, partnership_id=partnership.id)
     if current and actor.id not in {a.person.id for a in current}:
         names = ", ".join(a.person.name for a in current)
-        raise CharterError(
+        raise Refusal(
             f"This partnership is set up already; only its admins ({names}) can run setup "
             "again. Anyone can propose a change from `/saydo charter`."
         )
@@ -105,14 +105,18 @@ def _membership(
     found = member(engine, partnership_id=partnership.id, person_id=person.id)
     if found is None or not found.active:
         try:
-            membership.admit_if_present(
-                engine, client, partnership=partnership, user_id=person.user_id
+            admit_if_present(
+                engine,
+                common.directory_of(context),
+                partnership=partnership,
+                user_id=person.user_id,
+                now=common.utcnow(),
             )
-        except SlackApiError as error:
-            logger.warning("Could not check the members: %s", error.response.get("error"))
+        except DirectoryUnavailable as error:
+            logger.warning("Could not check the members: %s", error)
         found = member(engine, partnership_id=partnership.id, person_id=person.id)
     if found is None or not found.active:
-        raise CharterError("Only members of this partnership's channel take part in its charter.")
+        raise Refusal("Only members of this partnership's channel take part in its charter.")
     return found.organisation
 
 
@@ -126,7 +130,7 @@ def handle_setup_submission(
     meta = forms.read_metadata(view.get("private_metadata"))
     values = view["state"]["values"]
     errors: dict[str, str] = {}
-    name = " ".join((_value(values, forms.NAME) or "").split())
+    name = " ".join((common.input_value(values, forms.NAME) or "").split())
     if not name:
         errors[forms.NAME[0]] = "Please give the partnership a name."
     elif len(name) > domain.MAX_NAME:
@@ -173,15 +177,17 @@ def handle_setup_submission(
             draft=draft,
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.NAME[0]: str(error)})
         return
     ack()
     # Record who else is in the channel, so their organisations count from the first change.
     try:
-        membership.refresh_members(engine, client, partnership=partnership)
-    except SlackApiError as error:
-        logger.warning("Member refresh after setup failed: %s", error.response.get("error"))
+        refresh_members(
+            engine, common.directory_of(context), partnership=partnership, now=common.utcnow()
+        )
+    except DirectoryUnavailable as error:
+        logger.warning("Member refresh after setup failed: %s", error)
     announcement = forms.setup_announcement(
         adopted, by=actor.name, partnership_id=partnership.id, name=name, tz=tz
     )
@@ -209,7 +215,7 @@ def handle_propose_button(
         organisations=organisations(engine, partnership_id=partnership.id),
         partnership_id=partnership.id,
     )
-    _views_open(client, body["trigger_id"], view)
+    common.open_view(client, body["trigger_id"], view)
 
 
 def handle_propose_from_review(
@@ -242,7 +248,7 @@ def handle_propose_from_review(
         partnership_id=partnership.id,
         review=(record.id, record.charter_changes),
     )
-    _views_open(client, body["trigger_id"], view)
+    common.open_view(client, body["trigger_id"], view)
 
 
 def handle_propose_submission(
@@ -274,7 +280,7 @@ def handle_propose_submission(
             organisations=organisations(engine, partnership_id=partnership.id),
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.PURPOSE[0]: str(error)})
         return
     ack()
@@ -328,11 +334,11 @@ def _decide(
     value = str(action.get("value") or "")
     try:
         if not value.isdigit():
-            raise CharterError("I lost track of which proposal this was.")
+            raise Refusal("I lost track of which proposal this was.")
         proposal = domain.get_proposal(engine, proposal_id=int(value))
         partnership = _partnership_by_id(context, proposal.partnership_id)
         if partnership is None:
-            raise CharterError("I can't find that charter proposal any more.")
+            raise Refusal("I can't find that charter proposal any more.")
         actor = common.person(context, client, body["user"]["id"])
         organisation = _membership(context, client, partnership, actor)
         orgs = organisations(engine, partnership_id=partnership.id)
@@ -341,7 +347,7 @@ def _decide(
                 names = ", ".join(
                     a.person.name for a in admins(engine, partnership_id=partnership.id)
                 )
-                raise CharterError(
+                raise Refusal(
                     "Only an admin can adopt a change without waiting"
                     + (f" ({names})" if names else "")
                     + ". Press Agree to add your organisation's agreement."
@@ -363,7 +369,7 @@ def _decide(
                 organisations=orgs,
                 now=common.utcnow(),
             )
-    except CommitmentError as error:
+    except Refusal as error:
         respond(**common.refusal(str(error)))
         return
     _update(client, outcome.proposal, body)
@@ -419,7 +425,7 @@ def read_draft(
         return int(raw)
 
     def clock(field: tuple[str, str]) -> time | None:
-        raw = _value(values, field, "selected_time")
+        raw = common.input_value(values, field, "selected_time")
         try:
             return time.fromisoformat(raw) if raw else None
         except ValueError:
@@ -439,7 +445,7 @@ def read_draft(
         errors[forms.SUMMARY_TIME[0]] = "Please pick a time for the weekly summary."
 
     first_review = None
-    raw_review = _value(values, forms.FIRST_REVIEW, "selected_date")
+    raw_review = common.input_value(values, forms.FIRST_REVIEW, "selected_date")
     if raw_review:
         try:
             first_review = date.fromisoformat(raw_review)
@@ -454,7 +460,7 @@ def read_draft(
                     errors[forms.FIRST_REVIEW[0]] = "Please pick a date within two years."
 
     target = None
-    raw_target = str(_value(values, forms.KEPT_TARGET) or "").strip().rstrip("%")
+    raw_target = str(common.input_value(values, forms.KEPT_TARGET) or "").strip().rstrip("%")
     if raw_target.isdigit() and 1 <= int(raw_target) <= 100:
         target = int(raw_target) / 100
     else:
@@ -464,7 +470,7 @@ def read_draft(
     if visibility not in (BY_ORGANISATION, BY_PERSON):
         errors[forms.VISIBILITY[0]] = "Please choose what summaries show."
 
-    chosen_days = _value(values, forms.WORKING_DAYS, "selected_options") or []
+    chosen_days = common.input_value(values, forms.WORKING_DAYS, "selected_options") or []
     days = sorted({int(o["value"]) for o in chosen_days if str(o.get("value")).isdigit()})
     days = [d for d in days if 0 <= d <= 6]
     if not days:
@@ -473,15 +479,15 @@ def read_draft(
     if start is not None and end is not None and start >= end:
         errors[forms.DAY_END[0]] = "The working day must end after it starts."
 
-    calendars = read_calendars(_value(values, forms.HOLIDAYS) or "", errors)
+    calendars = read_calendars(common.input_value(values, forms.HOLIDAYS) or "", errors)
 
     texts = {}
     for field in (forms.PURPOSE, forms.BEHAVIOURS, forms.ESCALATION):
-        text = (_value(values, field) or "").strip()
+        text = (common.input_value(values, field) or "").strip()
         if len(text) > domain.MAX_TEXT:
             errors[field[0]] = f"Please keep it under {domain.MAX_TEXT} characters."
         texts[field] = text
-    correction = bool(_value(values, forms.COURSE_CORRECTION, "selected_options"))
+    correction = bool(common.input_value(values, forms.COURSE_CORRECTION, "selected_options"))
 
     if errors:
         return None
@@ -525,10 +531,11 @@ def read_calendars(text: str, errors: dict[str, str]) -> dict[str, str]:
         if not code.strip():
             continue
         try:
-            calendars[organisation] = domain.check_country(code)
+            calendars[organisation] = check_country(code)
         except ValueError as error:
             errors[forms.HOLIDAYS[0]] = (
-                f"Line {number}: {error}. Use a two-letter country code such as GB, IE or US."
+                f"Line {number}: {error}. Use a two-letter country code such as GB, IE or US, "
+                "or a region such as GB-ENG."
             )
     return calendars
 
@@ -536,12 +543,8 @@ def read_calendars(text: str, errors: dict[str, str]) -> dict[str, str]:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _value(values: dict, field: tuple[str, str], key: str = "value"):
-    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
-
-
 def _selected(values: dict, field: tuple[str, str]) -> str | None:
-    option = _value(values, field, "selected_option") or {}
+    option = common.input_value(values, field, "selected_option") or {}
     return option.get("value")
 
 
@@ -554,19 +557,19 @@ def _partnership_by_id(context: BoltContext, value) -> PartnershipRef | None:
     )
 
 
-def _views_open(client: WebClient, trigger_id: str, view: dict) -> None:
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:  # e.g. expired_trigger_id: Slack shows nothing, so log it
-        logger.warning("Could not open %s: %s", view.get("callback_id"), error.response)
-
-
 def _post(client: WebClient, channel: str, fallback_user: str, message: dict) -> None:
     try:
         client.chat_postMessage(channel=channel, **message)
     except SlackApiError as error:
         logger.warning("Could not post to %s: %s", channel, error.response.get("error"))
         common.direct_message(client, fallback_user, message)
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "setup": _setup,
+    "charter": _charter,
+}
 
 
 def register(app: App) -> None:

@@ -8,11 +8,11 @@ from slack_sdk import WebClient
 from bot.blocks import coffee as coffee_messages
 from bot.blocks import commitments as messages
 from bot.coffee import memberships, my_coffee, record_answer
-from bot.commitments import CommitmentError
 from bot.dates import DueDateError, describe_due, parse_due
 from bot.members import set_coffee
+from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 COFFEE_USAGE = (
     "`/saydo coffee` shows your next cup of coffee; `/saydo coffee pause until 1 December` "
@@ -21,7 +21,6 @@ COFFEE_USAGE = (
 )
 
 
-@subcommand("coffee")
 def _coffee(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     actor = common.person(context, client, command["user_id"])
     engine, now = common.engine_of(context), common.utcnow()
@@ -35,15 +34,15 @@ def _coffee(context: BoltContext, client: WebClient, command: dict, text: str) -
     word = words[0].lower()
     partnership_ids = memberships(engine, person_id=actor.id, channel_id=here)
     if word not in ("off", "on", "pause"):
-        raise CommitmentError(f"I don't know `coffee {words[0]}`. {COFFEE_USAGE}")
+        raise Refusal(f"I don't know `coffee {words[0]}`. {COFFEE_USAGE}")
     if not partnership_ids:
-        raise CommitmentError(
+        raise Refusal(
             "You're not in a partnership's coffee rounds yet: they're for members of a "
             "partnership channel."
         )
     if word in ("off", "on"):
         if len(words) > 1:
-            raise CommitmentError(COFFEE_USAGE)
+            raise Refusal(COFFEE_USAGE)
         for partnership_id in partnership_ids:
             set_coffee(
                 engine,
@@ -60,13 +59,11 @@ def _coffee(context: BoltContext, client: WebClient, command: dict, text: str) -
     rest = words[1] if len(words) > 1 else ""
     pause = rest.split(maxsplit=1)
     if len(pause) < 2 or pause[0].lower() != "until":
-        raise CommitmentError(COFFEE_USAGE)
+        raise Refusal(COFFEE_USAGE)
     try:
         due = parse_due(pause[1], now=now, tz=actor.tz, locale=actor.locale)
     except DueDateError as error:
-        raise CommitmentError(
-            f"{error} For example: `/saydo coffee pause until 1 December`."
-        ) from None
+        raise Refusal(f"{error} For example: `/saydo coffee pause until 1 December`.") from None
     for partnership_id in partnership_ids:
         set_coffee(engine, partnership_id=partnership_id, person_id=actor.id, paused_until=due.at)
     until = describe_due(due.at, tz=actor.tz, has_time=due.has_time)
@@ -88,10 +85,16 @@ def handle_answer(
             answer=coffee_messages.ANSWER_OF[action["action_id"]],
             now=common.utcnow(),
         )
-    except (CommitmentError, ValueError) as error:
+    except (Refusal, ValueError) as error:
         respond(**common.refusal(str(error)))
         return
     respond(replace_original=True, **coffee_messages.answered(pairing, actor.name))
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "coffee": _coffee,
+}
 
 
 def register(app: App) -> None:

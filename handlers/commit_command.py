@@ -6,13 +6,14 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
-from bot.commitments import CommitmentError, Logged, PersonRef, due_for_owner, log_commitment
+from bot.commitments import Logged, PersonRef, due_for_owner, log_commitment
 from bot.dates import DueDateError
 from bot.grammar import CommitmentDraft, CommitmentTextError, parse_commitment
+from bot.refusal import Refusal
 from handlers import common, modals, notify
 from handlers import members as membership
 
-USER_ERRORS = (CommitmentError, CommitmentTextError, DueDateError)
+USER_ERRORS = (Refusal, CommitmentTextError, DueDateError)
 
 
 def handle_commit(
@@ -53,7 +54,7 @@ def handle_commit(
         **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
     )
     if not result.duplicate:
-        notify.logged(client, result.commitment)
+        notify.logged(client, common.engine_of(context), result.commitment)
 
 
 def wants_form(command: dict) -> bool:

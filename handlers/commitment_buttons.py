@@ -6,15 +6,19 @@ from collections.abc import Callable
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from bot.blocks import commitments as messages
 from bot.blocks import ids
-from bot.commitments import CommitmentError, CommitmentView, change_commitment, undo_commitment
+from bot.commitments import CommitmentView, change_commitment, undo_commitment
 from bot.keeping import EventKind
+from bot.refusal import Refusal
 from handlers import common, notify
 
 
-def _one_click(kind: EventKind, done: str, tell: Callable[[WebClient, CommitmentView], None]):
+def _one_click(
+    kind: EventKind, done: str, tell: Callable[[WebClient, Engine, CommitmentView], None]
+):
     """A listener that appends `kind`, replaces the message with `done`, then tells whoever
     should hear (the domain refuses anyone who may not, politely and privately)."""
 
@@ -32,11 +36,11 @@ def _one_click(kind: EventKind, done: str, tell: Callable[[WebClient, Commitment
                 kind=kind,
                 now=common.utcnow(),
             )
-        except CommitmentError as error:
+        except Refusal as error:
             respond(**common.refusal(str(error)))
             return
         respond(replace_original=True, **messages.changed(commitment, done))
-        tell(client, commitment)
+        tell(client, common.engine_of(context), commitment)
 
     return handle
 
@@ -44,17 +48,17 @@ def _one_click(kind: EventKind, done: str, tell: Callable[[WebClient, Commitment
 handle_accept = _one_click(
     EventKind.ACCEPTED,
     "You accepted",
-    lambda client, c: notify.proposal_answered(client, c, "accepted"),
+    lambda client, engine, c: notify.proposal_answered(client, engine, c, "accepted"),
 )
 handle_decline = _one_click(
     EventKind.DECLINED,
     "You declined",
-    lambda client, c: notify.proposal_answered(client, c, "declined"),
+    lambda client, engine, c: notify.proposal_answered(client, engine, c, "declined"),
 )
 handle_received = _one_click(
     EventKind.CONFIRMED,
     "Thanks, confirmed received:",
-    lambda client, c: notify.delivery_judged(client, c, received=True),
+    lambda client, engine, c: notify.delivery_judged(client, engine, c, received=True),
 )
 
 
@@ -71,7 +75,7 @@ def handle_undo(
             actor=actor,
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         respond(**common.refusal(str(error)))
         return
     respond(replace_original=True, **messages.changed(commitment, "Undone:"))

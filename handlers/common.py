@@ -1,5 +1,5 @@
-"""What every listener needs: the database, the clock, who is asking, and where; and how
-each listener is acknowledged before its work runs (`Listening`)."""
+"""What every listener needs: the shared services (database, Slack directory), the clock, who is
+asking, and where; and how each listener is acknowledged before its work runs (`Listening`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from bot import clock
 from bot.blocks import commitments as messages
 from bot.commitments import (
-    CommitmentError,
     CommitmentView,
     PartnershipRef,
     PersonRef,
@@ -29,13 +28,15 @@ from bot.commitments import (
     parse_ref,
     record_channel_message,
 )
-from bot.people import Profile, UnknownPerson, person_for, profile_from_users_info
+from bot.members import Directory
+from bot.people import UnknownPerson, person_for
+from bot.refusal import Refusal
 from handlers.errors import answer_unexpected_error
 
 logger = logging.getLogger(__name__)
 
-ENGINE_KEY = "saydo_engine"
-# An event's `claim_event`, set by the app's middleware: False when the event was handled before.
+SERVICES_KEY = "saydo"
+# A delivery's `claim_event`, set by the app's middleware: False when it was handled before.
 FIRST_DELIVERY = "saydo_first_delivery"
 BEFORE_WORK = "saydo_before_work"
 
@@ -46,17 +47,34 @@ def before_work(context: BoltContext, step: Callable[[], None]) -> None:
     context.setdefault(BEFORE_WORK, []).append(step)
 
 
-def install(app: App, engine: Engine) -> None:
-    """Make the engine available to every listener as `context["saydo_engine"]`."""
+@dataclass(frozen=True)
+class Services:
+    """What listeners share, built once at start-up (`bot.app.create_app`) and handed to every
+    listener in its Bolt context by one middleware: nothing is kept in module globals."""
+
+    engine: Engine
+    directory: Directory  # Slack's people and channels; caches workspace names
+
+
+def install(app: App, services: Services) -> None:
+    """Make the services available to every listener as `context["saydo"]`."""
 
     @app.middleware
-    def provide_engine(context: BoltContext, next) -> None:
-        context[ENGINE_KEY] = engine
+    def provide_services(context: BoltContext, next) -> None:
+        context[SERVICES_KEY] = services
         next()
 
 
+def services_of(context: BoltContext) -> Services:
+    return context[SERVICES_KEY]
+
+
 def engine_of(context: BoltContext) -> Engine:
-    return context[ENGINE_KEY]
+    return services_of(context).engine
+
+
+def directory_of(context: BoltContext) -> Directory:
+    return services_of(context).directory
 
 
 def workspace_id(context: BoltContext) -> str:
@@ -73,27 +91,14 @@ def utcnow() -> datetime:
     return clock.now()
 
 
-def fetcher(client: WebClient):
-    """A profile fetcher backed by `users.info` (with the user's locale)."""
-
-    def fetch(user_id: str) -> Profile:
-        try:
-            response = client.users_info(user=user_id, include_locale=True)
-        except SlackApiError as error:
-            if error.response.get("error") in ("user_not_found", "user_not_visible"):
-                raise UnknownPerson(user_id) from None
-            raise
-        return profile_from_users_info(response["user"])
-
-    return fetch
-
-
 def person(context: BoltContext, client: WebClient, user_id: str) -> PersonRef:
     """The person with this id, refreshed from Slack when the cached profile is stale."""
     try:
-        return person_for(engine_of(context), user_id=user_id, now=utcnow(), fetch=fetcher(client))
+        return person_for(
+            engine_of(context), user_id=user_id, now=utcnow(), fetch=directory_of(context).profile
+        )
     except UnknownPerson:
-        raise CommitmentError(
+        raise Refusal(
             f"I can't find <@{user_id}> in Slack, or they are a bot or deactivated."
         ) from None
 
@@ -103,7 +108,7 @@ def partnership(
 ) -> PartnershipRef:
     """The channel's partnership; the channel becomes one on first use."""
     if channel_id.startswith("D"):
-        raise CommitmentError(
+        raise Refusal(
             "Commitments belong to a partnership channel. Use this in the channel, or type "
             "`/commit` with no text here to choose one."
         )
@@ -120,6 +125,26 @@ def remember_channel_message(
         record_channel_message(engine_of(context), commitment_id=commitment.id, ts=ts)
 
 
+def input_value(values: dict, field: tuple[str, str], key: str = "value"):
+    """One input's value from a submitted view's `state.values`, by its (block id, action id)
+    (None when empty or absent)."""
+    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
+
+
+def open_view(client: WebClient, trigger_id: str, view: dict) -> None:
+    """`views.open`; a failure (e.g. expired_trigger_id: Slack shows nothing) is logged with its
+    error code."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        logger.warning("Could not open %s: %s", view.get("callback_id"), error_code(error))
+
+
+def error_code(error: SlackApiError) -> str:
+    """Slack's error code (e.g. `channel_not_found`), fit for a log line."""
+    return str(error.response.get("error") if error.response is not None else error)
+
+
 def direct_message(client: WebClient, user_id: str, message: dict) -> None:
     """Post to the person's DM with Saydo; a failure is logged, never shown to someone else."""
     try:
@@ -129,7 +154,7 @@ def direct_message(client: WebClient, user_id: str, message: dict) -> None:
 
 
 def button_ref(body: dict) -> int:
-    """The commitment reference a button carries; a polite CommitmentError when it is not one."""
+    """The commitment reference a button carries; a polite Refusal when it is not one."""
     value = ((body.get("actions") or [{}])[0] or {}).get("value")
     ref = parse_ref(value)
     if ref is None:

@@ -8,8 +8,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
-from bot.commitments import CommitmentError, change_commitment
+from bot.commitments import change_commitment
 from bot.keeping import EventKind
+from bot.refusal import Refusal
 from handlers import common, notify
 
 DONE_USAGE = (
@@ -22,15 +23,13 @@ MAX_EVIDENCE = 2000
 
 
 def parse_done(text: str) -> tuple[int, str | None]:
-    """`12 evidence: the link` -> (12, "the link"); friendly CommitmentError otherwise."""
+    """`12 evidence: the link` -> (12, "the link"); friendly Refusal otherwise."""
     match = _REF.match(text.strip())
     if not match:
-        raise CommitmentError(DONE_USAGE)
+        raise Refusal(DONE_USAGE)
     evidence = _EVIDENCE_LABEL.sub("", match["rest"].strip()).strip() or None
     if evidence and len(evidence) > MAX_EVIDENCE:
-        raise CommitmentError(
-            f"Please keep the evidence under {MAX_EVIDENCE} characters, or share a link."
-        )
+        raise Refusal(f"Please keep the evidence under {MAX_EVIDENCE} characters, or share a link.")
     return int(match["ref"]), evidence
 
 
@@ -50,11 +49,11 @@ def handle_done(
             now=common.utcnow(),
             note=evidence,
         )
-    except CommitmentError as error:
+    except Refusal as error:
         respond(**common.refusal(str(error)))
         return
     respond(response_type="ephemeral", **messages.changed(commitment, "Delivered, thank you:"))
-    notify.delivered(client, commitment)
+    notify.delivered(client, common.engine_of(context), commitment)
 
 
 def register(app: App) -> None:

@@ -19,7 +19,6 @@ from handlers import common
 logger = logging.getLogger(__name__)
 
 SWITCH = report_blocks.HOME_SWITCH
-_engine: Engine | None = None  # the running app's engine, for refreshes from notify points
 
 
 def publish_home(
@@ -40,16 +39,14 @@ def publish_home(
         logger.warning("Could not publish Home for %s: %s", user_id, error.response.get("error"))
 
 
-def refresh(client: WebClient, commitment: CommitmentView) -> None:
+def refresh(client: WebClient, engine: Engine, commitment: CommitmentView) -> None:
     """After a change: refresh the Home tabs of the commitment's owner and recipient."""
-    if _engine is None:
-        return
     people = {commitment.owner.user_id}
     if commitment.recipient is not None:
         people.add(commitment.recipient.user_id)
     for user_id in sorted(people):
         try:
-            publish_home(client, _engine, user_id, partnership_id=commitment.partnership.id)
+            publish_home(client, engine, user_id, partnership_id=commitment.partnership.id)
         except Exception:  # a Home refresh must never spoil the change itself
             logger.exception("Could not refresh Home for %s", user_id)
 
@@ -69,11 +66,5 @@ def handle_switch(ack: Ack, body: dict, client: WebClient, context: BoltContext)
 
 
 def register(app: App) -> None:
-    @app.middleware
-    def remember_engine(context: BoltContext, next) -> None:
-        global _engine
-        _engine = context.get(common.ENGINE_KEY, _engine)
-        next()
-
     app.event("app_home_opened")(handle_home_opened)
     app.action(SWITCH)(handle_switch)

@@ -3,7 +3,7 @@
 
 A member's organisation defaults to the name of their own Slack workspace (`team.info` for
 their team id), so partners in a Slack Connect channel fall into their own organisation
-without anyone setting it. Workspace names are cached for the life of the process.
+without anyone setting it. The refresh itself is `bot.members.refresh_members`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -21,133 +19,32 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.blocks import members as replies
-from bot.commitments import (
-    CommitmentError,
-    PartnershipRef,
-    PersonRef,
-    ensure_partnership,
-    rename_partnership,
-)
+from bot.commitments import PartnershipRef, PersonRef, ensure_partnership, rename_partnership
 from bot.commitments import find_person as _find_person
 from bot.members import (
+    DirectoryUnavailable,
     MemberView,
-    all_partnerships,
+    admit_if_present,
     deactivate_member,
     find_partnership,
+    join,
     knows_member,
     list_members,
     make_admin,
     member,
     organisations,
+    refresh_members,
+    resolve,
     set_organisation,
-    upsert_member,
 )
-from bot.people import UnknownPerson, person_for
+from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 logger = logging.getLogger(__name__)
 
-REFRESH_SECONDS = 6 * 60 * 60
 _MENTION = re.compile(r"^<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>(?:\s+(?P<rest>.*))?$", re.DOTALL)
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
-
-_team_names: dict[str, str] = {}
-_team_names_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Refreshed:
-    partnership: PartnershipRef
-    active: int
-    deactivated: int
-
-
-# --- organisations from Slack --------------------------------------------------------------
-
-
-def team_name(client: WebClient, team_id: str) -> str:
-    """The workspace's name (cached per process); its id when Slack won't say."""
-    if not team_id:
-        return "Unknown organisation"
-    with _team_names_lock:
-        if team_id in _team_names:
-            return _team_names[team_id]
-    try:
-        name = (client.team_info(team=team_id).get("team") or {}).get("name") or ""
-    except SlackApiError as error:
-        logger.warning("team.info failed for %s: %s", team_id, error.response.get("error"))
-        return team_id  # not cached: asked again next time
-    name = " ".join(name.split()) or team_id
-    with _team_names_lock:
-        _team_names[team_id] = name
-    return name
-
-
-def _resolve(engine: Engine, client: WebClient, user_id: str) -> PersonRef | None:
-    """A human in Slack (cached profile or `users.info`); None for bots and deactivated users."""
-    try:
-        fetch = common.fetcher(client)
-        return person_for(engine, user_id=user_id, now=common.utcnow(), fetch=fetch)
-    except UnknownPerson:
-        return None
-
-
-def join(
-    engine: Engine, client: WebClient, partnership: PartnershipRef, person: PersonRef
-) -> MemberView:
-    return upsert_member(
-        engine,
-        partnership_id=partnership.id,
-        person=person,
-        organisation=team_name(client, person.team_id),
-        now=common.utcnow(),
-    )
-
-
-def refresh_members(engine: Engine, client: WebClient, *, partnership: PartnershipRef) -> Refreshed:
-    """Bring the partnership's members in line with the channel: every human member in
-    `conversations.members` (all pages) is active, everyone else is inactive.
-
-    A Slack error other than "no such user" stops the refresh before anyone is deactivated.
-    """
-    user_ids: list[str] = []
-    cursor: str | None = None
-    while True:
-        response = client.conversations_members(
-            channel=partnership.channel_id, cursor=cursor, limit=200
-        )
-        user_ids += response.get("members") or []
-        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            break
-    present: set[int] = set()
-    for user_id in dict.fromkeys(user_ids):
-        person = _resolve(engine, client, user_id)
-        if person is not None:
-            join(engine, client, partnership, person)
-            present.add(person.id)
-    gone = [
-        m for m in list_members(engine, partnership_id=partnership.id) if m.person.id not in present
-    ]
-    for left in gone:
-        deactivate_member(engine, partnership_id=partnership.id, person_id=left.person.id)
-    return Refreshed(partnership, active=len(present), deactivated=len(gone))
-
-
-def refresh_all_members(engine: Engine, client: WebClient) -> list[Refreshed]:
-    """The periodic sweep: every partnership in turn; one failing channel doesn't stop it."""
-    done: list[Refreshed] = []
-    for partnership in all_partnerships(engine):
-        try:
-            done.append(refresh_members(engine, client, partnership=partnership))
-        except SlackApiError as error:
-            logger.warning(
-                "Could not refresh the members of %s: %s",
-                partnership.channel_id,
-                error.response.get("error"),
-            )
-    return done
 
 
 def _partnership_for_channel(
@@ -187,32 +84,12 @@ def partnership_in(
         context, channel_id, channel_name or _channel_name(client, channel_id)
     )
     try:
-        refresh_members(engine, client, partnership=partnership)
-    except SlackApiError as error:
-        logger.warning(
-            "Could not read the members of %s: %s", channel_id, error.response.get("error")
+        refresh_members(
+            engine, common.directory_of(context), partnership=partnership, now=common.utcnow()
         )
+    except DirectoryUnavailable as error:
+        logger.warning("Could not read the members of %s: %s", channel_id, error)
     return partnership
-
-
-def admit_if_present(
-    engine: Engine, client: WebClient, *, partnership: PartnershipRef, user_id: str
-) -> None:
-    """Add this person as a member if the channel has them (a join Saydo missed, or a channel
-    it has only just met), so what they may see follows the channel at once."""
-    cursor: str | None = None
-    while True:
-        response = client.conversations_members(
-            channel=partnership.channel_id, cursor=cursor, limit=200
-        )
-        if user_id in (response.get("members") or []):
-            person = _resolve(engine, client, user_id)
-            if person is not None:
-                join(engine, client, partnership, person)
-            return
-        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            return
 
 
 def members_follow_the_channel(
@@ -238,11 +115,15 @@ def _admit_unknown(context: BoltContext, client: WebClient, channel_id: str, use
     if partnership is None or knows_member(engine, partnership_id=partnership.id, user_id=user_id):
         return
     try:
-        admit_if_present(engine, client, partnership=partnership, user_id=user_id)
-    except SlackApiError as error:
-        logger.warning(
-            "Could not check the members of %s: %s", channel_id, error.response.get("error")
+        admit_if_present(
+            engine,
+            common.directory_of(context),
+            partnership=partnership,
+            user_id=user_id,
+            now=common.utcnow(),
         )
+    except DirectoryUnavailable as error:
+        logger.warning("Could not check the members of %s: %s", channel_id, error)
 
 
 # --- events --------------------------------------------------------------------------------
@@ -254,14 +135,15 @@ def handle_member_joined(event: dict, client: WebClient, context: BoltContext) -
         partnership = _partnership_for_channel(
             engine, client, common.workspace_id(context), channel
         )
+        directory, now = common.directory_of(context), common.utcnow()
         if user_id == context.bot_user_id:  # Saydo was invited: learn who is already here
-            refresh_members(engine, client, partnership=partnership)
+            refresh_members(engine, directory, partnership=partnership, now=now)
             return
-        person = _resolve(engine, client, user_id)
+        person = resolve(engine, directory, user_id=user_id, now=now)
         if person is not None:  # bots and deactivated users are not members
-            join(engine, client, partnership, person)
-    except SlackApiError as error:
-        logger.warning("Could not add %s to %s: %s", user_id, channel, error.response.get("error"))
+            join(engine, directory, partnership=partnership, person=person, now=now)
+    except (SlackApiError, DirectoryUnavailable) as error:
+        logger.warning("Could not add %s to %s: %s", user_id, channel, error)
 
 
 def handle_member_left(event: dict, context: BoltContext) -> None:
@@ -290,7 +172,7 @@ def handle_channel_rename(event: dict, context: BoltContext) -> None:
 
 def _here(context: BoltContext, command: dict) -> PartnershipRef:
     if command["channel_id"].startswith("D"):
-        raise CommitmentError(
+        raise Refusal(
             "Members and admins belong to a partnership channel: use this in the channel."
         )
     return common.partnership(context, command["channel_id"], command.get("channel_name"))
@@ -299,9 +181,7 @@ def _here(context: BoltContext, command: dict) -> PartnershipRef:
 def _mentioned(text: str, usage: str) -> tuple[str, str]:
     match = _MENTION.match(text.strip())
     if not match:
-        raise CommitmentError(
-            f"I couldn't tell who that is: pick them from Slack's @-menu. {usage}"
-        )
+        raise Refusal(f"I couldn't tell who that is: pick them from Slack's @-menu. {usage}")
     return match["user"], (match["rest"] or "").strip()
 
 
@@ -314,14 +194,15 @@ def _member_here(
     found = member(engine, partnership_id=partnership.id, person_id=person.id)
     if found is None or not found.active:
         try:
-            refresh_members(engine, client, partnership=partnership)
-        except SlackApiError as error:
-            logger.warning("Member refresh failed: %s", error.response.get("error"))
+            refresh_members(
+                engine, common.directory_of(context), partnership=partnership, now=common.utcnow()
+            )
+        except DirectoryUnavailable as error:
+            logger.warning("Member refresh failed: %s", error)
         found = member(engine, partnership_id=partnership.id, person_id=person.id)
     return found
 
 
-@subcommand("org")
 def _org(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     """`org` lists organisations; `org @someone` says theirs; `org @someone Name` sets it."""
     engine = common.engine_of(context)
@@ -334,7 +215,7 @@ def _org(context: BoltContext, client: WebClient, command: dict, text: str) -> d
     actor = common.person(context, client, command["user_id"])
     found = _member_here(context, client, partnership, target)
     if found is None:
-        raise CommitmentError(
+        raise Refusal(
             f"<@{user_id}> isn't a member of this channel. Invite them to the channel first."
         )
     if not organisation:
@@ -349,7 +230,6 @@ def _org(context: BoltContext, client: WebClient, command: dict, text: str) -> d
     return replies.organisation_set(user_id, changed.organisation)
 
 
-@subcommand("admin")
 def _admin(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     """`admin` lists the admins; `admin @someone` makes them one."""
     engine = common.engine_of(context)
@@ -363,15 +243,22 @@ def _admin(context: BoltContext, client: WebClient, command: dict, text: str) ->
         return replies.admins_here(current)
     user_id, extra = _mentioned(text, replies.ADMIN_USAGE)
     if extra:
-        raise CommitmentError(f"One person at a time, please. {replies.ADMIN_USAGE}")
+        raise Refusal(f"One person at a time, please. {replies.ADMIN_USAGE}")
     target = common.person(context, client, user_id)
     actor = common.person(context, client, command["user_id"])
     if _member_here(context, client, partnership, target) is None:
-        raise CommitmentError(
+        raise Refusal(
             f"<@{user_id}> isn't a member of this channel. Invite them to the channel first."
         )
     make_admin(engine, partnership_id=partnership.id, actor_person_id=actor.id, person_id=target.id)
     return replies.admin_made(user_id)
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "org": _org,
+    "admin": _admin,
+}
 
 
 def register(app: App) -> None:

@@ -72,7 +72,7 @@ def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContex
     )
     if not result.duplicate:
         common.remember_channel_message(context, result.commitment, posted["ts"])
-        notify.logged(client, result.commitment)
+        notify.logged(client, common.engine_of(context), result.commitment)
 
 
 def register(app: App) -> None:

@@ -23,7 +23,6 @@ from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import modals as forms
 from bot.commitments import (
-    CommitmentError,
     CommitmentView,
     PartnershipRef,
     PersonRef,
@@ -39,6 +38,7 @@ from bot.dates import MAX_AHEAD, describe_due
 from bot.grammar import MAX_TITLE
 from bot.keeping import EventKind, Status
 from bot.members import partnerships_of
+from bot.refusal import Refusal
 from bot.text import has_visible, unescape_slack
 from handlers import common, notify
 
@@ -93,7 +93,9 @@ def handle_make_commitment(
                 "permalink"
             ]
         except SlackApiError as error:
-            logger.warning("No permalink for %s/%s: %s", channel_id, message_ts, _code(error))
+            logger.warning(
+                "No permalink for %s/%s: %s", channel_id, message_ts, common.error_code(error)
+            )
     text = message.get("text") or ""
     _open_form(
         client,
@@ -147,7 +149,7 @@ def _open_form(
         partnerships=partnerships,
         source_permalink=permalink,
     )
-    _views_open(client, trigger_id, view)
+    common.open_view(client, trigger_id, view)
 
 
 def handle_create_submission(
@@ -159,7 +161,7 @@ def handle_create_submission(
     now = common.utcnow()
     errors: dict[str, str] = {}
 
-    title = " ".join((_value(values, forms.TITLE) or "").split())
+    title = " ".join((common.input_value(values, forms.TITLE) or "").split())
     if not has_visible(title):
         errors[forms.TITLE[0]] = "Please say what will be done."
     elif len(title) > MAX_TITLE:
@@ -173,7 +175,7 @@ def handle_create_submission(
 
     partnership: PartnershipRef | None = None
     if not meta.get("channel"):
-        chosen = _value(values, forms.PARTNERSHIP, "selected_option") or {}
+        chosen = common.input_value(values, forms.PARTNERSHIP, "selected_option") or {}
         mine = partnerships_of(
             engine, team_id=common.workspace_id(context), user_id=body["user"]["id"]
         )
@@ -185,13 +187,13 @@ def handle_create_submission(
     if not errors:
         try:
             creator = common.person(context, client, body["user"]["id"])
-        except CommitmentError as error:
+        except Refusal as error:
             errors[forms.TITLE[0]] = str(error)
     if errors or owner is None or due is None or creator is None:
         ack(response_action="errors", errors=errors)
         return
 
-    notes = (_value(values, forms.NOTES) or "").strip() or None
+    notes = (common.input_value(values, forms.NOTES) or "").strip() or None
     try:
         if partnership is None:  # Made in a channel: it becomes a partnership on first use.
             partnership = common.partnership(context, meta["channel"], meta.get("channel_name"))
@@ -211,7 +213,7 @@ def handle_create_submission(
             source_text=meta.get("source_text"),
             source_permalink=meta.get("permalink"),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.TITLE[0]: str(error)})
         return
     ack()
@@ -227,11 +229,11 @@ def handle_create_submission(
     try:
         posted = client.chat_postMessage(channel=partnership.channel_id, **thread, **confirmation)
     except SlackApiError as error:  # e.g. Saydo isn't in that channel: tell the creator instead
-        logger.warning("Could not post to %s: %s", partnership.channel_id, _code(error))
+        logger.warning("Could not post to %s: %s", partnership.channel_id, common.error_code(error))
         common.direct_message(client, creator.user_id, confirmation)
     else:
         common.remember_channel_message(context, commitment, posted["ts"])
-    notify.logged(client, commitment)
+    notify.logged(client, common.engine_of(context), commitment)
 
 
 def _person_field(
@@ -243,14 +245,14 @@ def _person_field(
     *,
     required: bool = False,
 ) -> PersonRef | None:
-    user_id = _value(values, field, "selected_user")
+    user_id = common.input_value(values, field, "selected_user")
     if not user_id:
         if required:
             errors[field[0]] = "Please choose who will do it."
         return None
     try:
         return common.person(context, client, user_id)
-    except CommitmentError:
+    except Refusal:
         errors[field[0]] = NOT_A_PERSON
         return None
 
@@ -264,8 +266,8 @@ def _due_field(
     current: datetime | None = None,
 ) -> tuple[datetime, bool] | None:
     """The date (and optional time) pickers as a UTC instant in `tz`, or a field error."""
-    day = _value(values, forms.DUE_DATE, "selected_date")
-    clock = _value(values, forms.DUE_TIME, "selected_time")
+    day = common.input_value(values, forms.DUE_DATE, "selected_date")
+    clock = common.input_value(values, forms.DUE_TIME, "selected_time")
     if not day:
         errors[forms.DUE_DATE[0]] = "Please pick a date."
         return None
@@ -369,7 +371,7 @@ def _open_change_form(
         }
     )
     extra = {"mode": mode} if mode else {}
-    _views_open(client, body["trigger_id"], build(commitment, metadata=metadata, **extra))
+    common.open_view(client, body["trigger_id"], build(commitment, metadata=metadata, **extra))
 
 
 def _may_not(
@@ -387,7 +389,7 @@ def _may_not(
         return f"Commitment {commitment.ref} isn't waiting for your answer any more."
     try:
         check_allowed(engine, commitment, user_id=clicker, kind=kind)
-    except CommitmentError as error:
+    except Refusal as error:
         return str(error)
     return None
 
@@ -407,18 +409,18 @@ def handle_deliver_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    evidence = (_value(_values(view), forms.EVIDENCE) or "").strip() or None
+    evidence = (common.input_value(_values(view), forms.EVIDENCE) or "").strip() or None
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DELIVERED, note=evidence)
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.EVIDENCE[0]: str(error)})
         return
     ack()
     common.direct_message(
         client, actor.user_id, messages.changed(commitment, "Delivered, thank you:")
     )
-    notify.delivered(client, commitment)
+    notify.delivered(client, common.engine_of(context), commitment)
 
 
 def handle_move_submission(
@@ -427,7 +429,7 @@ def handle_move_submission(
     meta = forms.decode_metadata(view.get("private_metadata"))
     values = _values(view)
     propose = meta.get("mode") == forms.PROPOSE
-    reason = (_value(values, forms.REASON) or "").strip() or None
+    reason = (common.input_value(values, forms.REASON) or "").strip() or None
     now = common.utcnow()
     errors: dict[str, str] = {}
     try:
@@ -442,39 +444,43 @@ def handle_move_submission(
         )
         if propose:  # The owner commits to the date they proposed.
             commitment = _change(context, meta, actor, EventKind.ACCEPTED)
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.DUE_DATE[0]: str(error)})
         return
     ack()
     if propose:
         _reply(client, meta, actor, messages.changed(commitment, "You accepted, for a new date:"))
-        notify.proposal_answered(client, commitment, "proposed another date and accepted")
+        notify.proposal_answered(
+            client, common.engine_of(context), commitment, "proposed another date and accepted"
+        )
     else:
         common.direct_message(client, actor.user_id, messages.changed(commitment, "New date for"))
-        notify.changed_for_recipient(client, commitment, actor, "New date for")
+        notify.changed_for_recipient(
+            client, common.engine_of(context), commitment, actor, "New date for"
+        )
 
 
 def handle_dispute_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     meta = forms.decode_metadata(view.get("private_metadata"))
-    note = (_value(_values(view), forms.DISPUTE_NOTE) or "").strip() or None
+    note = (common.input_value(_values(view), forms.DISPUTE_NOTE) or "").strip() or None
     try:
         actor = common.person(context, client, body["user"]["id"])
         commitment = _change(context, meta, actor, EventKind.DISPUTED, note=note)
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={forms.DISPUTE_NOTE[0]: str(error)})
         return
     ack()
     answer = messages.changed(commitment, "Thanks, I've told the owner it hasn't arrived yet:")
     _reply(client, meta, actor, answer)
-    notify.delivery_judged(client, commitment, received=False, note=note)
+    notify.delivery_judged(client, common.engine_of(context), commitment, received=False, note=note)
 
 
 def _ref_of(meta: dict) -> int:
     ref = parse_ref(meta.get("ref"))
     if ref is None:
-        raise CommitmentError(LOST_TRACK)
+        raise Refusal(LOST_TRACK)
     return ref
 
 
@@ -523,7 +529,7 @@ def _reply(client: WebClient, meta: dict, actor: PersonRef, message: dict) -> No
             client.chat_update(channel=channel, ts=ts, **message)
             return
         except SlackApiError as error:
-            logger.warning("Could not update %s/%s: %s", channel, ts, _code(error))
+            logger.warning("Could not update %s/%s: %s", channel, ts, common.error_code(error))
     common.direct_message(client, actor.user_id, message)
 
 
@@ -550,22 +556,6 @@ def readable(text: str) -> str:
 def _values(view: dict) -> dict:
     """The submitted inputs, `{}` when Slack (or anyone signing as it) sent none."""
     return (view.get("state") or {}).get("values") or {}
-
-
-def _value(values: dict, field: tuple[str, str], key: str = "value"):
-    """One input's value from `view.state.values` (None when empty or absent)."""
-    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
-
-
-def _views_open(client: WebClient, trigger_id: str, view: dict) -> None:
-    try:
-        client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as error:  # e.g. expired_trigger_id: Slack shows nothing, so log it
-        logger.warning("Could not open %s: %s", view.get("callback_id"), _code(error))
-
-
-def _code(error: SlackApiError) -> str:
-    return str(error.response.get("error") if error.response is not None else error)
 
 
 def register(app: App) -> None:

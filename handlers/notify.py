@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from sqlalchemy import Engine
 
 from bot.blocks import commitments as messages
 from bot.commitments import CommitmentView, PersonRef
@@ -12,14 +13,16 @@ from handlers import home
 from handlers.common import direct_message
 
 
-def logged(client: WebClient, commitment: CommitmentView) -> None:
+def logged(client: WebClient, engine: Engine, commitment: CommitmentView) -> None:
     """A commitment logged for someone else needs their acceptance."""
     if commitment.status == Status.PROPOSED:
         direct_message(client, commitment.owner.user_id, messages.proposal_for_owner(commitment))
-    home.refresh(client, commitment)
+    home.refresh(client, engine, commitment)
 
 
-def proposal_answered(client: WebClient, commitment: CommitmentView, answer: str) -> None:
+def proposal_answered(
+    client: WebClient, engine: Engine, commitment: CommitmentView, answer: str
+) -> None:
     """The person who logged a proposal hears the owner's answer."""
     if commitment.created_by.id != commitment.owner.id:
         direct_message(
@@ -27,33 +30,38 @@ def proposal_answered(client: WebClient, commitment: CommitmentView, answer: str
             commitment.created_by.user_id,
             messages.proposal_answered(commitment, answer),
         )
-    home.refresh(client, commitment)
+    home.refresh(client, engine, commitment)
 
 
-def delivered(client: WebClient, commitment: CommitmentView) -> None:
+def delivered(client: WebClient, engine: Engine, commitment: CommitmentView) -> None:
     """The recipient, if any, is asked whether it arrived."""
     if commitment.recipient and commitment.recipient.id != commitment.owner.id:
         direct_message(
             client, commitment.recipient.user_id, messages.delivered_for_recipient(commitment)
         )
-    home.refresh(client, commitment)
+    home.refresh(client, engine, commitment)
 
 
 def delivery_judged(
-    client: WebClient, commitment: CommitmentView, *, received: bool, note: str | None = None
+    client: WebClient,
+    engine: Engine,
+    commitment: CommitmentView,
+    *,
+    received: bool,
+    note: str | None = None,
 ) -> None:
     direct_message(
         client,
         commitment.owner.user_id,
         messages.delivery_judged(commitment, received=received, note=note),
     )
-    home.refresh(client, commitment)
+    home.refresh(client, engine, commitment)
 
 
 def changed_for_recipient(
-    client: WebClient, commitment: CommitmentView, actor: PersonRef, what: str
+    client: WebClient, engine: Engine, commitment: CommitmentView, actor: PersonRef, what: str
 ) -> None:
     """Renegotiation is open: the recipient hears of a new date or a withdrawal."""
     if commitment.recipient and commitment.recipient.id != actor.id:
         direct_message(client, commitment.recipient.user_id, messages.changed(commitment, what))
-    home.refresh(client, commitment)
+    home.refresh(client, engine, commitment)

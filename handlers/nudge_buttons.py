@@ -9,10 +9,11 @@ from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import nudges as nudge_messages
 from bot.blocks.modals import decode_metadata
-from bot.commitments import CommitmentError, change_commitment, parse_ref, visible_by_ref
+from bot.commitments import change_commitment, parse_ref, visible_by_ref
 from bot.dates import describe_due
 from bot.keeping import EventKind
 from bot.nudges import snooze
+from bot.refusal import Refusal
 from handlers import common, notify
 from handlers.modals import LOST_TRACK
 
@@ -30,7 +31,7 @@ def handle_snooze(
             actor=actor,
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         respond(**common.refusal(str(error)))
         return
     when = describe_due(at, tz=actor.tz, has_time=True)
@@ -69,7 +70,7 @@ def handle_cant_deliver_submitted(
     ref = parse_ref(decode_metadata(view.get("private_metadata")).get("ref"))
     try:
         if ref is None:
-            raise CommitmentError(LOST_TRACK)
+            raise Refusal(LOST_TRACK)
         actor = common.person(context, client, body["user"]["id"])
         commitment = change_commitment(
             common.engine_of(context),
@@ -80,14 +81,16 @@ def handle_cant_deliver_submitted(
             now=common.utcnow(),
             note=f"Can't deliver: {reason}",
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={block_id: str(error)})
         return
     ack()
     common.direct_message(
         client, actor.user_id, messages.changed(commitment, "Withdrawn, thank you for saying so:")
     )
-    notify.changed_for_recipient(client, commitment, actor, "Can't be delivered, with regret:")
+    notify.changed_for_recipient(
+        client, common.engine_of(context), commitment, actor, "Can't be delivered, with regret:"
+    )
 
 
 def register(app: App) -> None:

@@ -13,9 +13,10 @@ from slack_sdk.errors import SlackApiError
 from bot import reviews
 from bot.blocks import reviews as messages
 from bot.blocks.modals import decode_metadata, encode_metadata
-from bot.commitments import CommitmentError, check_member, get_partnership
+from bot.commitments import check_member, get_partnership
+from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +28,13 @@ NOT_IN_A_CHANNEL = (
 def _channel_partnership(context: BoltContext, command: dict):
     channel_id = command.get("channel_id") or ""
     if channel_id.startswith("D"):
-        raise CommitmentError(NOT_IN_A_CHANNEL)
+        raise Refusal(NOT_IN_A_CHANNEL)
     return common.partnership(context, channel_id, command.get("channel_name"))
 
 
-@subcommand("lesson")
 def _lesson(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     if not text.strip():  # before any lookup: nothing to save
-        raise CommitmentError(
+        raise Refusal(
             "What was the lesson? For example: `/saydo lesson share drafts a week earlier`."
         )
     partnership = _channel_partnership(context, command)
@@ -49,7 +49,6 @@ def _lesson(context: BoltContext, client: WebClient, command: dict, text: str) -
     return messages.lesson_logged(lesson)
 
 
-@subcommand("lessons")
 def _lessons(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     partnership = _channel_partnership(context, command)
     engine = common.engine_of(context)
@@ -70,13 +69,13 @@ def handle_record_button(
             engine, team_id=common.workspace_id(context), partnership_id=partnership_id
         )
         if partnership is None:
-            raise CommitmentError("I can't find that partnership any more.")
+            raise Refusal("I can't find that partnership any more.")
         check_member(engine, partnership=partnership, user_id=body["user"]["id"])
         reviews.review_opens(
             engine, partnership_id=partnership_id, review_date=review_date, now=common.utcnow()
         )
-    except ValueError as error:  # CommitmentError is a ValueError too
-        text = str(error) if isinstance(error, CommitmentError) else "That button is out of date."
+    except ValueError as error:  # Refusal is a ValueError too
+        text = str(error) if isinstance(error, Refusal) else "That button is out of date."
         respond(**common.refusal(text))
         return
     metadata = encode_metadata({"p": partnership_id, "d": review_date.isoformat()})
@@ -85,10 +84,6 @@ def handle_record_button(
         client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as error:  # e.g. expired_trigger_id: Slack shows nothing, so log it
         logger.warning("Could not open the review form: %s", error.response.get("error"))
-
-
-def _value(values: dict, field: tuple[str, str], key: str = "value"):
-    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
 
 
 def handle_record_submission(
@@ -105,13 +100,13 @@ def handle_record_submission(
             partnership_id=partnership_id,
             review_date=review_date,
             recorded_by=person,
-            attendees=_value(values, messages.ATTENDEES, "selected_users") or [],
-            outcomes=_value(values, messages.OUTCOMES) or "",
-            decisions=_value(values, messages.DECISIONS) or "",
-            charter_changes=_value(values, messages.CHARTER_CHANGES) or "",
+            attendees=common.input_value(values, messages.ATTENDEES, "selected_users") or [],
+            outcomes=common.input_value(values, messages.OUTCOMES) or "",
+            decisions=common.input_value(values, messages.DECISIONS) or "",
+            charter_changes=common.input_value(values, messages.CHARTER_CHANGES) or "",
             now=common.utcnow(),
         )
-    except CommitmentError as error:
+    except Refusal as error:
         ack(response_action="errors", errors={messages.OUTCOMES[0]: str(error)})
         return
     except (KeyError, TypeError, ValueError):
@@ -129,6 +124,13 @@ def handle_record_submission(
             person.user_id,
             messages.record_message(record),
         )
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "lesson": _lesson,
+    "lessons": _lessons,
+}
 
 
 def register(app: App) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
@@ -13,7 +13,6 @@ from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks.lists import ALL, MINE, OVERDUE, PAGE_SIZE, USER, ListFilter, commitment_list
 from bot.commitments import (
-    CommitmentError,
     CommitmentView,
     Page,
     change_commitment,
@@ -26,6 +25,7 @@ from bot.commitments import (
 from bot.dates import DueDateError, describe_due, parse_due
 from bot.keeping import EventKind
 from bot.nudges import set_away
+from bot.refusal import Refusal
 from handlers import common, notify
 
 MOVE_USAGE = (
@@ -48,7 +48,7 @@ MAX_REASON = 2000
 _REF = re.compile(r"^#?(?P<ref>\d{1,9})(?:\s+(?P<rest>.*))?$", re.DOTALL)
 _BECAUSE = re.compile(r"(?:^|\s)because\b[\s:,-]*", re.IGNORECASE)
 _MENTION = re.compile(r"^<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-USER_ERRORS = (CommitmentError, DueDateError)
+USER_ERRORS = (Refusal, DueDateError)
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -57,38 +57,38 @@ USER_ERRORS = (CommitmentError, DueDateError)
 def _split_ref(text: str, usage: str) -> tuple[int, str]:
     match = _REF.match(text.strip())
     if not match:
-        raise CommitmentError(usage)
+        raise Refusal(usage)
     return int(match["ref"]), (match["rest"] or "").strip()
 
 
 def _reason(text: str) -> str | None:
     reason = text.strip() or None
     if reason and len(reason) > MAX_REASON:
-        raise CommitmentError(f"Please keep the reason under {MAX_REASON} characters.")
+        raise Refusal(f"Please keep the reason under {MAX_REASON} characters.")
     return reason
 
 
 def parse_move(text: str) -> tuple[int, str, str | None]:
-    """`12 Friday because X` -> (12, "Friday", "X"); friendly CommitmentError otherwise."""
+    """`12 Friday because X` -> (12, "Friday", "X"); friendly Refusal otherwise."""
     ref, rest = _split_ref(text, MOVE_USAGE)
     parts = _BECAUSE.split(rest, maxsplit=1)
     when = parts[0].strip()
     if not when:
-        raise CommitmentError(f"I need the new date. {MOVE_USAGE}")
+        raise Refusal(f"I need the new date. {MOVE_USAGE}")
     return ref, when, _reason(parts[1]) if len(parts) > 1 else None
 
 
 def parse_drop(text: str) -> tuple[int, str | None]:
-    """`12 because X` (or `12 X`) -> (12, "X"); friendly CommitmentError otherwise."""
+    """`12 because X` (or `12 X`) -> (12, "X"); friendly Refusal otherwise."""
     ref, rest = _split_ref(text, DROP_USAGE)
     return ref, _reason(re.sub(r"^because\b[\s:,-]*", "", rest, flags=re.IGNORECASE))
 
 
 def parse_list(text: str, *, user_id: str, channel_id: str) -> ListFilter:
-    """`[mine|@user|overdue|all]` -> the filter; friendly CommitmentError otherwise."""
+    """`[mine|@user|overdue|all]` -> the filter; friendly Refusal otherwise."""
     words = text.split()
     if len(words) > 1:
-        raise CommitmentError(f"I can list one thing at a time. {LIST_USAGE}")
+        raise Refusal(f"I can list one thing at a time. {LIST_USAGE}")
     word = words[0] if words else MINE
     if word.lower() in (MINE, "me", "my"):
         return ListFilter(MINE, user=user_id)
@@ -101,29 +101,19 @@ def parse_list(text: str, *, user_id: str, channel_id: str) -> ListFilter:
     if mention:
         return ListFilter(USER, user=mention["user"])
     if word.startswith("@"):
-        raise CommitmentError(
+        raise Refusal(
             f"I couldn't tell who `{word}` is: pick them from Slack's @-menu. {LIST_USAGE}"
         )
-    raise CommitmentError(f"I don't know how to list `{word}`. {LIST_USAGE}")
+    raise Refusal(f"I don't know how to list `{word}`. {LIST_USAGE}")
 
 
 # --- subcommands ---------------------------------------------------------------------------
 
+# `/saydo <name> ...`: a subcommand gets the context, client, the command payload and the text
+# after the name, and returns the ephemeral reply (None when it answers in another way, e.g. by
+# opening a modal). Refusal and DueDateError become friendly ephemeral refusals. Each listener
+# module lists its own in SUBCOMMANDS; `handlers.register_all` hands them all to `register`.
 Subcommand = Callable[[BoltContext, WebClient, dict, str], dict | None]
-SUBCOMMANDS: dict[str, Subcommand] = {}
-
-
-def subcommand(name: str) -> Callable[[Subcommand], Subcommand]:
-    """Register `/saydo <name> ...`: the handler gets the context, client, the command payload
-    and the text after the name, and returns the ephemeral reply (None when it answers in
-    another way, e.g. by opening a modal). CommitmentError and DueDateError become friendly
-    ephemeral refusals."""
-
-    def register(handler: Subcommand) -> Subcommand:
-        SUBCOMMANDS[name] = handler
-        return handler
-
-    return register
 
 
 def _commitment(context: BoltContext, ref: int, user_id: str) -> CommitmentView:
@@ -134,11 +124,10 @@ def _commitment(context: BoltContext, ref: int, user_id: str) -> CommitmentView:
         viewer_user_id=user_id,
     )
     if found is None:
-        raise CommitmentError(f"I can't find commitment {ref}. `/saydo list` shows yours.")
+        raise Refusal(f"I can't find commitment {ref}. `/saydo list` shows yours.")
     return found
 
 
-@subcommand("move")
 def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     user_id = command["user_id"]
     ref, when, reason = parse_move(text)
@@ -152,7 +141,7 @@ def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     try:
         due = parse_due(when, now=now, tz=actor.tz, locale=actor.locale)
     except DueDateError as error:
-        raise CommitmentError(f"{error} For example: `/saydo move {ref} Friday`.") from None
+        raise Refusal(f"{error} For example: `/saydo move {ref} Friday`.") from None
     moved = change_commitment(
         common.engine_of(context),
         team_id=common.workspace_id(context),
@@ -164,11 +153,10 @@ def _move(context: BoltContext, client: WebClient, command: dict, text: str) -> 
         has_time=due.has_time,
         note=reason,
     )
-    notify.changed_for_recipient(client, moved, actor, "New date for")
+    notify.changed_for_recipient(client, common.engine_of(context), moved, actor, "New date for")
     return messages.changed(moved, "New date for")
 
 
-@subcommand("drop")
 def _drop(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     user_id = command["user_id"]
     ref, reason = parse_drop(text)
@@ -182,11 +170,10 @@ def _drop(context: BoltContext, client: WebClient, command: dict, text: str) -> 
         now=common.utcnow(),
         note=reason,
     )
-    notify.changed_for_recipient(client, dropped, actor, "Withdrawn:")
+    notify.changed_for_recipient(client, common.engine_of(context), dropped, actor, "Withdrawn:")
     return messages.changed(dropped, "Withdrawn:")
 
 
-@subcommand("away")
 def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     """`away until <date>` pauses my nudges; `away off` resumes them; `away` says which."""
     actor = common.person(context, client, command["user_id"])
@@ -201,11 +188,11 @@ def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> 
         set_away(common.engine_of(context), person_id=actor.id, until=None)
         return messages.problem("Welcome back. Your nudges have resumed.")
     if words[0].lower() != "until" or len(words) < 2:
-        raise CommitmentError(AWAY_USAGE)
+        raise Refusal(AWAY_USAGE)
     try:
         due = parse_due(words[1], now=now, tz=actor.tz, locale=actor.locale)
     except DueDateError as error:
-        raise CommitmentError(f"{error} For example: `/saydo away until Monday`.") from None
+        raise Refusal(f"{error} For example: `/saydo away until Monday`.") from None
     set_away(common.engine_of(context), person_id=actor.id, until=due.at)
     until = describe_due(due.at, tz=actor.tz, has_time=due.has_time)
     return messages.problem(
@@ -214,7 +201,6 @@ def _away(context: BoltContext, client: WebClient, command: dict, text: str) -> 
     )
 
 
-@subcommand("list")
 def _list(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     list_filter = parse_list(text, user_id=command["user_id"], channel_id=command["channel_id"])
     return list_page(context, list_filter, 1, viewer_user_id=command["user_id"])
@@ -252,12 +238,17 @@ def list_page(
 
 
 def handle_saydo(
-    ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond
+    ack: Ack,
+    command: dict,
+    client: WebClient,
+    context: BoltContext,
+    respond: Respond,
+    subcommands: Mapping[str, Subcommand],
 ) -> None:
     words = (command.get("text") or "").split(maxsplit=1)
     name = words[0].lower() if words else "help"
     rest = words[1] if len(words) > 1 else ""
-    handler = SUBCOMMANDS.get(name)
+    handler = subcommands.get(name)
     if handler is None:
         # Answered in the acknowledgement itself: ephemeral, with no extra round trip.
         unknown = None if name == "help" else words[0]
@@ -288,6 +279,24 @@ def handle_list_page(
     respond(replace_original=True, **list_page(context, list_filter, page, viewer_user_id=viewer))
 
 
-def register(app: App) -> None:
-    app.command("/saydo")(common.acks_itself(handle_saydo))
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "move": _move,
+    "drop": _drop,
+    "away": _away,
+    "list": _list,
+}
+
+
+def register(app: App, subcommands: Mapping[str, Subcommand] = SUBCOMMANDS) -> None:
+    """`/saydo` answering `subcommands` (by default only this module's own); it decides what
+    its acknowledgement says (`common.acks_itself`)."""
+    table = dict(subcommands)
+
+    def handle_saydo_command(
+        ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond
+    ) -> None:
+        handle_saydo(ack, command, client, context, respond, table)
+
+    app.command("/saydo")(common.acks_itself(handle_saydo_command))
     app.action(ids.LIST_PAGE)(handle_list_page)

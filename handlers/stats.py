@@ -13,10 +13,11 @@ from slack_sdk import WebClient
 from bot import reports
 from bot.blocks import reports as report_blocks
 from bot.charter import current_charter
-from bot.commitments import CommitmentError, check_member
+from bot.commitments import check_member
 from bot.dates import DueDateError, parse_due
+from bot.refusal import Refusal
 from handlers import common
-from handlers.saydo_command import subcommand
+from handlers.saydo_command import Subcommand
 
 STATS_USAGE = (
     "Try `/saydo stats` (this week), `/saydo stats last week`, `/saydo stats this month`, "
@@ -35,7 +36,7 @@ def _day(text: str, *, now: datetime, tz: str, locale: str | None) -> date:
     try:
         return parse_due(text, now=now, tz=tz, locale=locale).local().date()
     except DueDateError:
-        raise CommitmentError(
+        raise Refusal(
             f"I couldn't read `{text}` as a date; for past dates use ISO, e.g. 2026-11-01. "
             f"{STATS_USAGE}"
         ) from None
@@ -63,23 +64,22 @@ def parse_period(
     else:
         match = _RANGE.match(text.strip())
         if not match:
-            raise CommitmentError(f"I don't know the period `{text.strip()}`. {STATS_USAGE}")
+            raise Refusal(f"I don't know the period `{text.strip()}`. {STATS_USAGE}")
         first = _day(match["start"], now=now, tz=tz, locale=locale)
         last = _day(match["end"], now=now, tz=tz, locale=locale)
         if last < first:
-            raise CommitmentError(f"The period ends before it starts. {STATS_USAGE}")
+            raise Refusal(f"The period ends before it starts. {STATS_USAGE}")
         if (last - first).days > MAX_DAYS:
-            raise CommitmentError("Please ask for at most two years at a time.")
+            raise Refusal("Please ask for at most two years at a time.")
         after = last + timedelta(days=1)
         label = f"{first.isoformat()} to {last.isoformat()}"
     return label, reports.local_midnight(first, tz), reports.local_midnight(after, tz)
 
 
-@subcommand("stats")
 def _stats(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     channel_id = command.get("channel_id", "")
     if channel_id.startswith("D"):
-        raise CommitmentError(
+        raise Refusal(
             "Stats belong to a partnership: use `/saydo stats` in the partnership's channel."
         )
     partnership = common.partnership(context, channel_id, command.get("channel_name"))
@@ -93,6 +93,12 @@ def _stats(context: BoltContext, client: WebClient, command: dict, text: str) ->
     return report_blocks.stats_message(
         figures, charter.settings, label=label, partnership=partnership
     )
+
+
+# `/saydo <name>` subcommands this module answers (collected by `handlers.register_all`).
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "stats": _stats,
+}
 
 
 def register(app: App) -> None:

@@ -7,23 +7,17 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import channel_messages, clock, coffee, nudges, reviews, summaries
-from bot.commitments import CHANNEL_MESSAGE
+from bot import clock, coffee, reviews, summaries
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY
-from bot.nudge_planning import NUDGE
+from bot.members import refresh_all_members
 from bot.outbox import Report, Sweeper, worker_name
-from handlers.members import REFRESH_SECONDS, refresh_all_members
+from bot.slack_client import SlackDirectory
 from scheduler import Sweep
+from scheduler.renderers import RENDERERS
 
 OUTBOX_SWEEP_SECONDS = 15
+MEMBERS_REFRESH_SECONDS = 6 * 60 * 60
 
-RENDERERS = {
-    NUDGE: nudges.render,
-    CHANNEL_MESSAGE: channel_messages.render,
-    reviews.REVIEW: reviews.render,
-    summaries.SUMMARY: summaries.render,
-    **coffee.RENDERERS,
-}
 # Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
 # scheduler's "outbox" job and `saydo tick --now`); each enqueues slots as of `now`.
 PLANNERS = {"reviews": reviews.plan, "summaries": summaries.plan, "coffee": coffee.plan}
@@ -55,6 +49,7 @@ def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
     "members" re-reads every partnership channel's members from Slack (joins and leaves also
     arrive as events); it is the running scheduler's only, not part of `run_sweeps`/`tick`.
     """
+    directory = SlackDirectory(sweeper.client)
     return (
         Sweep(
             id="outbox",
@@ -63,7 +58,7 @@ def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
         ),
         Sweep(
             id="members",
-            func=lambda: refresh_all_members(sweeper.engine, sweeper.client),
-            seconds=REFRESH_SECONDS,
+            func=lambda: refresh_all_members(sweeper.engine, directory, now=clock.now()),
+            seconds=MEMBERS_REFRESH_SECONDS,
         ),
     )

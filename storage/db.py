@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
@@ -68,3 +70,9 @@ def database_problem(error: SQLAlchemyError) -> str:
         if line.strip():
             return line.strip().removeprefix(f"({type(cause).__module__}.{type(cause).__name__}) ")
     return type(cause).__name__
+
+
+def upsert_insert(dialect_name: str):
+    """`insert()` with ON CONFLICT (`on_conflict_do_nothing`/`_do_update`) for this database:
+    PostgreSQL's and SQLite's constructs share that API, so callers write one statement."""
+    return pg_insert if dialect_name == "postgresql" else sqlite_insert

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.db import upsert_insert
 from storage.models import ProcessedEvent, utcnow
 
 
@@ -15,7 +14,7 @@ def claim_event(engine: Engine, *, event_id: str) -> bool:
     An insert that ignores conflicts on the primary key, so two replicas (or a retry racing
     the original) cannot both win.
     """
-    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    insert = upsert_insert(engine.dialect.name)
     statement = (
         insert(ProcessedEvent)
         .values(event_id=event_id, received_at=utcnow())

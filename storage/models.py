@@ -8,7 +8,7 @@ from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from bot import clock
+from storage import clock
 
 
 def utcnow() -> datetime:

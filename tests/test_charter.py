@@ -12,11 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from bot import charter as domain
+from bot import coffee
 from bot.blocks import charter as blocks
-from bot.charter import BY_PERSON, CharterError, CharterSettings, Draft
+from bot.charter import Draft
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.commitments import ensure_partnership, get_partnership, log_commitment, save_person
 from bot.config import Settings
 from bot.members import list_members, make_admin, organisations, upsert_member
+from bot.refusal import Refusal
 from bot.slack_client import build_web_client
 from handlers.charter import read_calendars, read_draft
 from scheduler.jobs import build_sweeper, run_sweeps
@@ -163,7 +166,7 @@ def test_a_channel_keeps_the_defaults_until_setup_then_every_version_is_kept(wor
 
 def test_setup_refuses_bad_settings_and_saves_nothing(world):
     engine, p, alice = world["engine"], world["p"], world["alice"]
-    with pytest.raises(CharterError, match="1 to 8 weeks"):
+    with pytest.raises(Refusal, match="1 to 8 weeks"):
         domain.setup(
             engine,
             partnership_id=p.id,
@@ -174,7 +177,7 @@ def test_setup_refuses_bad_settings_and_saves_nothing(world):
             draft=Draft("", "", "", CharterSettings(coffee_cadence_weeks=9)),
             now=SETUP_AT,
         )
-    with pytest.raises(CharterError, match="time zone"):
+    with pytest.raises(Refusal, match="time zone"):
         domain.setup(
             engine,
             partnership_id=p.id,
@@ -209,7 +212,7 @@ def test_a_change_is_adopted_only_once_every_organisation_has_agreed(world):
     assert "Coffee: every 2 weeks, Tuesday at 10:00 → every 4 weeks, Tuesday at 10:00" in (
         done.adopted.change_summary.splitlines()
     )
-    with pytest.raises(CharterError, match="already been adopted"):
+    with pytest.raises(Refusal, match="already been adopted"):
         agree(world, "bob", outcome.proposal.id)
 
 
@@ -217,7 +220,7 @@ def test_an_admin_can_adopt_without_waiting_and_others_cannot(world):
     engine, p = world["engine"], world["p"]
     founded(world)
     outcome = propose(world, "carol", changed(world, kept_target=0.9))
-    with pytest.raises(CharterError, match="Only an admin"):
+    with pytest.raises(Refusal, match="Only an admin"):
         domain.adopt(
             engine,
             proposal_id=outcome.proposal.id,
@@ -252,13 +255,13 @@ def test_a_proposal_based_on_an_older_version_is_superseded(world):
     late = agree(world, "alice", second.proposal.id)
     assert late.adopted is None and late.proposal.state == "superseded"
     assert domain.current_charter(engine, partnership_id=p.id).version == 2
-    with pytest.raises(CharterError, match="changed to version 2"):
+    with pytest.raises(Refusal, match="changed to version 2"):
         propose(world, "bob", changed(world, coffee_weekday=2), base=1)
 
 
 def test_a_proposal_must_change_something(world):
     founded(world)
-    with pytest.raises(CharterError, match="as it stands"):
+    with pytest.raises(Refusal, match="as it stands"):
         propose(world, "bob", changed(world))
 
 
@@ -375,6 +378,53 @@ def test_nudges_skip_the_public_holidays_of_the_owners_organisation(world):
     assert first_overdue("alice") == utc(2026, 12, 29, 9)
     # Carol's trust has no holiday calendar in the charter: Friday 25th is a working day.
     assert first_overdue("carol") == utc(2026, 12, 25, 3, 30)
+
+
+def test_one_holiday_calendar_for_nudges_and_coffee_matching_names_ignoring_case(world):
+    """The charter line `northshire nhs trust: GB-ENG` (name in lower case, a region code):
+    on Christmas Day nobody at the trust is nudged or put in a coffee round."""
+    engine, p, carol = world["engine"], world["p"], world["carol"]
+    errors: dict[str, str] = {}
+    calendars = read_calendars("northshire nhs trust: GB-ENG", errors)
+    assert errors == {}
+    assert calendars == {"northshire nhs trust": "GB-ENG"}
+    founded(world, CharterSettings(holiday_calendars=calendars))
+    logged = log_commitment(
+        engine,
+        partnership=p,
+        creator=carol,
+        owner=carol,
+        recipient=None,
+        title="referrals",
+        due_at=utc(2026, 12, 24, 12),
+        has_time=True,
+        now=utc(2026, 12, 1, 9),
+    ).commitment
+    with transaction(engine) as session:
+        first_overdue = session.execute(
+            select(OutboxMessage.due_at).where(
+                OutboxMessage.commitment_id == logged.id,
+                OutboxMessage.slot_key.endswith(":overdue-1"),
+                OutboxMessage.state == "pending",
+            )
+        ).scalar_one()
+    # Kolkata's 09:00 on Tue 29th: Christmas, the weekend and Boxing Day's substitute are off.
+    assert first_overdue == utc(2026, 12, 29, 3, 30)
+
+    settings = domain.current_charter(engine, partnership_id=p.id).settings
+    members = {m.person.user_id: m for m in list_members(engine, partnership_id=p.id)}
+    christmas = utc(2026, 12, 25, 10)
+    assert coffee.left_out(members["U0CAROL"], at=christmas, settings=settings) == "public holiday"
+    assert coffee.left_out(members["U0ALICE"], at=christmas, settings=settings) is None
+    boxing_day_off = utc(2026, 12, 28, 10)
+    assert coffee.left_out(members["U0CAROL"], at=boxing_day_off, settings=settings) is not None
+    assert coffee.left_out(members["U0CAROL"], at=utc(2026, 12, 29, 10), settings=settings) is None
+
+
+def test_an_unknown_region_is_refused_by_name():
+    errors: dict[str, str] = {}
+    read_calendars("Trust: GB-XX", errors)
+    assert "GB-XX" in errors[blocks.HOLIDAYS[0]]
 
 
 def test_a_new_holiday_calendar_replans_open_commitments(world):

@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
-from bot.charter import (
-    CharterSettings,
-    coffee_round_at,
-    review_date_after,
-    weekly_instant,
-)
+from bot.charter import coffee_round_at, review_date_after, weekly_instant
+from bot.charter_settings import CharterSettings
 
 DEFAULTS = CharterSettings()
 

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.commitments import (
-    CommitmentError,
     change_commitment,
     due_for_owner,
     ensure_partnership,
@@ -24,6 +23,7 @@ from bot.commitments import (
 from bot.dates import parse_due
 from bot.keeping import EventKind, Outcome, Status
 from bot.members import deactivate_member, upsert_member
+from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Commitment, CommitmentEvent
 
@@ -108,7 +108,7 @@ def test_references_count_up_per_workspace(world):
 def test_a_reference_from_another_workspace_reaches_nothing(world):
     log(world)
     assert get_by_ref(world["engine"], team_id="T0OTHER", ref=1) is None
-    with pytest.raises(CommitmentError, match="can't find commitment 1"):
+    with pytest.raises(Refusal, match="can't find commitment 1"):
         change_commitment(
             world["engine"],
             team_id="T0OTHER",
@@ -142,7 +142,7 @@ def test_own_commitments_are_accepted_and_others_are_proposed(world):
     proposed = log(world, owner="bob").commitment
     assert proposed.status == Status.PROPOSED
     assert proposed.outcome(now=NOW + timedelta(days=30)) == Outcome.NOT_COUNTED
-    with pytest.raises(CommitmentError, match="Only Bob can accept"):
+    with pytest.raises(Refusal, match="Only Bob can accept"):
         change(world, proposed.ref, "alice", EventKind.ACCEPTED)
     accepted = change(world, proposed.ref, "bob", EventKind.ACCEPTED)
     assert accepted.status == Status.OPEN
@@ -150,10 +150,10 @@ def test_own_commitments_are_accepted_and_others_are_proposed(world):
 
 def test_delivery_confirmation_and_dispute_stay_in_the_history(world):
     c = log(world, recipient="carol").commitment
-    with pytest.raises(CommitmentError, match="Only Alice can mark"):
+    with pytest.raises(Refusal, match="Only Alice can mark"):
         change(world, c.ref, "bob", EventKind.DELIVERED)
     change(world, c.ref, "alice", EventKind.DELIVERED, note="https://example.org/budget")
-    with pytest.raises(CommitmentError, match="Only Carol can"):
+    with pytest.raises(Refusal, match="Only Carol can"):
         change(world, c.ref, "alice", EventKind.CONFIRMED)
     disputed = change(world, c.ref, "carol", EventKind.DISPUTED, note="only half of it")
     assert disputed.status == Status.OPEN and disputed.delivered_at is None
@@ -202,7 +202,7 @@ def test_moving_before_the_due_date_keeps_it_kept_and_after_does_not(world):
 
 def test_withdrawing_and_undoing(world):
     c = log(world).commitment
-    with pytest.raises(CommitmentError, match="Only Alice, who logged it, can undo"):
+    with pytest.raises(Refusal, match="Only Alice, who logged it, can undo"):
         undo_commitment(world["engine"], team_id="T0001", ref=c.ref, actor=world["bob"], now=NOW)
     undone = undo_commitment(
         world["engine"], team_id="T0001", ref=c.ref, actor=world["alice"], now=NOW
@@ -218,7 +218,7 @@ def test_withdrawing_and_undoing(world):
 def test_a_refused_change_saves_nothing(world):
     c = log(world).commitment
     change(world, c.ref, "alice", EventKind.WITHDRAWN)
-    with pytest.raises(CommitmentError):
+    with pytest.raises(Refusal):
         change(world, c.ref, "alice", EventKind.DELIVERED)
     with transaction(world["engine"]) as session:
         count = session.execute(
@@ -311,7 +311,7 @@ def test_only_members_owners_and_recipients_see_a_commitment(world):
 
     assert seen_by("U0BOB") == {"send the budget", "brief dave"}
     assert seen_by("U0DAVE") == {"brief dave"}  # its recipient, though not in the channel
-    with pytest.raises(CommitmentError) as refused:
+    with pytest.raises(Refusal) as refused:
         change(world, budget.ref, "dave", EventKind.DELIVERED)
     assert str(refused.value) == "I can't find commitment 1. `/saydo list` shows yours."
     deactivate_member(engine, partnership_id=world["here"].id, person_id=world["bob"].id)
@@ -320,7 +320,7 @@ def test_only_members_owners_and_recipients_see_a_commitment(world):
 
 
 def test_titles_are_checked(world):
-    with pytest.raises(CommitmentError, match="under 300 characters; you wrote 301"):
+    with pytest.raises(Refusal, match="under 300 characters; you wrote 301"):
         log(world, title="x" * 301)
-    with pytest.raises(CommitmentError, match="already passed"):
+    with pytest.raises(Refusal, match="already passed"):
         log(world, due=NOW - timedelta(minutes=1))

@@ -12,6 +12,7 @@ import pytest
 
 from bot import charter as domain
 from bot.blocks import charter as forms
+from bot.charter_settings import CharterSettings
 from bot.commitments import ensure_partnership, get_partnership
 from bot.members import is_admin
 from storage.db import create_db_engine
@@ -182,7 +183,7 @@ def test_setup_charter_propose_agree_adopt_and_history(saydo, slack, people, db)
     assert (partnership.name, partnership.tz) == ("Housing partnership", "Europe/Dublin")
     first = domain.current_charter(db, partnership_id=partnership.id)
     assert first.version == 1 and first.purpose == "Better homes, sooner."
-    assert first.settings == domain.CharterSettings()  # untouched fields keep the defaults
+    assert first.settings == CharterSettings()  # untouched fields keep the defaults
     alice = domain_person(db, "U0ALICE")
     assert is_admin(db, partnership_id=partnership.id, person_id=alice)
 

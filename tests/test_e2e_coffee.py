@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.charter import CharterSettings, coffee_round_at
+from bot.charter import coffee_round_at
+from bot.charter_settings import CharterSettings
 from bot.commitments import ensure_partnership, log_commitment, save_person
 from bot.members import upsert_member
 from storage.db import transaction

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from bot import charter, reviews
 from bot.blocks import charter as charter_forms
 from bot.blocks import reviews as messages
+from bot.charter_settings import CharterSettings
 from bot.commitments import (
     PersonRef,
     change_commitment,
@@ -313,7 +314,7 @@ def test_agreed_charter_changes_become_a_charter_proposal(saydo, people, db, par
         agreed_by="Alice (Council)",
         name="housing",
         tz="Europe/London",
-        draft=charter.Draft("Better homes, sooner.", "", "", charter.CharterSettings()),
+        draft=charter.Draft("Better homes, sooner.", "", "", CharterSettings()),
         now=utc(2026, 4, 1),
     )
     record = reviews.record_review(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,15 +16,49 @@ from bot.keeping import (
     Event,
     EventKind,
     Outcome,
-    SayDo,
     Status,
     TransitionError,
     check_transition,
     counts_in_period,
     derive_state,
     outcome,
-    say_do,
 )
+
+
+@dataclass(frozen=True)
+class SayDo:
+    """Outcome counts for a period; withdrawn (by the due date) and pending are not in the ratio."""
+
+    kept: int
+    late: int
+    missed: int
+    withdrawn: int
+    pending: int
+
+    @property
+    def ratio(self) -> float | None:
+        """kept / (kept + late + missed), or None when nothing has been judged."""
+        judged = self.kept + self.late + self.missed
+        return self.kept / judged if judged else None
+
+
+def say_do(
+    states: Iterable[CommitmentState], *, now: datetime, start: datetime, end: datetime
+) -> SayDo:
+    """Count the outcomes at `now` of the commitments due in [start, end): the period rules in
+    plain Python, for these tests (the reports count in SQL, see test_report_agreement)."""
+    tally = dict.fromkeys(Outcome, 0)
+    for state in states:
+        if counts_in_period(state, start, end):
+            tally[outcome(state, now=now)] += 1
+    return SayDo(
+        kept=tally[Outcome.KEPT],
+        late=tally[Outcome.LATE],
+        missed=tally[Outcome.MISSED],
+        withdrawn=tally[Outcome.NOT_COUNTED],
+        pending=tally[Outcome.PENDING],
+    )
+
 
 K = EventKind
 DUE = datetime(2025, 3, 14, 17, 0, tzinfo=UTC)

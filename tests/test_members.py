@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.commitments import (
-    CommitmentError,
     change_commitment,
     check_allowed,
     ensure_partnership,
@@ -25,12 +24,14 @@ from bot.members import (
     make_admin,
     member,
     organisations,
+    refresh_all_members,
+    refresh_members,
     set_coffee,
     set_organisation,
     upsert_member,
 )
-from bot.slack_client import build_web_client
-from handlers import members as member_handlers
+from bot.refusal import Refusal
+from bot.slack_client import SlackDirectory, build_web_client
 from tests.saydo_process import BOT_TOKEN
 
 NOW = datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -130,13 +131,13 @@ def test_each_workspace_chooses_its_own_admins_the_first_needing_none(world):
     assert not is_admin(engine, partnership_id=pid, person_id=alice.id)
     first = make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
     assert first.is_admin and is_admin(engine, partnership_id=pid, person_id=alice.id)
-    with pytest.raises(CommitmentError, match=r"Only an admin from your organisation .* ask alice"):
+    with pytest.raises(Refusal, match=r"Only an admin from your organisation .* ask alice"):
         make_admin(engine, partnership_id=pid, actor_person_id=bob.id, person_id=bob.id)
     assert not is_admin(engine, partnership_id=pid, person_id=bob.id)
     # Slack Connect: Alice's admin rights stop at her own workspace; Carol's chooses its own.
-    with pytest.raises(CommitmentError, match="carol is from another organisation's Slack"):
+    with pytest.raises(Refusal, match="carol is from another organisation's Slack"):
         make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=carol.id)
-    with pytest.raises(CommitmentError, match="alice is from another organisation's Slack"):
+    with pytest.raises(Refusal, match="alice is from another organisation's Slack"):
         make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=alice.id)
     assert not is_admin(engine, partnership_id=pid, person_id=carol.id)
     make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=carol.id)
@@ -154,9 +155,9 @@ def test_each_workspace_chooses_its_own_admins_the_first_needing_none(world):
 def test_only_members_become_admins_and_an_admin_who_left_is_not_one(world):
     engine, pid, alice, bob = world["engine"], world["partnership"].id, world["alice"], world["bob"]
     join(world, "alice", "Org")
-    with pytest.raises(CommitmentError, match="bob isn't a member"):
+    with pytest.raises(Refusal, match="bob isn't a member"):
         make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=bob.id)
-    with pytest.raises(CommitmentError, match="Only members of this partnership's channel"):
+    with pytest.raises(Refusal, match="Only members of this partnership's channel"):
         make_admin(engine, partnership_id=pid, actor_person_id=bob.id, person_id=alice.id)
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
     deactivate_member(engine, partnership_id=pid, person_id=alice.id)
@@ -171,12 +172,12 @@ def test_only_an_admin_sets_an_organisation_and_it_survives_rejoining(world):
     for who in ("alice", "bob", "carol"):
         join(world, who, "Saydo Test Council" if who != "carol" else "Northshire NHS Trust")
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
-    with pytest.raises(CommitmentError, match=r"Only an admin from bob's own .*; ask alice\."):
+    with pytest.raises(Refusal, match=r"Only an admin from bob's own .*; ask alice\."):
         set_organisation(
             engine, partnership_id=pid, actor_person_id=bob.id, person_id=bob.id, organisation="X"
         )
     # Slack Connect: only an admin from Carol's own workspace renames her organisation.
-    with pytest.raises(CommitmentError, match=r"from carol's own .*choose one with `/saydo admin`"):
+    with pytest.raises(Refusal, match=r"from carol's own .*choose one with `/saydo admin`"):
         set_organisation(
             engine,
             partnership_id=pid,
@@ -189,7 +190,7 @@ def test_only_an_admin_sets_an_organisation_and_it_survives_rejoining(world):
     )
     make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=carol.id)
     for bad, message in (("   ", "give the organisation"), ("x" * 101, "under 100")):
-        with pytest.raises(CommitmentError, match=message):
+        with pytest.raises(Refusal, match=message):
             set_organisation(
                 engine,
                 partnership_id=pid,
@@ -231,7 +232,7 @@ def test_coffee_preferences_change_only_what_is_given(world):
     assert view.coffee_opt_out and view.coffee_paused_until == until
     view = set_coffee(engine, partnership_id=pid, person_id=carol.id, paused_until=None)
     assert view.coffee_paused_until is None and view.coffee_opt_out
-    with pytest.raises(CommitmentError):
+    with pytest.raises(Refusal):
         set_coffee(engine, partnership_id=pid, person_id=world["bob"].id, opt_out=True)
 
 
@@ -320,7 +321,7 @@ def test_a_plain_member_an_admin_elsewhere_or_from_another_workspace_is_refused(
     join(world, "carol", "Northshire")  # an admin here, but from the partner's workspace
     make_admin(engine, partnership_id=pid, actor_person_id=carol.id, person_id=carol.id)
     for actor in (alice, carol):
-        with pytest.raises(CommitmentError, match=r"Only bob can mark this commitment delivered\."):
+        with pytest.raises(Refusal, match=r"Only bob can mark this commitment delivered\."):
             change_commitment(
                 engine,
                 team_id="T0001",
@@ -329,7 +330,7 @@ def test_a_plain_member_an_admin_elsewhere_or_from_another_workspace_is_refused(
                 kind=EventKind.DELIVERED,
                 now=NOW + timedelta(days=1),
             )
-        with pytest.raises(CommitmentError, match="Only bob can change the date"):
+        with pytest.raises(Refusal, match="Only bob can change the date"):
             check_allowed(engine, commitment, user_id=actor.user_id, kind=EventKind.MOVED)
     assert get_commitment(engine, commitment_id=commitment.id).status == Status.OPEN
 
@@ -349,7 +350,7 @@ def test_an_admin_cannot_accept_for_the_owner(world):
     ).commitment
     join(world, "alice", "Org")
     make_admin(engine, partnership_id=pid, actor_person_id=alice.id, person_id=alice.id)
-    with pytest.raises(CommitmentError, match="Only bob can accept"):
+    with pytest.raises(Refusal, match="Only bob can accept"):
         change_commitment(
             engine,
             team_id="T0001",
@@ -359,7 +360,7 @@ def test_an_admin_cannot_accept_for_the_owner(world):
             now=NOW + timedelta(hours=1),
         )
     # Accepting is the owner's alone, admin or not; so is delivering a proposal.
-    with pytest.raises(CommitmentError, match="only a proposal"):
+    with pytest.raises(Refusal, match="only a proposal"):
         check_allowed(engine, proposal, user_id="U0ALICE", kind=EventKind.DELIVERED)
 
 
@@ -367,16 +368,16 @@ def test_an_admin_cannot_accept_for_the_owner(world):
 
 
 @pytest.fixture
-def client(people):
-    member_handlers._team_names.clear()
-    return build_web_client(Settings(bot_token=BOT_TOKEN, slack_api_url=people.url))
+def directory(people):
+    """Slack's directory as the running app has it (a fresh cache of workspace names)."""
+    return SlackDirectory(build_web_client(Settings(bot_token=BOT_TOKEN, slack_api_url=people.url)))
 
 
 def test_the_refresh_adds_humans_in_their_own_organisation_and_retires_leavers(
-    engine, people, client
+    engine, people, directory
 ):
     partnership = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
-    refreshed = member_handlers.refresh_members(engine, client, partnership=partnership)
+    refreshed = refresh_members(engine, directory, partnership=partnership, now=NOW)
     assert (refreshed.active, refreshed.deactivated) == (3, 0)
     found = {
         m.person.user_id: m.organisation
@@ -390,7 +391,7 @@ def test_the_refresh_adds_humans_in_their_own_organisation_and_retires_leavers(
     people.add_channel(
         "C0PARTNER", name="housing-partnership", members=["U0ALICE", "U0CAROL", "UBOT"]
     )
-    refreshed = member_handlers.refresh_members(engine, client, partnership=partnership)
+    refreshed = refresh_members(engine, directory, partnership=partnership, now=NOW)
     assert (refreshed.active, refreshed.deactivated) == (2, 1)
     assert [m.person.user_id for m in list_members(engine, partnership_id=partnership.id)] == [
         "U0ALICE",
@@ -401,7 +402,7 @@ def test_the_refresh_adds_humans_in_their_own_organisation_and_retires_leavers(
     assert asked == ["T0001", "T0PARTNER"]
 
 
-def test_the_refresh_reads_every_page_and_skips_bots(engine, people, client):
+def test_the_refresh_reads_every_page_and_skips_bots(engine, people, directory):
     people.add_user("U0BOTTY", name="reminder-bot", is_bot=True)
     pages = {
         "": {"members": ["U0ALICE", "U0BOTTY"], "response_metadata": {"next_cursor": "page2"}},
@@ -409,7 +410,7 @@ def test_the_refresh_reads_every_page_and_skips_bots(engine, people, client):
     }
     people.set_answer("conversations.members", lambda args: pages[args.get("cursor") or ""])
     partnership = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
-    member_handlers.refresh_members(engine, client, partnership=partnership)
+    refresh_members(engine, directory, partnership=partnership, now=NOW)
     assert [m.person.user_id for m in list_members(engine, partnership_id=partnership.id)] == [
         "U0ALICE",
         "U0CAROL",
@@ -420,11 +421,11 @@ def test_the_refresh_reads_every_page_and_skips_bots(engine, people, client):
     ]
 
 
-def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, people, client):
+def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, people, directory):
     people.add_channel("C0SECOND", name="second", members=["U0BOB", "UBOT"])
     first = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
     second = ensure_partnership(engine, team_id="T0001", channel_id="C0SECOND")
-    member_handlers.refresh_all_members(engine, client)
+    refresh_all_members(engine, directory, now=NOW)
     assert len(list_members(engine, partnership_id=first.id)) == 3
     people.set_answer(
         "conversations.members",
@@ -434,7 +435,7 @@ def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, peop
             else {"members": ["UBOT"], "response_metadata": {"next_cursor": ""}}
         ),
     )
-    done = member_handlers.refresh_all_members(engine, client)
+    done = refresh_all_members(engine, directory, now=NOW)
     assert [r.partnership.channel_id for r in done] == ["C0SECOND"]
     assert len(list_members(engine, partnership_id=first.id)) == 3
     assert list_members(engine, partnership_id=second.id) == []

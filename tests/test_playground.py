@@ -22,7 +22,6 @@ from bot.playground.playground import Playground, PlaygroundError
 from bot.playground.quarter import seed_quarter
 from bot.playground.serve import reset
 from bot.playground.standin import dm_id
-from handlers import members as member_handlers
 from storage.db import transaction
 from storage.models import Commitment, Member, OutboxMessage
 from tests.slack_contract import call_problems
@@ -32,16 +31,6 @@ ALICE, BEN, CHLOE, PRIYA = "U0ALICE", "U0BEN", "U0CHLOE", "U0PRIYA"
 CHANNEL = cast.CHANNEL_ID
 LONDON = ZoneInfo("Europe/London")
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def own_workspace_names() -> Iterator[None]:
-    """Workspace names are cached per process: other tests' T0001 is not the playground's."""
-    cached = dict(member_handlers._team_names)
-    member_handlers._team_names.clear()
-    yield
-    member_handlers._team_names.clear()
-    member_handlers._team_names.update(cached)
 
 
 @pytest.fixture

@@ -29,15 +29,8 @@ from bot.blocks import modals as forms
 from bot.blocks import nudges as nudge_blocks
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_blocks
-from bot.charter import (
-    BY_PERSON,
-    DEFAULT_CHARTER,
-    Agreement,
-    Charter,
-    CharterSettings,
-    ProposalView,
-    describe_changes,
-)
+from bot.charter import DEFAULT_CHARTER, Agreement, Charter, ProposalView, describe_changes
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.coffee import REGULAR, Answer, MyCoffee, PairingView, Pal, Starters
 from bot.coffee import Tally as CoffeeTally
 from bot.commitments import Page, PartnershipRef
@@ -57,8 +50,8 @@ from bot.reports import Ahead, Calendar, Figures, HomeData, Item, Line, Owner, P
 from bot.reviews import LessonView, Listed, OrganisationFigures, Pack, RecordView
 from bot.summaries import Weekly
 from handlers.charter import read_draft
-from handlers.modals import _due_field, _value
-from handlers.reviews import _value as review_value
+from handlers.common import input_value
+from handlers.modals import _due_field
 from tests.test_modals import ALICE, BOB, HOUSING, NOW, commitment
 
 SCHOOLS = PartnershipRef(2, "T0001", "C0SCHOOLS", "schools", "Europe/London")
@@ -621,9 +614,9 @@ def test_the_commitment_form_submits_exactly_what_the_handler_reads():
     due = _due_field(values, "Europe/London", NOW, errors)
     assert errors == {}
     assert due == (datetime(2026, 12, 14, 23, 59, 59, tzinfo=UTC), False)
-    assert _value(values, forms.TITLE) == "Send the draft budget"
-    assert _value(values, forms.RECIPIENT, "selected_user") == "U0BOB"
-    assert _value(values, forms.PARTNERSHIP, "selected_option")["value"] == "2"
+    assert input_value(values, forms.TITLE) == "Send the draft budget"
+    assert input_value(values, forms.RECIPIENT, "selected_user") == "U0BOB"
+    assert input_value(values, forms.PARTNERSHIP, "selected_option")["value"] == "2"
 
 
 def test_an_untouched_form_sends_null_for_its_empty_inputs():
@@ -660,10 +653,10 @@ def test_the_review_record_form_sends_the_chosen_attendees():
     submitted[review_blocks.ATTENDEES[0]][review_blocks.ATTENDEES[1]] = ["U0ALICE", "U0CAROL"]
     submitted[review_blocks.OUTCOMES[0]][review_blocks.OUTCOMES[1]] = ["Good quarter"]
     values = view_state(view, submitted)
-    attendees = review_value(values, review_blocks.ATTENDEES, "selected_users")
+    attendees = input_value(values, review_blocks.ATTENDEES, "selected_users")
     assert attendees == ["U0ALICE", "U0CAROL"]
-    assert review_value(values, review_blocks.OUTCOMES) == "Good quarter"
-    assert review_value(values, review_blocks.DECISIONS) is None
+    assert input_value(values, review_blocks.OUTCOMES) == "Good quarter"
+    assert input_value(values, review_blocks.DECISIONS) is None
 
 
 def test_the_cant_deliver_form_asks_for_a_reason():

@@ -8,19 +8,20 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 
 from bot import reports, summaries
 from bot.blocks import reports as report_blocks
-from bot.charter import CharterSettings
+from bot.charter_settings import CharterSettings
 from bot.commitments import (
     change_commitment,
     ensure_partnership,
     log_commitment,
     save_person,
 )
-from bot.keeping import EventKind
+from bot.keeping import CommitmentState, EventKind, Outcome, counts_in_period, outcome
 from handlers.stats import parse_period
+from scheduler import renderers
 from storage.db import transaction
 from storage.models import CharterVersion, Commitment, Member, Partnership
 from tests.slack_contract import assert_valid_blocks, assert_valid_view
@@ -292,7 +293,7 @@ def test_a_summary_only_goes_out_when_the_charter_still_wants_it(engine):
         None,
         0,
     )
-    assert isinstance(summaries.render(engine, item, SUMMARY_AT), Skip)
+    assert isinstance(renderers.weekly_summary(engine, item, SUMMARY_AT), Skip)
 
 
 @pytest.mark.parametrize(
@@ -324,9 +325,9 @@ def test_stats_periods_are_local_days(text, label, start, end):
 
 @pytest.mark.parametrize("text", ["yesterday-ish", "2026-11-09 to 2026-11-02", "13/13 to 14/13"])
 def test_stats_refuses_unreadable_periods_kindly(text):
-    from bot.commitments import CommitmentError
+    from bot.commitments import Refusal
 
-    with pytest.raises(CommitmentError, match=r"saydo stats|ends before"):
+    with pytest.raises(Refusal, match=r"saydo stats|ends before"):
         parse_period(text, now=datetime(2026, 11, 26, tzinfo=UTC), tz="Europe/London")
 
 
@@ -445,35 +446,47 @@ def test_reports_take_the_same_number_of_queries_for_10_and_1000(engine, visibil
     assert few == many
 
 
-def test_one_pass_counts_agree_with_the_sums_outcome_by_outcome(engine):
-    # The reports classify each row once (`reports.tallies`: one CASE, then counts per owner,
-    # week and outcome); `raw_week_aggregate` sums the `bot.keeping` mapping outcome by outcome.
-    # Week by week (eight weeks across the end of British Summer Time on 25 Oct), per
-    # organisation or per person, the two must agree on every outcome, early ones included.
+def test_one_pass_counts_agree_with_keeping_week_by_week_across_a_clock_change(engine):
+    # The reports classify each row once in SQL (`reports.tallies`: one CASE, then counts per
+    # owner, week and outcome). Week by week (eight weeks across the end of British Summer Time
+    # on 25 Oct), per organisation or per person, they must agree with `bot.keeping`'s verdict
+    # on every stored row, early deliveries included.
     c = scenario(engine)
     bulk(engine, c, 600, hours=24 * 7 * 9)
     bulk(engine, c, 30, status="declined", start=600, hours=24 * 7 * 9)
     trend = reports.week_starts(WEEK_END, "Europe/London")
     assert trend[0] == datetime(2026, 10, 4, 23, tzinfo=UTC)  # 00:00 BST
-    counted = dict(partnership_id=c.partnership.id, bounds=trend, now=at(25, 12))
+    now = at(25, 12)
+    counted = dict(partnership_id=c.partnership.id, bounds=trend, now=now)
     by_org = reports.tallies(engine, **counted)
     by_person = reports.tallies(engine, **counted, by_person=True)
     assert set(by_org.series) == {"Council", "Supplier Ltd", "T0PARTNER"}
     assert {owner.user_id for owner in by_person.series} == {"U0ALICE", "U0BOB", "U0CAROL"}
+    with transaction(engine) as session:
+        rows = session.execute(select(Commitment)).scalars()
+        states = [CommitmentState.from_columns(row) for row in rows]
     overall = reports.Tally()
     for week in range(len(trend) - 1):
-        raw = reports.raw_week_aggregate(
-            engine,
-            partnership_id=c.partnership.id,
-            start=trend[week],
-            end=trend[week + 1],
-            now=at(25, 12),
+        verdicts = [
+            (outcome(state, now=now), state)
+            for state in states
+            if counts_in_period(state, trend[week], trend[week + 1])
+        ]
+        expected = reports.Tally(
+            kept=sum(v is Outcome.KEPT for v, _ in verdicts),
+            late=sum(v is Outcome.LATE for v, _ in verdicts),
+            missed=sum(v is Outcome.MISSED for v, _ in verdicts),
+            withdrawn=sum(v is Outcome.NOT_COUNTED for v, _ in verdicts),
+            pending=sum(v is Outcome.PENDING for v, _ in verdicts),
+            early=sum(
+                v is Outcome.KEPT and s.delivered_at <= s.judged_due_at - reports.EARLY
+                for v, s in verdicts
+            ),
         )
-        sums = reports.Tally(*(int(getattr(raw, f) or 0) for f in reports.Tally.__annotations__))
-        assert sums.due > 20
+        assert expected.due > 20
         for counts in (by_org, by_person):
-            assert sum((s[week] for s in counts.series.values()), reports.Tally()) == sums
-        overall += sums
+            assert sum((s[week] for s in counts.series.values()), reports.Tally()) == expected
+        overall += expected
     assert all(getattr(overall, f) for f in reports.Tally.__annotations__)  # every outcome
 
 
@@ -482,6 +495,6 @@ def test_partnerships_need_not_exist_yet(engine):
     from bot.outbox import Item, Skip
 
     item = Item(1, "summary:999:2026-11-30", "summary", "C0GONE", SUMMARY_AT, None, None, 0)
-    assert isinstance(summaries.render(engine, item, SUMMARY_AT), Skip)
+    assert isinstance(renderers.weekly_summary(engine, item, SUMMARY_AT), Skip)
     with transaction(engine) as session:
         assert session.get(Partnership, 999) is None

@@ -11,10 +11,12 @@ from sqlalchemy import event, insert, select, update
 
 from bot import reviews
 from bot.blocks import reviews as messages
-from bot.charter import CharterSettings
+from bot.charter_settings import CharterSettings
 from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
 from bot.keeping import EventKind
 from bot.outbox import Item
+from bot.refusal import Refusal
+from scheduler import renderers
 from storage.db import transaction
 from storage.models import (
     CharterProposal,
@@ -344,14 +346,14 @@ def test_a_slot_the_charter_no_longer_sets_is_cancelled(world):
         )
     key = f"review:{world.partnership.id}:2026-04-15:14"
     item = Item(1, key, reviews.REVIEW, "C0PARTNER", utc(2026, 4, 1, 8), None, None, 0)
-    result = reviews.render(world.engine, item, utc(2026, 4, 1, 8))
+    result = renderers.review_reminder(world.engine, item, utc(2026, 4, 1, 8))
     assert result.state.value == "cancelled"
 
 
 def test_lessons_are_checked_kept_and_listed_newest_first(world):
     engine, here = world.engine, world.partnership
     for text in ("", "   ", "x" * 1001):
-        with pytest.raises(reviews.ReviewError):
+        with pytest.raises(Refusal):
             reviews.log_lesson(
                 engine, partnership=here, person=world.alice, text=text, now=utc(2026, 2, 1)
             )
@@ -385,9 +387,9 @@ def test_a_review_is_recorded_on_or_after_its_date_only(world):
         decisions="Meet monthly.",
         charter_changes="Coffee every week.",
     )
-    with pytest.raises(reviews.ReviewError, match="you can record it from that day"):
+    with pytest.raises(Refusal, match="you can record it from that day"):
         reviews.record_review(engine, **fields, now=utc(2026, 4, 14, 22, 59))  # 23:59 BST
-    with pytest.raises(reviews.ReviewError, match="outcomes"):
+    with pytest.raises(Refusal, match="outcomes"):
         reviews.record_review(engine, **{**fields, "outcomes": " "}, now=utc(2026, 4, 15, 9))
     with transaction(engine) as session:
         assert session.execute(select(ReviewRecord)).first() is None

@@ -15,16 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, button, context, plain, section
-from bot.charter import (
-    BY_ORGANISATION,
-    BY_PERSON,
-    MAX_NAME,
-    MAX_TEXT,
-    WEEKDAYS,
-    Charter,
-    ProposalView,
-    describe_settings,
-)
+from bot.charter import MAX_NAME, MAX_TEXT, WEEKDAYS, Charter, ProposalView, describe_settings
+from bot.charter_settings import BY_ORGANISATION, BY_PERSON
 from bot.members import MemberView
 from bot.text import escape_mrkdwn
 
@@ -258,7 +250,8 @@ def charter_inputs(charter: Charter, organisations: Sequence[str]) -> list[Block
             _text(holiday_lines, max_length=1000, placeholder="Northshire NHS Trust: GB"),
             optional=True,
             hint="One line per organisation: its name, a colon, and a country code "
-            "(GB, IE, US, DE…). Nudges and coffee rounds skip those holidays.",
+            "(GB, IE, US, DE…) or a region (GB-ENG, GB-SCT, DE-BY…). Nudges and coffee rounds "
+            "skip those holidays.",
         ),
     ]
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, context, plain, section
 from bot.blocks.commitments import actions_for, summary_line
-from bot.charter import BY_PERSON, CharterSettings
+from bot.charter_settings import BY_PERSON, CharterSettings
 from bot.commitments import PartnershipRef
 from bot.reports import Calendar, Figures, HomeData, Item, Line, Tally
+from bot.summaries import Weekly
 from bot.text import escape_mrkdwn, mrkdwn_with_mentions
-
-if TYPE_CHECKING:
-    from bot.summaries import Weekly
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_HOME_BLOCKS = 100

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError
 from bot.playground.playground import Playground, files_of
+from bot.playground.web import make_app
 from bot.server import build_server, listen
 from bot.service import stop_on_signals, wait_for_stop
 from storage.db import database_problem
@@ -30,8 +31,6 @@ def reset(database: Path) -> None:
 
 def run(database: Path, *, port: int, fresh: bool, why: str = "") -> int:
     """Serve until SIGTERM or Ctrl-C; prints one line with the address."""
-    from bot.playground.web import make_app
-
     _check_database(database)
     if fresh:
         reset(database)
