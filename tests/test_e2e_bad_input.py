@@ -257,9 +257,11 @@ def test_while_the_database_is_unreachable_people_are_told_and_health_is_503(
 ):
     health = saydo.base_url + "/healthz"
     with database_unreachable(database_url):
+        # Acknowledged at once (the acknowledgement never waits for the database); the person
+        # is then told privately, through the command's response_url.
         response = saydo.command("/commit", f"send the budget by {in_ten_days()}")
         assert response.status_code == 200
-        answer = response.json()
+        answer = people.wait_for("response_url", timeout=30)[0].args
         assert answer["response_type"] == "ephemeral"
         assert answer["text"] == (
             "Saydo can't save that right now, nothing was recorded, please try again in a minute."
@@ -268,7 +270,7 @@ def test_while_the_database_is_unreachable_people_are_told_and_health_is_503(
         assert requests.get(health, timeout=15).status_code == 503
     assert requests.get(health, timeout=15).status_code == 200
     saydo.command("/commit", f"send the budget by {in_ten_days()}")
-    assert "Logged *#1*" in people.wait_for("response_url")[0].args["text"]
+    assert "Logged *#1*" in people.wait_for("response_url", 2, timeout=30)[1].args["text"]
     saydo.stop()
     log = saydo.log()
     assert log.count("Database unreachable") == 1
