@@ -1,6 +1,6 @@
 """Offline contract checks for Slack Web API calls and Block Kit payloads.
 
-Both checks read the shared, read-only spec files described in ``shared/slack/README.md``:
+Both checks read the spec files shipped in ``tests/slack/`` (source and licence in its README):
 ``slack_web_openapi_v2.json`` (method and argument names) and ``block-kit.schema.json``
 (Block Kit JSON Schema, draft 2020-12). Every function returns a list of readable problems,
 each starting with the method name or the JSON path it is about; an empty list means valid.
@@ -9,7 +9,6 @@ each starting with the method name or the JSON path it is about; an empty list m
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from collections.abc import Iterator
 from functools import cache
@@ -20,7 +19,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
-SHARED_DIR_ENV = "SAYDO_SHARED_DIR"
+SPECS_DIR = Path(__file__).resolve().parent / "slack"
 WEB_API_SPEC = "slack_web_openapi_v2.json"
 BLOCK_KIT_SCHEMA = "block-kit.schema.json"
 
@@ -42,21 +41,8 @@ RESPONSE_URL = "response_url"
 _MAX_MESSAGE_CHARS = 200
 
 
-def shared_dir() -> Path:
-    """The shared Slack specs folder: ``$SAYDO_SHARED_DIR`` or ``<root>/../shared/slack``."""
-    env = os.environ.get(SHARED_DIR_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "slack"
-
-
 def _load_json(name: str) -> Any:
-    path = shared_dir() / name
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found; set {SHARED_DIR_ENV} to the shared/slack folder"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads((SPECS_DIR / name).read_text(encoding="utf-8"))
 
 
 @cache
