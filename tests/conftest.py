@@ -16,9 +16,20 @@ from tests.slack_contract import call_problems
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that uses a database once per backend."""
-    if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", selected_backends(), scope="session")
+    """Run every test that uses a database once per backend, or only on those it names with
+    ``@pytest.mark.backends(...)``; one whose backends are all deselected is skipped, saying so."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    selected = selected_backends()
+    marker = metafunc.definition.get_closest_marker("backends")
+    applicable = [name for name in selected if marker is None or name in marker.args]
+    if applicable:
+        metafunc.parametrize("backend", applicable, scope="session")
+        return
+    reason = f"only for {', '.join(marker.args)}, not in SAYDO_TEST_DATABASES={','.join(selected)}"
+    metafunc.parametrize(
+        "backend", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], scope="session"
+    )
 
 
 @pytest.fixture(scope="session")
