@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 
-from bot import clock
 from bot.commitments import get_by_ref, history
 from bot.keeping import EventKind, Status
 from storage.db import create_db_engine
+from tests.due_dates import BY_DUE, DUE, SHOWN
 
 pytestmark = pytest.mark.e2e
-
-# Always ahead whatever day the tests run, and in winter in every zone used (no DST).
-DUE = date(clock.now().year + 1, 12, 12)
-BY_DUE = f"by {DUE.day} {DUE:%b %Y}"  # as typed: "by 12 Dec 2027"
-SHOWN = f"{DUE:%a} {DUE.day} {DUE:%b %Y}"  # as Saydo writes it: "Sun 12 Dec 2027"
 
 
 @pytest.fixture
