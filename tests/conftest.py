@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from bot.playground.standin import SlackStandIn
@@ -19,6 +20,10 @@ from tests.saydo_process import SaydoProcess
 from tests.slack_contract import call_problems
 
 LEFTOVER_GRACE_SECONDS = 15
+
+# Hypothesis' timing checks fail on a loaded machine, not on a wrong answer.
+settings.register_profile("saydo", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("saydo")
 
 
 def pytest_configure(config: pytest.Config) -> None:
