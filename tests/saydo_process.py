@@ -19,6 +19,8 @@ from tests import processes
 SIGNING_SECRET = "8f742231b10e8888abcd9912ab85a5f0"
 BOT_TOKEN = "xoxb-0000000000-saydo-test-token"
 TEAM_ID = "T0001"
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "Address already in use"
 START_TIMEOUT_SECONDS = 90  # generous: a loaded 2-core machine starts Python slowly
 
 
@@ -70,20 +72,30 @@ class SaydoProcess:
         self.returncode: int | None = None
 
     def start(self, *args: str) -> None:
-        """Start it and wait until it answers /healthz; stopped again if it never does."""
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", *args],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            self._wait_until_healthy()
-        except BaseException:
-            self.kill()
-            raise
+        """Start it and wait until it answers /healthz; stopped again if it never does. The free
+        port it was given may be taken meanwhile by a parallel test: then on another one."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._log = self.log_path.open("wb")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                self._wait_until_healthy()
+                return
+            except AssertionError:
+                self.kill()
+                if PORT_TAKEN not in self.log() or attempt == PORT_ATTEMPTS:
+                    raise
+            except BaseException:
+                self.kill()
+                raise
+            self.port = free_port()
+            self.base_url = f"http://127.0.0.1:{self.port}"
+            self.env["PORT"] = str(self.port)
 
     def _wait_until_healthy(self) -> None:
         assert self.process is not None
