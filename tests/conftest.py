@@ -3,22 +3,67 @@
 from __future__ import annotations
 
 import os
+import signal
+import sys
+import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from bot.playground.standin import SlackStandIn
 from storage.db import create_db_engine
+from tests import processes
 from tests.databases import PostgresDatabases, SQLiteDatabases, selected_backends
 from tests.saydo_process import SaydoProcess
 from tests.slack_contract import call_problems
 
+LEFTOVER_GRACE_SECONDS = 15
+
+# Hypothesis' timing checks fail on a loaded machine, not on a wrong answer.
+settings.register_profile("saydo", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("saydo")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    processes.mark_session()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session) -> Iterator[None]:
+    """Fail the run if any process a test started outlives it (checked once xdist's workers,
+    which carry the same mark, have gone); such processes are killed and listed."""
+    result = yield
+    if hasattr(session.config, "workerinput"):
+        return result  # a worker: the controlling pytest process checks, after the workers end
+    deadline = time.monotonic() + LEFTOVER_GRACE_SECONDS
+    while (left := processes.leftover()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if left:
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        listed = "".join(f"\n  {pid}: {command}" for pid, command in left.items())
+        sys.stderr.write(f"\nFAILED: processes started by the tests were still running:{listed}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    return result
+
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that uses a database once per backend."""
-    if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", selected_backends(), scope="session")
+    """Run every test that uses a database once per backend, or only on those it names with
+    ``@pytest.mark.backends(...)``; one whose backends are all deselected is skipped, saying so."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    selected = selected_backends()
+    marker = metafunc.definition.get_closest_marker("backends")
+    applicable = [name for name in selected if marker is None or name in marker.args]
+    if applicable:
+        metafunc.parametrize("backend", applicable, scope="session")
+        return
+    reason = f"only for {', '.join(marker.args)}, not in SAYDO_TEST_DATABASES={','.join(selected)}"
+    metafunc.parametrize(
+        "backend", [pytest.param(None, marks=pytest.mark.skip(reason=reason))], scope="session"
+    )
 
 
 @pytest.fixture(scope="session")

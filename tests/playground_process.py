@@ -4,7 +4,6 @@ real process, driven through its page's JSON API."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,9 +12,8 @@ from typing import Any
 
 import requests
 
-from tests.saydo_process import free_port
-
-START_TIMEOUT_SECONDS = 60
+from tests import processes
+from tests.saydo_process import START_TIMEOUT_SECONDS, free_port
 
 
 class PlaygroundProcess:
@@ -39,6 +37,15 @@ class PlaygroundProcess:
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
         )
+        try:
+            self._wait_until_announced()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_announced(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -47,20 +54,19 @@ class PlaygroundProcess:
                 )
             if "Saydo playground" in self.log():
                 self.announcement = self.log().strip()
-                return self
+                return
             time.sleep(0.1)
-        self.stop()
         raise AssertionError(f"the playground did not start in time:\n{self.log()}")
 
     def log(self) -> str:
-        self._stderr.flush()
+        if not self._stderr.closed:
+            self._stderr.flush()
         return (self.workdir / "playground.log").read_text()
 
     def stop(self) -> int:
+        """SIGTERM (SIGKILL if it does not stop in time); returns the exit status."""
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        status = self.process.wait(timeout=30)
+        status = processes.stop(self.process)
         self._stderr.close()
         return status
 

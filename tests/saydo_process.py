@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -15,11 +14,14 @@ from pathlib import Path
 import requests
 
 from bot.playground import doors
+from tests import processes
 
 SIGNING_SECRET = "8f742231b10e8888abcd9912ab85a5f0"
 BOT_TOKEN = "xoxb-0000000000-saydo-test-token"
 TEAM_ID = "T0001"
-START_TIMEOUT_SECONDS = 30
+PORT_ATTEMPTS = 3
+PORT_TAKEN = "is already in use"  # `saydo run`'s one line for a busy port (bot.server.listen)
+START_TIMEOUT_SECONDS = 90  # generous: a loaded 2-core machine starts Python slowly
 
 
 def free_port() -> int:
@@ -70,36 +72,52 @@ class SaydoProcess:
         self.returncode: int | None = None
 
     def start(self, *args: str) -> None:
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", *args],
-            cwd=self.workdir,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        """Start it and wait until it answers /healthz; stopped again if it never does. The free
+        port it was given may be taken meanwhile by a parallel test: then on another one."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self._log = self.log_path.open("wb")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run", *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                self._wait_until_healthy()
+                return
+            except AssertionError:
+                self.kill()
+                if PORT_TAKEN not in self.log() or attempt == PORT_ATTEMPTS:
+                    raise
+            except BaseException:
+                self.kill()
+                raise
+            self.port = free_port()
+            self.base_url = f"http://127.0.0.1:{self.port}"
+            self.env["PORT"] = str(self.port)
+
+    def _wait_until_healthy(self) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"saydo exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if requests.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(self.base_url + "/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
-        self.kill()
         raise AssertionError(f"saydo did not become healthy in time:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def terminate(self, timeout: float = 30) -> int:
-        """Send SIGTERM and wait; returns the exit status."""
+    def terminate(self) -> int:
+        """SIGTERM (SIGKILL if it does not stop in time); returns the exit status."""
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        self.returncode = self.process.wait(timeout=timeout)
+        self.returncode = processes.stop(self.process)
         self._log.close()
         return self.returncode
 
@@ -107,8 +125,10 @@ class SaydoProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+        self._log.close()
 
     def stop(self) -> None:
+        """Stop it, whatever state it is in; it must have exited cleanly if still running."""
         if self.process is not None and self.process.poll() is None:
             status = self.terminate()
             assert status == 0, f"saydo exited with {status} on SIGTERM:\n{self.log()}"

@@ -1,6 +1,6 @@
 """Offline contract checks for Slack Web API calls and Block Kit payloads.
 
-Both checks read the shared, read-only spec files described in ``shared/slack/README.md``:
+Both checks read the spec files shipped in ``tests/slack/`` (source and licence in its README):
 ``slack_web_openapi_v2.json`` (method and argument names) and ``block-kit.schema.json``
 (Block Kit JSON Schema, draft 2020-12). Every function returns a list of readable problems,
 each starting with the method name or the JSON path it is about; an empty list means valid.
@@ -9,18 +9,21 @@ each starting with the method name or the JSON path it is about; an empty list m
 from __future__ import annotations
 
 import json
-import os
+import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft4Validator, Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
 
-SHARED_DIR_ENV = "SAYDO_SHARED_DIR"
+SPECS_DIR = Path(__file__).resolve().parent / "slack"
+_SPEC_URI = "urn:slack:web-api"
+_ID_PATTERN = re.compile(r"\^\[?[A-Z]")
 WEB_API_SPEC = "slack_web_openapi_v2.json"
 BLOCK_KIT_SCHEMA = "block-kit.schema.json"
 
@@ -42,21 +45,8 @@ RESPONSE_URL = "response_url"
 _MAX_MESSAGE_CHARS = 200
 
 
-def shared_dir() -> Path:
-    """The shared Slack specs folder: ``$SAYDO_SHARED_DIR`` or ``<root>/../shared/slack``."""
-    env = os.environ.get(SHARED_DIR_ENV)
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "slack"
-
-
 def _load_json(name: str) -> Any:
-    path = shared_dir() / name
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found; set {SHARED_DIR_ENV} to the shared/slack folder"
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads((SPECS_DIR / name).read_text(encoding="utf-8"))
 
 
 @cache
@@ -88,6 +78,50 @@ def check_call(method: str, args: dict[str, Any]) -> list[str]:
         f"{method}: missing required argument {name!r}" for name in sorted(required - set(args))
     ]
     return problems
+
+
+@cache
+def _answer_validator(method: str) -> Draft4Validator | None:
+    """Validator for a successful answer of `method` (the spec's 200 response schema), if any.
+
+    The 2020 spec is Swagger 2.0: its schemas are JSON Schema draft 4, referring to
+    ``#/definitions/...`` in the spec itself."""
+    spec = _load_json(WEB_API_SPEC)
+    operations = spec["paths"].get(f"/{method}", {})
+    for verb, operation in operations.items():
+        if "schema" in operation.get("responses", {}).get("200", {}):
+            pointer = f"#/paths/~1{method}/{verb}/responses/200/schema"
+            registry: Registry = Registry().with_resource(_SPEC_URI, DRAFT4.create_resource(spec))
+            return Draft4Validator({"$ref": _SPEC_URI + pointer}, registry=registry)
+    return None
+
+
+# Errors in the 2020 spec's response schemas: (method, JSON path) that Slack answers otherwise.
+ANSWER_GAPS = frozenset(
+    {
+        # Typed as an object; Slack answers the message's blocks, an array, as everywhere else.
+        ("chat.update", "$.message.blocks"),
+    }
+)
+
+
+def _is_id_pattern(error: ValidationError) -> bool:
+    """A Slack id's form (``^[TE][A-Z0-9]{8,}$``...): the test workspace's ids are short."""
+    return error.validator == "pattern" and _ID_PATTERN.match(error.validator_value) is not None
+
+
+def answer_problems(method: str, answer: dict[str, Any]) -> list[str]:
+    """Problems with a successful Web API answer, against the spec's response schema (the form
+    of ids aside: the stand-in's workspace uses readable ones such as T0001 and BBOT)."""
+    validator = _answer_validator(method)
+    if validator is None:
+        return []
+    problems = _schema_problems(
+        validator,
+        answer,
+        ignore=lambda e: _is_id_pattern(e) or (method, e.json_path) in ANSWER_GAPS,
+    )
+    return [f"{method}: answer {p}" for p in problems]
 
 
 @cache
@@ -147,10 +181,17 @@ def _describe(error: ValidationError) -> str:
     return f"{error.json_path}: {message}"
 
 
-def _schema_problems(validator: Draft202012Validator, instance: Any) -> list[str]:
+def _schema_problems(
+    validator: Draft4Validator | Draft202012Validator,
+    instance: Any,
+    *,
+    ignore: Callable[[ValidationError], bool] = lambda _error: False,
+) -> list[str]:
     problems: list[str] = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path))):
         for leaf in _explain(error):
+            if ignore(leaf):
+                continue
             problem = _describe(leaf)
             if problem not in problems:
                 problems.append(problem)
@@ -210,10 +251,15 @@ def validate_view(view: Any) -> list[str]:
     return problems + _duplicate_ids(view.get("blocks"), "$.blocks")
 
 
-def call_problems(method: str, args: dict[str, Any]) -> list[str]:
+def call_problems(
+    method: str, args: dict[str, Any], answer: dict[str, Any] | None = None
+) -> list[str]:
     """Everything wrong with one call to the Slack stand-in: the method and argument names
-    (not for a ``response_url`` POST), message blocks and views. For ``SlackStandIn(contract=)``."""
+    (not for a ``response_url`` POST), message blocks and views, and the stand-in's own
+    ``answer`` against the spec's response schema. For ``SlackStandIn(contract=)``."""
     problems = [] if method == RESPONSE_URL else check_call(method, args)
+    if answer is not None:
+        problems += answer_problems(method, answer)
     if "blocks" in args and (method in _MESSAGE_METHODS or method == RESPONSE_URL):
         problems += [f"{method}: blocks {p}" for p in validate_message_blocks(args["blocks"])]
     if "view" in args and method.startswith("views."):

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from bot.commitments import get_by_ref, history
 from bot.keeping import EventKind, Status
 from storage.db import create_db_engine
+from tests.due_dates import BY_DUE, DUE, SHOWN
 
 pytestmark = pytest.mark.e2e
 
@@ -61,12 +62,12 @@ def dms_to(slack, user_id):
 
 
 def test_commit_logs_and_confirms_in_the_channel(saydo, people, db):
-    saydo.command("/commit", "send the revised budget baseline to finance by 12 Dec 2026 at 3pm")
+    saydo.command("/commit", f"send the revised budget baseline to finance {BY_DUE} at 3pm")
     reply = reply_to(people)
     assert reply["response_type"] == "in_channel"
     assert "Logged *#1*" in reply["text"]
     body = json.dumps(reply["blocks"])
-    assert "Sat 12 Dec 2026, 15:00, Europe/London" in body
+    assert f"{SHOWN}, 15:00, Europe/London" in body
     assert "commitment_new_date" in body and "commitment_undo" in body
     commitment = get_by_ref(db, team_id="T0001", ref=1)
     assert commitment.title == "send the revised budget baseline to finance"
@@ -78,17 +79,17 @@ def test_commit_logs_and_confirms_in_the_channel(saydo, people, db):
 
 
 def test_dates_without_a_time_are_the_owners_end_of_day(saydo, people, db):
-    saydo.command("/commit", "<@U0BOB|bob> share the risk register by 12 Dec 2026 for <@U0CAROL>")
+    saydo.command("/commit", f"<@U0BOB|bob> share the risk register {BY_DUE} for <@U0CAROL>")
     reply = reply_to(people)
-    assert "Sat 12 Dec 2026, end of day, America/New_York" in json.dumps(reply["blocks"])
+    assert f"{SHOWN}, end of day, America/New_York" in json.dumps(reply["blocks"])
     commitment = get_by_ref(db, team_id="T0001", ref=1)
-    assert commitment.due_at == datetime(2026, 12, 13, 4, 59, 59, tzinfo=UTC)
+    assert commitment.due_at == datetime(DUE.year, 12, 13, 4, 59, 59, tzinfo=UTC)
     assert commitment.recipient.user_id == "U0CAROL"
     assert commitment.recipient.team_id == "T0PARTNER"
 
 
 def test_on_someones_behalf_it_is_proposed_until_accepted(saydo, people, db):
-    saydo.command("/commit", "<@U0BOB|bob> share the risk register by 12 Dec 2026")
+    saydo.command("/commit", f"<@U0BOB|bob> share the risk register {BY_DUE}")
     assert "Proposed *#1*" in reply_to(people)["text"]
     proposal = people.wait_for("chat.postMessage")[0]
     assert proposal.args["channel"] == "U0BOB"
@@ -109,7 +110,7 @@ def test_on_someones_behalf_it_is_proposed_until_accepted(saydo, people, db):
 
 
 def test_a_declined_proposal_never_counts(saydo, people, db):
-    saydo.command("/commit", "<@U0BOB> write the minutes by 12 Dec 2026")
+    saydo.command("/commit", f"<@U0BOB> write the minutes {BY_DUE}")
     reply_to(people)
     button(saydo, people, "commitment_decline", 1, user="U0BOB")
     assert "You declined" in reply_to(people, count=2)["text"]
@@ -118,7 +119,7 @@ def test_a_declined_proposal_never_counts(saydo, people, db):
 
 
 def test_done_with_evidence_asks_the_recipient_who_confirms(saydo, people, db):
-    saydo.command("/commit", "send the budget by 12 Dec 2026 for <@U0CAROL>")
+    saydo.command("/commit", f"send the budget {BY_DUE} for <@U0CAROL>")
     reply_to(people)
     saydo.command("/done", "1 evidence: https://example.org/budget.xlsx")
     assert "Delivered" in reply_to(people, count=2)["text"]
@@ -139,7 +140,7 @@ def test_done_with_evidence_asks_the_recipient_who_confirms(saydo, people, db):
 
 
 def test_done_refuses_others_and_nonsense_politely(saydo, people, db):
-    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    saydo.command("/commit", f"send the budget {BY_DUE}")
     reply_to(people)
     saydo.command("/done", "1", user_id="U0BOB")
     assert reply_to(people, count=2)["text"] == "Only alice can mark this commitment delivered."
@@ -162,7 +163,7 @@ def test_bad_dates_get_a_friendly_error_and_nothing_is_saved(saydo, people, db):
 
 
 def test_user_text_is_escaped_so_nobody_is_pinged(saydo, people):
-    saydo.command("/commit", "tell <!channel> and <https://evil.example|the docs> by 12 Dec 2026")
+    saydo.command("/commit", f"tell <!channel> and <https://evil.example|the docs> {BY_DUE}")
     reply = json.dumps(reply_to(people))
     assert "<!channel>" not in reply
     assert "&lt;!channel&gt;" in reply
@@ -170,14 +171,14 @@ def test_user_text_is_escaped_so_nobody_is_pinged(saydo, people):
 
 
 def test_titles_over_300_characters_are_refused(saydo, people, db):
-    saydo.command("/commit", "x" * 301 + " by 12 Dec 2026")
+    saydo.command("/commit", "x" * 301 + f" {BY_DUE}")
     assert "300 characters" in reply_to(people)["text"]
     assert get_by_ref(db, team_id="T0001", ref=1) is None
 
 
 def test_the_same_commit_twice_within_a_minute_is_logged_once(saydo, people, db):
-    saydo.command("/commit", "send the budget by 12 Dec 2026")
-    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    saydo.command("/commit", f"send the budget {BY_DUE}")
+    saydo.command("/commit", f"send the budget {BY_DUE}")
     replies = sorted(
         (c.args for c in people.wait_for("response_url", count=2)),
         key=lambda reply: reply["response_type"],
@@ -190,7 +191,7 @@ def test_the_same_commit_twice_within_a_minute_is_logged_once(saydo, people, db)
 
 
 def test_undo_withdraws_and_only_the_logger_may(saydo, people, db):
-    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    saydo.command("/commit", f"send the budget {BY_DUE}")
     reply_to(people)
     button(saydo, people, "commitment_undo", 1, user="U0BOB")
     assert "who logged it" in reply_to(people, count=2)["text"]
@@ -204,7 +205,7 @@ def test_a_mention_logs_a_commitment_and_answers_in_the_thread(saydo, people, db
         "type": "app_mention",
         "user": "U0CAROL",
         "channel": "C0PARTNER",
-        "text": "<@UBOT> I'll send the ward figures by 12 Dec 2026",
+        "text": f"<@UBOT> I'll send the ward figures {BY_DUE}",
         "ts": "1764000000.000200",
         "user_team": "T0PARTNER",
     }
@@ -215,7 +216,7 @@ def test_a_mention_logs_a_commitment_and_answers_in_the_thread(saydo, people, db
     commitment = get_by_ref(db, team_id="T0001", ref=1)
     assert commitment.title == "send the ward figures"
     assert commitment.owner.team_id == "T0PARTNER"
-    assert commitment.due_at == datetime(2026, 12, 12, 18, 29, 59, tzinfo=UTC)  # Kolkata
+    assert commitment.due_at == datetime(DUE.year, 12, 12, 18, 29, 59, tzinfo=UTC)  # Kolkata
 
 
 def test_a_mention_that_is_not_a_commitment_gets_a_private_hint(saydo, people, db):
@@ -234,7 +235,7 @@ def test_a_mention_that_is_not_a_commitment_gets_a_private_hint(saydo, people, d
 
 
 def test_history_keeps_who_did_what_and_when(saydo, people, db):
-    saydo.command("/commit", "send the budget by 12 Dec 2026")
+    saydo.command("/commit", f"send the budget {BY_DUE}")
     reply_to(people)
     saydo.command("/done", "1 sent")
     reply_to(people, count=2)

@@ -11,6 +11,7 @@ from bot.commitments import get_by_ref, history
 from bot.keeping import EventKind, Status
 from bot.members import find_partnership, list_members
 from storage.db import create_db_engine
+from tests.due_dates import BY_DUE
 
 pytestmark = pytest.mark.e2e
 
@@ -135,7 +136,7 @@ def test_each_organisation_chooses_its_own_admins_and_names_itself(saydo, people
 def test_an_admin_delivers_someone_elses_commitment_and_the_history_shows_the_admin(
     saydo, people, db
 ):
-    saydo.command("/commit", "send the ward figures by 12 Dec 2027", user_id="U0BOB")
+    saydo.command("/commit", f"send the ward figures {BY_DUE}", user_id="U0BOB")
     assert "Logged *#1*" in reply_to(people)["text"]
     saydo.command("/done", "1 sent on Bob's behalf", user_id="U0CAROL")
     assert "Only bob can mark this commitment delivered." in reply_to(people, count=2)["text"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -33,9 +33,15 @@ LONDON = ZoneInfo("Europe/London")
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The playground's clock starts here in every test, whatever the day: a Sunday noon in London,
+# so "by Tuesday" is two days ahead and the next weekly summary is tomorrow morning's.
+STARTS_AT = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def playground(tmp_path) -> Iterator[Playground]:
     started = Playground(tmp_path / "playground.db", contract=call_problems)
+    clock.move_to(STARTS_AT)  # a fresh playground keeps it; stopping gives back the real clock
     started.start()
     yield started
     started.stop()

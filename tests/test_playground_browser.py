@@ -135,10 +135,15 @@ def steps(page: Page, request: pytest.FixtureRequest) -> Steps:
 # -- helpers -------------------------------------------------------------------------------------
 
 
+def playground_now(playground: PlaygroundProcess) -> datetime:
+    """The playground's local time for Alice (Europe/London), to the minute."""
+    local = playground.state(**{"as": ALICE})["clock"]["local"]
+    return datetime.strptime(local, "%a %d %b %Y, %H:%M")
+
+
 def playground_today(playground: PlaygroundProcess) -> date:
     """The playground's date for Alice (Europe/London)."""
-    local = playground.state(**{"as": ALICE})["clock"]["local"]
-    return datetime.strptime(local, "%a %d %b %Y, %H:%M").date()
+    return playground_now(playground).date()
 
 
 def long_date(day: date) -> str:
@@ -197,8 +202,14 @@ def test_a_commitment_from_promise_to_weekly_summary(
     steps.shot("opened")
 
     today = playground_today(playground)
-    # A weekday a few days ahead, so the day after it is due falls in the same week.
-    due = next(d for d in (today + timedelta(days=n) for n in (3, 4, 5)) if d.weekday() < 5)
+    # Nudges go out at 09:00: from 10:00 on, each day the clock moves to has had its nudge,
+    # whatever the time of day the test starts at.
+    if playground_now(playground).hour < 10:
+        moved = playground.post("advance", **{"as": ALICE, "to": f"{today.isoformat()}T10:00"})
+        assert moved.ok, moved.text
+    # Monday to Thursday, a few days ahead: the day after it is due is a working day of the same
+    # week, so its overdue nudge comes then (none at weekends).
+    due = next(d for d in (today + timedelta(days=n) for n in range(3, 10)) if d.weekday() < 4)
 
     send(page, f"/commit send the budget baseline by {due.isoformat()}")
     confirmation = message_with(page, "Logged #1")

@@ -21,11 +21,11 @@ from bot.playground.standin import ACCEPTED_ARGUMENTS, SlackStandIn
 from tests.slack_contract import (
     ALWAYS_ALLOWED,
     SPEC_GAPS,
+    answer_problems,
     assert_valid_blocks,
     assert_valid_view,
     call_problems,
     check_call,
-    shared_dir,
     validate_message_blocks,
     web_api_methods,
 )
@@ -324,7 +324,6 @@ def test_socket_mode_url_only_when_configured() -> None:
 
 
 def test_spec_files_are_really_loaded() -> None:
-    assert (shared_dir() / "slack_web_openapi_v2.json").is_file()
     assert len(web_api_methods()) > 100
     assert check_call("chat.postMessage", {"channel": "C1", "text": "x", "team_id": "T1"}) == []
     assert check_call("chat.nonsense", {}) == [
@@ -333,6 +332,46 @@ def test_spec_files_are_really_loaded() -> None:
     assert check_call("chat.postEphemeral", {"channel": "C1"}) == [
         "chat.postEphemeral: missing required argument 'user'"
     ]
+
+
+def test_answers_are_checked_against_the_specs_response_schemas() -> None:
+    posted = {
+        "ok": True,
+        "channel": "C0PARTNER",
+        "ts": "1764000000.000100",
+        "message": {"type": "message", "text": "hi", "ts": "1764000000.000100"},
+    }
+    assert answer_problems("chat.postMessage", posted) == []
+    assert answer_problems("chat.postMessage", {**posted, "ts": "soon", "mood": "sunny"}) == [
+        "chat.postMessage: answer $: Additional properties are not allowed ('mood' was unexpected)",
+        "chat.postMessage: answer $.ts: 'soon' does not match '^\\\\d{10}\\\\.\\\\d{6}$'",
+    ]
+    assert answer_problems("chat.postMessage", {"ok": True})[0].startswith(
+        "chat.postMessage: answer $: 'channel' is a required property"
+    )
+
+
+def test_the_stand_in_has_its_own_successful_answers_checked() -> None:
+    seen: list[tuple[str, dict | None]] = []
+
+    def contract(method: str, args: dict, answer: dict | None) -> list[str]:
+        seen.append((method, answer))
+        return call_problems(method, args, answer)
+
+    with SlackStandIn(contract=contract) as slack:
+        slack.add_channel("C0PARTNER", name="partnership", members=["UBOT"])
+        slack.set_answer("chat.postEphemeral", {"message_ts": "1764000000.000200"})
+        slack.fail("chat.update", error="message_not_found")
+        web = client(slack)
+        web.chat_postMessage(channel="C0PARTNER", text="hello")
+        web.chat_postEphemeral(channel="C0PARTNER", user="UBOT", text="psst")
+        with pytest.raises(SlackApiError):
+            web.chat_update(channel="C0PARTNER", ts="1764000000.000100", text="edited")
+        slack.assert_clean()
+    [(_, answer), ephemeral, update] = seen
+    assert answer is not None and answer["message"]["text"] == "hello"
+    assert ephemeral == ("chat.postEphemeral", None)  # set by the test: its own business
+    assert update == ("chat.update", None)  # a failure: the spec's schemas are for success
 
 
 def test_block_kit_problems_point_at_json_paths() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
@@ -44,19 +45,17 @@ def test_concurrent_deliveries_of_one_event_have_one_winner(engine):
     assert results.count(True) == 1
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(engine, backend):
-    if backend != "sqlite":
-        return
+@pytest.mark.backends("sqlite")
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(engine):
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
 
 
+@pytest.mark.backends("postgresql")  # a SQLite file has a single writer; this is about replicas
 def test_replicas_starting_together_migrate_once(backend, tmp_path):
     """Several processes upgrading one new PostgreSQL database at once all succeed."""
-    if backend != "postgresql":
-        return  # a SQLite file has a single writer; this is about PostgreSQL replicas
     admin = create_engine(make_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
     name = f"saydo_race_{uuid.uuid4().hex[:8]}"
     with admin.connect() as connection:

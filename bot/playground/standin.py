@@ -10,8 +10,9 @@ Home tab. Unknown methods get ``unknown_method``, unknown or missing arguments
 ``invalid_arguments``, more than 50 blocks in a message ``invalid_blocks``, as on Slack.
 
 Every request is recorded as a :class:`RecordedCall`. Tests pass ``contract=`` a checker of
-their own (the shared OpenAPI spec and Block Kit schema); what it reports is collected in
-``violations`` and raised by ``assert_clean()``.
+their own (Slack's OpenAPI spec and the Block Kit schema), which checks each request and the
+stand-in's own answer to it; what it reports is collected in ``violations`` and raised by
+``assert_clean()``.
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ ALWAYS_ACCEPTED = frozenset({"token", "team_id"})
 
 Answer = dict[str, Any]
 AnswerFn = Callable[[dict[str, Any]], Answer]
-ContractCheck = Callable[[str, dict[str, Any]], list[str]]
+# contract(method, args, answer): problems with a call and, when given, with the stand-in's own
+# successful built-in answer to it (None for failures, test-set answers and response_url).
+ContractCheck = Callable[[str, dict[str, Any], Answer | None], list[str]]
 
 
 @dataclass(frozen=True)
@@ -707,8 +710,9 @@ class SlackStandIn:
             self._calls.clear()
             self._violations.clear()
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[RecordedCall]:
-        """Wait until at least ``count`` calls of ``method`` arrived; return them all."""
+    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0) -> list[RecordedCall]:
+        """Wait until at least ``count`` calls of ``method`` arrived; return them all. The timeout
+        is generous: a loaded machine may take seconds to answer."""
         deadline = time.monotonic() + timeout
         while True:
             found = self.calls_to(method)
@@ -738,13 +742,16 @@ class SlackStandIn:
             while method in self._held:
                 self._released.wait()
         args = _decode_json_args(raw_args)
-        problems = self.contract(method, args) if self.contract else []
         with self._lock:
             reply = (
                 self._injected(method)
                 or self._throttled(method)
                 or self._answer(method, args, token, path)
             )
+            own = reply.answered == "ok" and method in self._builtin and method not in self._custom
+        # Checked outside the lock (schemas are slow), recorded with the call it is about.
+        problems = self.contract(method, args, reply.body if own else None) if self.contract else []
+        with self._lock:
             self._calls.append(
                 RecordedCall(method, args, content_type, token, at, reply.answered, path)
             )
@@ -828,7 +835,6 @@ class SlackStandIn:
             "text": args.get("text", ""),
             "user": BOT_USER,
             "bot_id": BOT_ID,
-            "app_id": APP_ID,
             "team": HOST_TEAM,
             "ts": ts,
         }
