@@ -70,7 +70,7 @@ def main() -> None:
     serving = threading.Thread(target=server.serve, name="http", daemon=True)
     serving.start()
     logger.info("Bare Bolt listening on http://%s:%s/slack/events", args.host, args.port)
-    while not stop.wait(0.5):  # the same wait loop as bot.service
+    while not stop.wait(0.5):  # the same wait loop as bot.runner
         pass
     server.stop()
     serving.join()

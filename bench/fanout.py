@@ -47,7 +47,7 @@ from sqlalchemy import text
 from bench.ack_latency import machine
 from bench.sweep_cost import BOT_TOKEN, PEOPLE, SWEEP_AT, Database, StatementLog, build
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY, MAX_OUTBOX_CONCURRENCY, Settings
-from bot.outbox import Sweeper
+from bot.outbox.sending import Sweeper
 from bot.playground.standin import SlackStandIn
 from bot.slack_client import build_web_client
 from scheduler.jobs import OUTBOX_SWEEP_SECONDS, build_sweeper, run_sweeps

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
-from bot.playground import doors
+from bot.playground import slack_requests as doors
 
 EVENTS_PATH = "/slack/events"
 REQUEST_TIMEOUT_SECONDS = 30

@@ -11,17 +11,15 @@ indexes must skip).
 
 Timed, alternately, round after round (median reported), each report against its raw aggregate:
 
-- summary: `bot.summaries.weekly(...)` + `bot.blocks.reports.weekly_summary(...)` for the
-  summary due Mon 30 Nov 2026 09:00 UTC, with the default charter (figures by organisation):
-  every query and the Block Kit message; against
-  raw: one `SELECT sum(CASE ...)...` over the rows the summary reads (the eight trend weeks), the
-  same outcome sums (`raw_week_aggregate` below);
-- pack: `bot.reviews.evidence_pack(...)` + `bot.blocks.reviews.reminder(...)` for the quarterly
-  review on Mon 30 Nov 2026, as posted two days before; against the same raw aggregate over that
-  quarter's rows;
-- summary by person: the same summary once the partnership adopts a charter (version 1) with
-  `summary_visibility = "person"` (people's lines, streaks and titles too); against the raw
-  aggregate of the eight trend weeks.
+- summary: `bot.reports.summaries.weekly(...)` + `bot.blocks.reports.weekly_summary(...)` for the
+summary due Mon 30 Nov 2026 09:00 UTC, with the default charter (figures by organisation): every
+query and the Block Kit message; against raw: one `SELECT sum(CASE ...)...` over the rows the
+summary reads (the eight trend weeks), the same outcome sums (`raw_week_aggregate` below); - pack:
+`bot.reports.reviews.evidence_pack(...)` + `bot.blocks.reviews.reminder(...)` for the quarterly
+review on Mon 30 Nov 2026, as posted two days before; against the same raw aggregate over that
+quarter's rows; - summary by person: the same summary once the partnership adopts a charter (version
+1) with `summary_visibility = "person"` (people's lines, streaks and titles too); against the raw
+aggregate of the eight trend weeks.
 
     .venv/bin/python -m bench.reports_bench [--rows 100000] [--backends sqlite,postgresql]
                                            [--runs 15] [--json PATH]
@@ -49,11 +47,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from bench.machine import machine
-from bot import reports, reviews, summaries
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_blocks
-from bot.charter_settings import BY_PERSON, CharterSettings
-from bot.keeping import Status
+from bot.commitments.lifecycle import Status
+from bot.policy.charter_settings import BY_PERSON, CharterSettings
+from bot.reports import figures as reports
+from bot.reports import reviews, summaries
 from storage import migrate
 from storage.db import create_db_engine, transaction
 from storage.models import CharterVersion, Commitment

@@ -4,7 +4,7 @@ For each backend (SQLite, PostgreSQL) two databases are migrated with `storage.m
 and filled with bulk SQL: 1,000 people, one partnership, and N commitments. All but 100 are
 history (delivered or, one in ten, withdrawn, each with its `created` and closing events and
 three outbox rows: two nudges sent, one cancelled). The last 100 are open, owned by 100
-different people in Europe/London, with their nudge plan from `bot.nudge_policy.plan_slots`:
+different people in Europe/London, with their nudge plan from `bot.policy.working_hours.plan_slots`:
 two slots sent, `overdue-1` due at Tuesday 2026-12-01 09:00 UTC and the rest pending later.
 
 Each timed run resets those 100 rows to pending, builds a fresh sweeper with
@@ -44,10 +44,10 @@ from sqlalchemy.engine import make_url
 
 from bench.machine import machine
 from bench.slack_stub import SlackStub
+from bot.commitments.nudge_planning import NUDGE
 from bot.config import Settings
-from bot.nudge_planning import NUDGE
-from bot.nudge_policy import NudgePolicy, plan_slots
 from bot.playground.standin import SlackStandIn
+from bot.policy.working_hours import NudgePolicy, plan_slots
 from bot.slack_client import build_web_client
 from scheduler.jobs import build_sweeper, run_sweeps
 from storage import migrate

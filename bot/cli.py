@@ -11,8 +11,8 @@ from pathlib import Path
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import clock
 from bot.config import CREDENTIALS_HELP, ConfigError, Settings, configure_logging, load_settings
+from storage import clock
 from storage.db import database_problem
 
 EXIT_USAGE = 2
@@ -176,7 +176,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             f"cannot connect to Slack: set {' and '.join(missing)} "
             f"(see {CREDENTIALS_HELP}; set SLACK_APP_TOKEN too for Socket Mode)."
         )
-    from bot import service
+    from bot import runner as service
 
     return service.run(settings, with_scheduler=not args.no_scheduler)
 
@@ -254,7 +254,7 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.export import ExportError, export, parse_since
+    from bot.reports.export import ExportError, export, parse_since
 
     try:
         since = parse_since(args.since) if args.since is not None else None
@@ -341,7 +341,7 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _schedule(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.operator import schedule_table, upcoming
+    from bot.outbox.upcoming import schedule_table, upcoming
 
     if not 1 <= args.days <= 366:
         raise ConfigError(f"--days must be from 1 to 366 (got {args.days}).")

@@ -1,5 +1,5 @@
 """The Slack Web API client Saydo uses (the configured base URL and retries built in), and the
-directory the domain reads people and channels from (`bot.members.Directory`)."""
+directory the domain reads people and channels from (`bot.partnerships.members.Directory`)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
-from bot.members import DirectoryUnavailable
-from bot.people import Profile, UnknownPerson, profile_from_users_info
+from bot.partnerships.members import DirectoryUnavailable
+from bot.partnerships.people import Profile, UnknownPerson, profile_from_users_info
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +118,8 @@ def build_web_client(settings: Settings, *, token: str | None = None) -> WebClie
 
 
 class SlackDirectory:
-    """`bot.members.Directory` answered by the Web API. Workspace names are cached for the life
-    of the object (one is built at start-up and shared by the listeners)."""
+    """`bot.partnerships.members.Directory` answered by the Web API. Workspace names are cached for
+    the life of the object (one is built at start-up and shared by the listeners)."""
 
     def __init__(self, client: WebClient):
         self.client = client

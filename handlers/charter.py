@@ -2,7 +2,7 @@
 change form, and the Agree and Adopt buttons on a proposal.
 
 Listeners stay thin: they read the form (every field checked, problems back to the form with
-`response_action: errors` before anything is saved), ask `bot.charter`, then talk to Slack
+`response_action: errors` before anything is saved), ask `bot.charter.service`, then talk to Slack
 after the domain's transaction has committed.
 """
 
@@ -16,14 +16,12 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import charter as domain
-from bot import reviews
 from bot.blocks import charter as forms
 from bot.blocks.reviews import PROPOSE_FROM_REVIEW
-from bot.charter import Charter, Draft, Outcome, ProposalView
-from bot.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings, check_country
-from bot.commitments import PartnershipRef, PersonRef, get_partnership
-from bot.members import (
+from bot.charter import service as domain
+from bot.charter.service import Charter, Draft, Outcome, ProposalView
+from bot.commitments.service import PartnershipRef, PersonRef, get_partnership
+from bot.partnerships.members import (
     DirectoryUnavailable,
     admins,
     admit_if_present,
@@ -34,7 +32,9 @@ from bot.members import (
     organisations,
     refresh_members,
 )
+from bot.policy.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings, check_country
 from bot.refusal import Refusal
+from bot.reports import reviews
 from handlers import common
 from handlers.saydo_command import Subcommand
 

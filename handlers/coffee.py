@@ -7,9 +7,9 @@ from slack_sdk import WebClient
 
 from bot.blocks import coffee as coffee_messages
 from bot.blocks import commitments as messages
-from bot.coffee import memberships, my_coffee, record_answer
-from bot.dates import DueDateError, describe_due, parse_due
-from bot.members import set_coffee
+from bot.coffee.service import memberships, my_coffee, record_answer
+from bot.commitments.due_dates import DueDateError, describe_due, parse_due
+from bot.partnerships.members import set_coffee
 from bot.refusal import Refusal
 from handlers import common
 from handlers.saydo_command import Subcommand

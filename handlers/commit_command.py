@@ -6,9 +6,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
-from bot.commitments import Logged, PersonRef, due_for_owner, log_commitment
-from bot.dates import DueDateError
-from bot.grammar import CommitmentDraft, CommitmentTextError, parse_commitment
+from bot.commitments.due_dates import DueDateError
+from bot.commitments.grammar import CommitmentDraft, CommitmentTextError, parse_commitment
+from bot.commitments.service import Logged, PersonRef, due_for_owner, log_commitment
 from bot.refusal import Refusal
 from handlers import common, modals, notify
 from handlers import members as membership

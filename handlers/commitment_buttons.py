@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from bot.blocks import commitments as messages
 from bot.blocks import ids
-from bot.commitments import CommitmentView, change_commitment, undo_commitment
-from bot.keeping import EventKind
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.service import CommitmentView, change_commitment, undo_commitment
 from bot.refusal import Refusal
 from handlers import common, notify
 

@@ -17,9 +17,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
-from bot import clock
 from bot.blocks import commitments as messages
-from bot.commitments import (
+from bot.commitments.service import (
     CommitmentView,
     PartnershipRef,
     PersonRef,
@@ -28,10 +27,11 @@ from bot.commitments import (
     parse_ref,
     record_channel_message,
 )
-from bot.members import Directory
-from bot.people import UnknownPerson, person_for
+from bot.partnerships.members import Directory
+from bot.partnerships.people import UnknownPerson, person_for
 from bot.refusal import Refusal
 from handlers.errors import answer_unexpected_error
+from storage import clock
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks import commitments as messages
-from bot.commitments import change_commitment
-from bot.keeping import EventKind
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.service import change_commitment
 from bot.refusal import Refusal
 from handlers import common, notify
 

@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.blocks import reports as report_blocks
-from bot.commitments import CommitmentView
-from bot.reports import home_data
+from bot.commitments.service import CommitmentView
+from bot.reports.figures import home_data
 from handlers import common
 
 logger = logging.getLogger(__name__)

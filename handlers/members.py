@@ -3,7 +3,7 @@
 
 A member's organisation defaults to the name of their own Slack workspace (`team.info` for
 their team id), so partners in a Slack Connect channel fall into their own organisation
-without anyone setting it. The refresh itself is `bot.members.refresh_members`.
+without anyone setting it. The refresh itself is `bot.partnerships.members.refresh_members`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,14 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
 from bot.blocks import members as replies
-from bot.commitments import PartnershipRef, PersonRef, ensure_partnership, rename_partnership
-from bot.commitments import find_person as _find_person
-from bot.members import (
+from bot.commitments.service import (
+    PartnershipRef,
+    PersonRef,
+    ensure_partnership,
+    rename_partnership,
+)
+from bot.commitments.service import find_person as _find_person
+from bot.partnerships.members import (
     DirectoryUnavailable,
     MemberView,
     admit_if_present,

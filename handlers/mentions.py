@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.blocks import commitments as messages
-from bot.grammar import parse_mention_commitment
+from bot.commitments.grammar import parse_mention_commitment
 from handlers import common, notify
 from handlers.commit_command import USER_ERRORS, log_draft
 

@@ -1,10 +1,9 @@
 """Modals: the commitment form (`/commit` with no text, the "Make this a commitment" message
 shortcut) and the small forms behind Mark delivered, New date, Propose another date and Not yet.
 
-Listeners stay thin: they read the form, ask the domain (`bot.commitments`), and answer. Field
-problems go back to the form (`response_action: errors`) before anything is saved; Slack calls
-(messages, notifications) happen after the domain's transaction has committed.
-"""
+Listeners stay thin: they read the form, ask the domain (`bot.commitments.service`), and answer.
+Field problems go back to the form (`response_action: errors`) before anything is saved; Slack calls
+(messages, notifications) happen after the domain's transaction has committed."""
 
 from __future__ import annotations
 
@@ -22,7 +21,10 @@ from sqlalchemy import Engine
 from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import modals as forms
-from bot.commitments import (
+from bot.commitments.due_dates import MAX_AHEAD, describe_due
+from bot.commitments.grammar import MAX_TITLE
+from bot.commitments.lifecycle import EventKind, Status
+from bot.commitments.service import (
     CommitmentView,
     PartnershipRef,
     PersonRef,
@@ -34,10 +36,7 @@ from bot.commitments import (
     parse_ref,
     visible_by_ref,
 )
-from bot.dates import MAX_AHEAD, describe_due
-from bot.grammar import MAX_TITLE
-from bot.keeping import EventKind, Status
-from bot.members import partnerships_of
+from bot.partnerships.members import partnerships_of
 from bot.refusal import Refusal
 from bot.text import has_visible, unescape_slack
 from handlers import common, notify

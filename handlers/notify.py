@@ -7,8 +7,8 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.blocks import commitments as messages
-from bot.commitments import CommitmentView, PersonRef
-from bot.keeping import Status
+from bot.commitments.lifecycle import Status
+from bot.commitments.service import CommitmentView, PersonRef
 from handlers import home
 from handlers.common import direct_message
 

@@ -9,10 +9,10 @@ from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks import nudges as nudge_messages
 from bot.blocks.modals import decode_metadata
-from bot.commitments import change_commitment, parse_ref, visible_by_ref
-from bot.dates import describe_due
-from bot.keeping import EventKind
-from bot.nudges import snooze
+from bot.commitments.due_dates import describe_due
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.nudges import snooze
+from bot.commitments.service import change_commitment, parse_ref, visible_by_ref
 from bot.refusal import Refusal
 from handlers import common, notify
 from handlers.modals import LOST_TRACK

@@ -10,11 +10,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import reviews
 from bot.blocks import reviews as messages
 from bot.blocks.modals import decode_metadata, encode_metadata
-from bot.commitments import check_member, get_partnership
+from bot.commitments.service import check_member, get_partnership
 from bot.refusal import Refusal
+from bot.reports import reviews
 from handlers import common
 from handlers.saydo_command import Subcommand
 

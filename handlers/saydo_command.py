@@ -12,7 +12,10 @@ from bot import blocks
 from bot.blocks import commitments as messages
 from bot.blocks import ids
 from bot.blocks.lists import ALL, MINE, OVERDUE, PAGE_SIZE, USER, ListFilter, commitment_list
-from bot.commitments import (
+from bot.commitments.due_dates import DueDateError, describe_due, parse_due
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.nudges import set_away
+from bot.commitments.service import (
     CommitmentView,
     Page,
     change_commitment,
@@ -22,9 +25,6 @@ from bot.commitments import (
     partnerships_for,
     visible_by_ref,
 )
-from bot.dates import DueDateError, describe_due, parse_due
-from bot.keeping import EventKind
-from bot.nudges import set_away
 from bot.refusal import Refusal
 from handlers import common, notify
 

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
-from bot import reports
 from bot.blocks import reports as report_blocks
-from bot.charter import current_charter
-from bot.commitments import check_member
-from bot.dates import DueDateError, parse_due
+from bot.charter.service import current_charter
+from bot.commitments.due_dates import DueDateError, parse_due
+from bot.commitments.service import check_member
 from bot.refusal import Refusal
+from bot.reports import figures as reports
 from handlers import common
 from handlers.saydo_command import Subcommand
 

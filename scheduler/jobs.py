@@ -7,13 +7,15 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
-from bot import clock, coffee, reviews, summaries
+from bot.coffee import service as coffee
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY
-from bot.members import refresh_all_members
-from bot.outbox import Report, Sweeper, worker_name
+from bot.outbox.sending import Report, Sweeper, worker_name
+from bot.partnerships.members import refresh_all_members
+from bot.reports import reviews, summaries
 from bot.slack_client import SlackDirectory
 from scheduler import Sweep
 from scheduler.renderers import RENDERERS
+from storage import clock
 
 OUTBOX_SWEEP_SECONDS = 15
 MEMBERS_REFRESH_SECONDS = 6 * 60 * 60

@@ -12,19 +12,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot import coffee, reviews, summaries
 from bot.blocks import coffee as coffee_messages
 from bot.blocks import commitments as commitment_messages
 from bot.blocks import nudges as nudge_messages
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_messages
-from bot.charter import current_charter, review_date_after, weekly_instant
-from bot.charter_settings import nudge_policy_in
-from bot.commitments import CHANNEL_MESSAGE, get_commitment
-from bot.keeping import Status
-from bot.nudge_planning import NUDGE
-from bot.nudge_policy import in_working_hours, next_working_instant
-from bot.outbox import Item, Later, Renderer, Send, Skip, State
+from bot.charter.service import current_charter, review_date_after, weekly_instant
+from bot.coffee import service as coffee
+from bot.commitments.lifecycle import Status
+from bot.commitments.nudge_planning import NUDGE
+from bot.commitments.service import CHANNEL_MESSAGE, get_commitment
+from bot.outbox.sending import Item, Later, Renderer, Send, Skip, State
+from bot.policy.charter_settings import nudge_policy_in
+from bot.policy.working_hours import in_working_hours, next_working_instant
+from bot.reports import reviews, summaries
 from storage.db import transaction
 from storage.models import Partnership
 

@@ -1,7 +1,7 @@
 """The one clock Saydo reads for "now": real UTC time, optionally shifted forward.
 
 It lives in `storage` (the lowest layer) because stored rows are stamped with it by default;
-the rest of Saydo reads it as `bot.clock`, which is this module under its usual name.
+the rest of Saydo reads it as `storage.clock`, which is this module under its usual name.
 
 Everything that stamps or compares instants (listeners, stored rows, the scheduler's sweeps)
 asks :func:`now`. A deployment never shifts it. The playground does, to let a person watch

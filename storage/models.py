@@ -90,7 +90,7 @@ class RefCounter(SQLModel, table=True):
 
 class Commitment(SQLModel, table=True):
     """Who said they would do what, by when. Status columns are a projection of its events,
-    rewritten in the same transaction as every event (see `bot.keeping`)."""
+    rewritten in the same transaction as every event (see `bot.commitments.lifecycle`)."""
 
     __tablename__ = "commitment"
     __table_args__ = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot import clock
+from storage import clock
 
 DUE = date(clock.now().year + 1, 12, 12)
 BY_DUE = f"by {DUE.day} {DUE:%b %Y}"  # as typed: "by 12 Dec 2027"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from bot.playground import doors
+from bot.playground import slack_requests as doors
 from tests import processes
 
 SIGNING_SECRET = "8f742231b10e8888abcd9912ab85a5f0"

@@ -11,14 +11,14 @@ from datetime import UTC, date, datetime, time
 import pytest
 from sqlalchemy import select
 
-from bot import charter as domain
-from bot import coffee
 from bot.blocks import charter as blocks
-from bot.charter import Draft
-from bot.charter_settings import BY_PERSON, CharterSettings
-from bot.commitments import ensure_partnership, get_partnership, log_commitment, save_person
+from bot.charter import service as domain
+from bot.charter.service import Draft
+from bot.coffee import service as coffee
+from bot.commitments.service import ensure_partnership, get_partnership, log_commitment, save_person
 from bot.config import Settings
-from bot.members import list_members, make_admin, organisations, upsert_member
+from bot.partnerships.members import list_members, make_admin, organisations, upsert_member
+from bot.policy.charter_settings import BY_PERSON, CharterSettings
 from bot.refusal import Refusal
 from bot.slack_client import build_web_client
 from handlers.charter import read_calendars, read_draft

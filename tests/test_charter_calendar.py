@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 
-from bot.charter import coffee_round_at, review_date_after, weekly_instant
-from bot.charter_settings import CharterSettings
+from bot.charter.service import coffee_round_at, review_date_after, weekly_instant
+from bot.policy.charter_settings import CharterSettings
 
 DEFAULTS = CharterSettings()
 

@@ -13,14 +13,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot import coffee
 from bot.blocks import coffee as coffee_messages
-from bot.charter_settings import CharterSettings
-from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
+from bot.coffee import service as coffee
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.nudges import set_away
+from bot.commitments.service import (
+    change_commitment,
+    ensure_partnership,
+    log_commitment,
+    save_person,
+)
 from bot.config import Settings
-from bot.keeping import EventKind
-from bot.members import set_coffee, upsert_member
-from bot.nudges import set_away
+from bot.partnerships.members import set_coffee, upsert_member
+from bot.policy.charter_settings import CharterSettings
 from bot.slack_client import build_web_client
 from scheduler.jobs import build_sweeper, run_sweeps
 from storage.db import transaction

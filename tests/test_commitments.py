@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.commitments import (
+from bot.commitments.due_dates import parse_due
+from bot.commitments.lifecycle import EventKind, Outcome, Status
+from bot.commitments.service import (
     change_commitment,
     due_for_owner,
     ensure_partnership,
@@ -20,9 +22,7 @@ from bot.commitments import (
     undo_commitment,
     visible_by_ref,
 )
-from bot.dates import parse_due
-from bot.keeping import EventKind, Outcome, Status
-from bot.members import deactivate_member, upsert_member
+from bot.partnerships.members import deactivate_member, upsert_member
 from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Commitment, CommitmentEvent
@@ -230,7 +230,7 @@ def test_a_refused_change_saves_nothing(world):
 
 
 def test_the_row_always_agrees_with_its_events(world):
-    from bot.keeping import Event, derive_state
+    from bot.commitments.lifecycle import Event, derive_state
 
     c = log(world, recipient="carol").commitment
     change(world, c.ref, "alice", EventKind.MOVED, due_at=NOW + timedelta(days=9))

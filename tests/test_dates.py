@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import EXAMPLES, Due, DueDateError, describe_due, parse_due
+from bot.commitments.due_dates import EXAMPLES, Due, DueDateError, describe_due, parse_due
 
 LONDON, NEW_YORK, KOLKATA, SYDNEY = (
     "Europe/London",

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 
 from bot.blocks import ids
-from bot.members import find_partnership, list_members
-from bot.playground import doors
+from bot.partnerships.members import find_partnership, list_members
+from bot.playground import slack_requests as doors
 from bot.server import MAX_BODY_BYTES
 from storage.models import Commitment
 from tests.saydo_process import signed_headers

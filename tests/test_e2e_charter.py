@@ -10,11 +10,11 @@ import uuid
 
 import pytest
 
-from bot import charter as domain
 from bot.blocks import charter as forms
-from bot.charter_settings import CharterSettings
-from bot.commitments import ensure_partnership, get_partnership
-from bot.members import is_admin
+from bot.charter import service as domain
+from bot.commitments.service import ensure_partnership, get_partnership
+from bot.partnerships.members import is_admin
+from bot.policy.charter_settings import CharterSettings
 from storage.db import create_db_engine
 
 pytestmark = pytest.mark.e2e
@@ -237,7 +237,7 @@ def test_setup_charter_propose_agree_adopt_and_history(saydo, slack, people, db)
 
 
 def domain_person(db, user_id: str) -> int:
-    from bot.commitments import find_person
+    from bot.commitments.service import find_person
     from storage.models import utcnow
 
     found = find_person(db, user_id=user_id, fresh_since=utcnow().replace(year=2000))

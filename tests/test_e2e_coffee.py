@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.charter import coffee_round_at
-from bot.charter_settings import CharterSettings
-from bot.commitments import ensure_partnership, log_commitment, save_person
-from bot.members import upsert_member
+from bot.charter.service import coffee_round_at
+from bot.commitments.service import ensure_partnership, log_commitment, save_person
+from bot.partnerships.members import upsert_member
+from bot.policy.charter_settings import CharterSettings
 from storage.db import transaction
 from storage.models import CoffeePairing, Partnership
 from tests.test_e2e_commitments import button, reply_to

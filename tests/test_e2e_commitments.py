@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from bot.commitments import get_by_ref, history
-from bot.keeping import EventKind, Status
+from bot.commitments.lifecycle import EventKind, Status
+from bot.commitments.service import get_by_ref, history
 from storage.db import create_db_engine
 from tests.due_dates import BY_DUE, DUE, SHOWN
 

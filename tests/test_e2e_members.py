@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot.commitments import get_by_ref, history
-from bot.keeping import EventKind, Status
-from bot.members import find_partnership, list_members
+from bot.commitments.lifecycle import EventKind, Status
+from bot.commitments.service import get_by_ref, history
+from bot.partnerships.members import find_partnership, list_members
 from storage.db import create_db_engine
 from tests.due_dates import BY_DUE
 

@@ -13,15 +13,15 @@ import pytest
 
 from bot.blocks import ids
 from bot.blocks import modals as forms
-from bot.commitments import (
+from bot.commitments.lifecycle import EventKind, Status
+from bot.commitments.service import (
     change_commitment,
     ensure_partnership,
     get_by_ref,
     log_commitment,
     save_person,
 )
-from bot.keeping import EventKind, Status
-from bot.members import upsert_member
+from bot.partnerships.members import upsert_member
 from storage.db import create_db_engine
 
 pytestmark = pytest.mark.e2e

@@ -14,18 +14,19 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot import charter, reviews
 from bot.blocks import charter as charter_forms
 from bot.blocks import reviews as messages
-from bot.charter_settings import CharterSettings
-from bot.commitments import (
+from bot.charter import service as charter
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.service import (
     PersonRef,
     change_commitment,
     ensure_partnership,
     log_commitment,
     save_person,
 )
-from bot.keeping import EventKind
+from bot.policy.charter_settings import CharterSettings
+from bot.reports import reviews
 from storage.db import create_db_engine, transaction
 from storage.models import CoffeePairing, CoffeeRound, Lesson, Member, Partnership, ReviewRecord
 from tests.test_e2e_charter import choose, state_of

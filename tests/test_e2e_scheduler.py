@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.commitments import ensure_partnership, log_commitment, save_person
-from bot.outbox import CLAIM_BATCH
+from bot.commitments.service import ensure_partnership, log_commitment, save_person
+from bot.outbox.sending import CLAIM_BATCH
 from storage.db import transaction
 from storage.models import OutboxMessage
 from tests.saydo_process import BOT_TOKEN, SaydoProcess

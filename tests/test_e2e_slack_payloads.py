@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.blocks import ids
-from bot.commitments import get_by_ref
-from bot.members import find_partnership, list_members
-from bot.playground import doors
+from bot.commitments.service import get_by_ref
+from bot.partnerships.members import find_partnership, list_members
+from bot.playground import slack_requests as doors
 from storage.db import transaction
 from storage.models import Commitment
 

@@ -10,8 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import update
 
-from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
-from bot.keeping import EventKind
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.service import (
+    change_commitment,
+    ensure_partnership,
+    log_commitment,
+    save_person,
+)
 from storage.db import create_db_engine, transaction
 from storage.models import Partnership
 from tests.test_e2e_scheduler import saydo_cli

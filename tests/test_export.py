@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from bot import export as export_module
-from bot.commitments import (
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.service import (
     change_commitment,
     ensure_partnership,
     log_commitment,
     save_person,
 )
-from bot.keeping import EventKind
+from bot.reports import export as export_module
 from tests.test_cli import run_saydo
 
 JAN = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)  # long past: outcomes are settled

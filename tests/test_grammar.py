@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.dates import DueDateError, parse_due
-from bot.grammar import (
+from bot.commitments.due_dates import DueDateError, parse_due
+from bot.commitments.grammar import (
     COMMAND_EXAMPLES,
     MENTION_EXAMPLES,
     CommitmentTextError,

@@ -1,4 +1,5 @@
-"""Tests for bot.keeping: scenarios users recognise, refusals, and properties of any history."""
+"""Tests for bot.commitments.lifecycle: scenarios users recognise, refusals, and properties of any
+history."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.keeping import (
+from bot.commitments.lifecycle import (
     CommitmentState,
     Event,
     EventKind,

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.commitments import (
+from bot.commitments.lifecycle import EventKind, Status
+from bot.commitments.service import (
     change_commitment,
     check_allowed,
     ensure_partnership,
@@ -16,8 +17,7 @@ from bot.commitments import (
     save_person,
 )
 from bot.config import Settings
-from bot.keeping import EventKind, Status
-from bot.members import (
+from bot.partnerships.members import (
     deactivate_member,
     is_admin,
     list_members,

@@ -10,8 +10,8 @@ import pytest
 
 from bot.blocks import ids
 from bot.blocks import modals as forms
-from bot.commitments import CommitmentView, PartnershipRef, PersonRef, due_from_picker
-from bot.keeping import Status
+from bot.commitments.lifecycle import Status
+from bot.commitments.service import CommitmentView, PartnershipRef, PersonRef, due_from_picker
 from handlers.modals import _due_field, readable
 from tests.slack_contract import assert_valid_view
 

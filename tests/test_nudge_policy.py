@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.nudge_policy import (
+from bot.policy.working_hours import (
     NudgeKind,
     NudgePolicy,
     Slot,

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.commitments import (
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.nudges import set_away, snooze
+from bot.commitments.service import (
     change_commitment,
     ensure_partnership,
     log_commitment,
@@ -19,9 +21,7 @@ from bot.commitments import (
     save_person,
 )
 from bot.config import Settings
-from bot.keeping import EventKind
-from bot.nudges import set_away, snooze
-from bot.outbox import State
+from bot.outbox.sending import State
 from bot.slack_client import build_web_client
 from scheduler.jobs import build_sweeper, run_sweeps
 from storage.db import transaction

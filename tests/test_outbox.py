@@ -13,9 +13,9 @@ from itertools import pairwise
 
 from sqlalchemy import select, update
 
-from bot.commitments import ensure_partnership, log_commitment, save_person
+from bot.commitments.service import ensure_partnership, log_commitment, save_person
 from bot.config import Settings
-from bot.outbox import CLAIM_BATCH, Planned, Sweeper, enqueue, worker_name
+from bot.outbox.sending import CLAIM_BATCH, Planned, Sweeper, enqueue, worker_name
 from bot.slack_client import build_web_client
 from scheduler.jobs import RENDERERS
 from storage.db import transaction

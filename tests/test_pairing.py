@@ -1,5 +1,6 @@
-"""Cup-of-coffee pairing (`bot.pairing.pair_round`): properties over random memberships, checked
-against a brute-force oracle for small rounds, plus 26-round simulations feeding history forward.
+"""Cup-of-coffee pairing (`bot.coffee.pairing.pair_round`): properties over random memberships,
+checked against a brute-force oracle for small rounds, plus 26-round simulations
+feeding history forward.
 
 The oracle scores groupings with its own code (not the module's), so a wrong cost in the module
 shows up as a disagreement.
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.pairing import EXACT_ODD_LIMIT, Participant, Person, pair_round
+from bot.coffee.pairing import EXACT_ODD_LIMIT, Participant, Person, pair_round
 
 ORGS = ["Council", "NHS Trust", "Supplier", "Charity", "University"]
 

@@ -13,15 +13,16 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot import clock
 from bot.blocks import ids
 from bot.blocks import modals as forms
-from bot.playground import cast, render
 from bot.playground import playground as engine_module
+from bot.playground import render
+from bot.playground import workspace as cast
 from bot.playground.playground import Playground, PlaygroundError
-from bot.playground.quarter import seed_quarter
+from bot.playground.seed_quarter import seed_quarter
 from bot.playground.serve import reset
 from bot.playground.standin import dm_id
+from storage import clock
 from storage.db import transaction
 from storage.models import Commitment, Member, OutboxMessage
 from tests.slack_contract import call_problems

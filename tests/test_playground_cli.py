@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.playground import cast
+from bot.playground import workspace as cast
 from bot.playground.standin import dm_id
 from tests.playground_process import PlaygroundProcess
 from tests.test_cli import run_saydo

@@ -19,19 +19,20 @@ import pytest
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 
-from bot import charter, clock
 from bot.app import create_app
 from bot.blocks import ids
 from bot.blocks.charter import AGREE
 from bot.blocks.reports import HOME_SWITCH
 from bot.blocks.reviews import RECORD_BUTTON, record_value
-from bot.commitments import CommitmentView, ensure_partnership, log_commitment, save_person
+from bot.charter import service as charter
+from bot.commitments.service import CommitmentView, ensure_partnership, log_commitment, save_person
 from bot.config import Settings
-from bot.members import deactivate_member, knows_member, upsert_member
-from bot.playground import doors
+from bot.partnerships.members import deactivate_member, knows_member, upsert_member
+from bot.playground import slack_requests as doors
 from bot.playground.standin import SlackStandIn
-from bot.reviews import log_lesson
+from bot.reports.reviews import log_lesson
 from bot.slack_client import build_web_client
+from storage import clock
 from tests.saydo_process import BOT_TOKEN, SIGNING_SECRET, TEAM_ID, signed_headers
 
 SECRET = "C0THEIRS"

@@ -1,12 +1,12 @@
-"""The reports' SQL and `bot.keeping` agree on every commitment.
+"""The reports' SQL and `bot.commitments.lifecycle` agree on every commitment.
 
-Kept, late, missed, withdrawn and pending are decided in Python (`bot.keeping.outcome`) and,
-for speed, again in the SQL of `bot.reports` (the weekly summary, `/saydo stats`, the Home tab)
-and `bot.coffee` (who keeps their word, for coffee rounds). Hypothesis writes random histories
-through the domain functions (`log_commitment`, `change_commitment`) to a real database, then
-reads the figures back through the very functions the reports use and compares them with
-`keeping`'s verdict for each commitment. Each commitment has its own owner, so a person's
-counts are one commitment's verdict.
+Kept, late, missed, withdrawn and pending are decided in Python
+(`bot.commitments.lifecycle.outcome`) and, for speed, again in the SQL of `bot.reports.figures` (the
+weekly summary, `/saydo stats`, the Home tab) and `bot.coffee.service` (who keeps their word, for
+coffee rounds). Hypothesis writes random histories through the domain functions (`log_commitment`,
+`change_commitment`) to a real database, then reads the figures back through the very functions the
+reports use and compares them with `keeping`'s verdict for each commitment. Each commitment has its
+own owner, so a person's counts are one commitment's verdict.
 
 All instants are built from fixed dates and Saydo's clock is pinned while the test runs, so the
 verdicts do not depend on the day it runs.
@@ -22,9 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import clock, coffee, reports
-from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
-from bot.keeping import (
+from bot.coffee import service as coffee
+from bot.commitments.lifecycle import (
     Event,
     EventKind,
     Outcome,
@@ -34,7 +33,15 @@ from bot.keeping import (
     derive_state,
     outcome,
 )
+from bot.commitments.service import (
+    change_commitment,
+    ensure_partnership,
+    log_commitment,
+    save_person,
+)
 from bot.refusal import Refusal
+from bot.reports import figures as reports
+from storage import clock
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # a Monday; every history starts here
 HOUR = timedelta(hours=1)

@@ -10,16 +10,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, insert, select
 
-from bot import reports, summaries
 from bot.blocks import reports as report_blocks
-from bot.charter_settings import CharterSettings
-from bot.commitments import (
+from bot.commitments.lifecycle import CommitmentState, EventKind, Outcome, counts_in_period, outcome
+from bot.commitments.service import (
     change_commitment,
     ensure_partnership,
     log_commitment,
     save_person,
 )
-from bot.keeping import CommitmentState, EventKind, Outcome, counts_in_period, outcome
+from bot.policy.charter_settings import CharterSettings
+from bot.reports import figures as reports
+from bot.reports import summaries
 from handlers.stats import parse_period
 from scheduler import renderers
 from storage.db import transaction
@@ -281,7 +282,7 @@ def test_a_summary_only_goes_out_when_the_charter_still_wants_it(engine):
                 settings=CharterSettings(summary_weekday=4).to_json(),
             )
         )
-    from bot.outbox import Item, Skip
+    from bot.outbox.sending import Item, Skip
 
     item = Item(
         1,
@@ -325,7 +326,7 @@ def test_stats_periods_are_local_days(text, label, start, end):
 
 @pytest.mark.parametrize("text", ["yesterday-ish", "2026-11-09 to 2026-11-02", "13/13 to 14/13"])
 def test_stats_refuses_unreadable_periods_kindly(text):
-    from bot.commitments import Refusal
+    from bot.commitments.service import Refusal
 
     with pytest.raises(Refusal, match=r"saydo stats|ends before"):
         parse_period(text, now=datetime(2026, 11, 26, tzinfo=UTC), tz="Europe/London")
@@ -447,10 +448,10 @@ def test_reports_take_the_same_number_of_queries_for_10_and_1000(engine, visibil
 
 
 def test_one_pass_counts_agree_with_keeping_week_by_week_across_a_clock_change(engine):
-    # The reports classify each row once in SQL (`reports.tallies`: one CASE, then counts per
-    # owner, week and outcome). Week by week (eight weeks across the end of British Summer Time
-    # on 25 Oct), per organisation or per person, they must agree with `bot.keeping`'s verdict
-    # on every stored row, early deliveries included.
+    # The reports classify each row once in SQL (`reports.tallies`: one CASE, then counts per owner,
+    # week and outcome). Week by week (eight weeks across the end of British Summer Time on 25 Oct),
+    # per organisation or per person, they must agree with `bot.commitments.lifecycle`'s verdict on
+    # every stored row, early deliveries included.
     c = scenario(engine)
     bulk(engine, c, 600, hours=24 * 7 * 9)
     bulk(engine, c, 30, status="declined", start=600, hours=24 * 7 * 9)
@@ -492,7 +493,7 @@ def test_one_pass_counts_agree_with_keeping_week_by_week_across_a_clock_change(e
 
 def test_partnerships_need_not_exist_yet(engine):
     # A summary slot for a partnership that was removed is cancelled, not an error.
-    from bot.outbox import Item, Skip
+    from bot.outbox.sending import Item, Skip
 
     item = Item(1, "summary:999:2026-11-30", "summary", "C0GONE", SUMMARY_AT, None, None, 0)
     assert isinstance(renderers.weekly_summary(engine, item, SUMMARY_AT), Skip)

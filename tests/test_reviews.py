@@ -9,13 +9,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import event, insert, select, update
 
-from bot import reviews
 from bot.blocks import reviews as messages
-from bot.charter_settings import CharterSettings
-from bot.commitments import change_commitment, ensure_partnership, log_commitment, save_person
-from bot.keeping import EventKind
-from bot.outbox import Item
+from bot.commitments.lifecycle import EventKind
+from bot.commitments.service import (
+    change_commitment,
+    ensure_partnership,
+    log_commitment,
+    save_person,
+)
+from bot.outbox.sending import Item
+from bot.policy.charter_settings import CharterSettings
 from bot.refusal import Refusal
+from bot.reports import reviews
 from scheduler import renderers
 from storage.db import transaction
 from storage.models import (

@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.blocks import ids
-from bot.commitments import (
+from bot.commitments.due_dates import END_OF_DAY, describe_due
+from bot.commitments.lifecycle import EventKind, Outcome, Status
+from bot.commitments.service import (
     change_commitment,
     ensure_partnership,
     get_by_ref,
@@ -25,9 +27,7 @@ from bot.commitments import (
     log_commitment,
     save_person,
 )
-from bot.dates import END_OF_DAY, describe_due
-from bot.keeping import EventKind, Outcome, Status
-from bot.members import upsert_member
+from bot.partnerships.members import upsert_member
 from storage.db import transaction
 from storage.models import Commitment, CommitmentEvent
 

@@ -7,8 +7,8 @@ import time
 
 import requests
 
+from bot.runner import Health
 from bot.server import build_server, make_wsgi_app
-from bot.service import Health
 from storage.db import create_db_engine
 from tests.saydo_process import free_port
 

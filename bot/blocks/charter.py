@@ -15,9 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, button, context, plain, section
-from bot.charter import MAX_NAME, MAX_TEXT, WEEKDAYS, Charter, ProposalView, describe_settings
-from bot.charter_settings import BY_ORGANISATION, BY_PERSON
-from bot.members import MemberView
+from bot.charter.service import (
+    MAX_NAME,
+    MAX_TEXT,
+    WEEKDAYS,
+    Charter,
+    ProposalView,
+    describe_settings,
+)
+from bot.partnerships.members import MemberView
+from bot.policy.charter_settings import BY_ORGANISATION, BY_PERSON
 from bot.text import escape_mrkdwn
 
 View = dict[str, Any]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.blocks import Block, Message, button, context, section
-from bot.coffee import Answer, MyCoffee, PairingView, Pal, Starters, Tally
-from bot.dates import describe_due
+from bot.coffee.service import Answer, MyCoffee, PairingView, Pal, Starters, Tally
+from bot.commitments.due_dates import describe_due
 from bot.text import escape_mrkdwn
 
 # Buttons on the intro and the follow-up (value: the pairing id)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.blocks import Message, button, context, ids, section
-from bot.commitments import CommitmentView, PersonRef
-from bot.dates import describe_due
-from bot.keeping import Status
+from bot.commitments.due_dates import describe_due
+from bot.commitments.lifecycle import Status
+from bot.commitments.service import CommitmentView, PersonRef
 from bot.text import escape_mrkdwn, mrkdwn_with_mentions
 
 STATUS_LABELS = {

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.blocks import Block, Message, button, context, ids, section
 from bot.blocks.commitments import actions_for, summary_line
-from bot.commitments import Page
+from bot.commitments.service import Page
 
 PAGE_SIZE = 10
 

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, context, ids, plain, section
 from bot.blocks.commitments import due_text, title_text
-from bot.commitments import CommitmentView, PartnershipRef
-from bot.grammar import MAX_TITLE
+from bot.commitments.grammar import MAX_TITLE
+from bot.commitments.service import CommitmentView, PartnershipRef
 
 View = dict[str, Any]
 

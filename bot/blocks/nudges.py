@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.blocks import Message, button, context, ids, plain, section
 from bot.blocks.commitments import due_text, title_text, who
-from bot.commitments import CommitmentView
+from bot.commitments.service import CommitmentView
 
 CANT_DELIVER_REASON = ("cant_deliver_reason", "reason")
 

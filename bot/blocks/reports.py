@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, context, plain, section
 from bot.blocks.commitments import actions_for, summary_line
-from bot.charter_settings import BY_PERSON, CharterSettings
-from bot.commitments import PartnershipRef
-from bot.reports import Calendar, Figures, HomeData, Item, Line, Tally
-from bot.summaries import Weekly
+from bot.commitments.service import PartnershipRef
+from bot.policy.charter_settings import BY_PERSON, CharterSettings
+from bot.reports.figures import Calendar, Figures, HomeData, Item, Line, Tally
+from bot.reports.summaries import Weekly
 from bot.text import escape_mrkdwn, mrkdwn_with_mentions
 
 MAX_MESSAGE_BLOCKS = 50

@@ -16,8 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, button, context, plain, section
-from bot.reports import Tally
-from bot.reviews import (
+from bot.reports.figures import Tally
+from bot.reports.reviews import (
     MAX_LESSON,
     MAX_RECORD_FIELD,
     RECORDABLE_OFFSETS,

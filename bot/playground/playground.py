@@ -3,7 +3,7 @@
 Saydo runs here exactly as `saydo run` runs it in HTTP mode: the same Bolt app, handlers,
 scheduler sweeps and storage, listening on a loopback port. What a person does in the
 playground's page becomes the request Slack would send (a signed slash command, event or
-interaction, through :mod:`bot.playground.doors`); what Saydo sends goes to the stand-in
+interaction, through :mod:`bot.playground.slack_requests`); what Saydo sends goes to the stand-in
 (`SLACK_API_URL`), which keeps each conversation, modal and Home tab for the page to show.
 
 Moving the clock on runs the scheduler's sweeps at every instant in between when something
@@ -27,13 +27,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot import clock
 from bot.app import create_app
 from bot.blocks import ids
 from bot.config import Settings
-from bot.outbox import next_due
-from bot.playground import cast, doors, render
-from bot.playground.doors import Answer, Doors, new_trigger_id
+from bot.outbox.sending import next_due
+from bot.playground import render
+from bot.playground import slack_requests as doors
+from bot.playground import workspace as cast
+from bot.playground.slack_requests import Answer, Doors, new_trigger_id
 from bot.playground.standin import (
     BOT_USER,
     ContractCheck,
@@ -41,11 +42,11 @@ from bot.playground.standin import (
     SlackStandIn,
     dm_id,
 )
+from bot.runner import Health
 from bot.server import EVENTS_PATH, build_server, make_wsgi_app
-from bot.service import Health
 from bot.slack_client import build_web_client
 from scheduler import Sweep, build_scheduler, jobs
-from storage import migrate
+from storage import clock, migrate
 from storage.db import create_db_engine
 
 logger = logging.getLogger(__name__)

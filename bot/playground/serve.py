@@ -14,8 +14,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.config import ConfigError
 from bot.playground.playground import Playground, files_of
 from bot.playground.web import make_app
+from bot.runner import stop_on_signals, wait_for_stop
 from bot.server import build_server, listen
-from bot.service import stop_on_signals, wait_for_stop
 from storage.db import database_problem
 
 DEFAULT_DATABASE = Path("saydo-playground.db")

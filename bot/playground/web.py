@@ -21,11 +21,12 @@ from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-from bot import clock
-from bot.playground import cast, render
+from bot.playground import render
+from bot.playground import workspace as cast
 from bot.playground.playground import Playground, PlaygroundError
-from bot.playground.quarter import WEEKS, seed_quarter
+from bot.playground.seed_quarter import WEEKS, seed_quarter
 from bot.playground.standin import BOT_USER, dm_id
+from storage import clock
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,8 @@
 """Nudges: private reminders before, on and after a commitment's due date, through the outbox.
 
-Planning happens with every change (`bot.nudge_planning`); here are snoozing, away periods and
-rendering. At send time the renderer reads the commitment as it is then, so a nudge never goes
-out for a commitment that was delivered, withdrawn or moved meanwhile.
-"""
+Planning happens with every change (`bot.commitments.nudge_planning`); here are snoozing, away
+periods and rendering. At send time the renderer reads the commitment as it is then, so a nudge
+never goes out for a commitment that was delivered, withdrawn or moved meanwhile."""
 
 from __future__ import annotations
 
@@ -11,12 +10,12 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select, update
 
-from bot.charter_settings import nudge_policy_in
-from bot.commitments import PersonRef
-from bot.keeping import Status
-from bot.nudge_planning import NUDGE
-from bot.nudge_policy import snoozed
-from bot.outbox import Planned, enqueue
+from bot.commitments.lifecycle import Status
+from bot.commitments.nudge_planning import NUDGE
+from bot.commitments.service import PersonRef
+from bot.outbox.sending import Planned, enqueue
+from bot.policy.charter_settings import nudge_policy_in
+from bot.policy.working_hours import snoozed
 from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import Commitment, Person

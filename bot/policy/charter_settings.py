@@ -2,7 +2,7 @@
 nudge policy.
 
 This is the part of the charter that commitments, nudges and coffee rounds depend on; the
-charter's agreement flow (`bot.charter`) sits above them, since adopting a version replans
+charter's agreement flow (`bot.charter.service`) sits above them, since adopting a version replans
 nudges.
 
 Public holidays have one implementation, used by nudges and coffee rounds alike: the charter
@@ -21,7 +21,7 @@ from functools import lru_cache
 import holidays as holiday_calendars_lib
 from sqlalchemy import select
 
-from bot.nudge_policy import NudgePolicy
+from bot.policy.working_hours import NudgePolicy
 from storage.models import CharterVersion, Member
 
 BY_ORGANISATION = "organisation"

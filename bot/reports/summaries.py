@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
-from bot import reports
-from bot.charter import weekly_instant
-from bot.charter_settings import BY_PERSON, CharterSettings
-from bot.commitments import PartnershipRef
-from bot.outbox import STILL_USEFUL, Planned, enqueue
+from bot.charter.service import weekly_instant
+from bot.commitments.service import PartnershipRef
+from bot.outbox.sending import STILL_USEFUL, Planned, enqueue
+from bot.policy.charter_settings import BY_PERSON, CharterSettings
+from bot.reports import figures as reports
 from storage.db import transaction
 from storage.models import CharterVersion, Partnership
 

@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot import clock
 from bot.blocks import coffee as coffee_blocks
 from bot.blocks import ids
-from bot.playground import cast, render
+from bot.playground import render
+from bot.playground import workspace as cast
 from bot.playground.playground import Playground
 from bot.playground.standin import dm_id
+from storage import clock
 from storage.db import transaction
 from storage.models import Commitment
 

@@ -23,10 +23,10 @@ from typing import Protocol
 
 from sqlalchemy import Engine, case, func, select, update
 
-from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
-from bot.people import Profile, UnknownPerson, person_for
+from bot.commitments.service import PartnershipRef, PersonRef, partnership_ref, person_ref
+from bot.partnerships.people import Profile, UnknownPerson, person_for
+from bot.policy.visibility import sees_partnership
 from bot.refusal import Refusal
-from bot.visibility import sees_partnership
 from storage.db import transaction, upsert_insert
 from storage.models import Member, Partnership, Person
 

@@ -1,18 +1,16 @@
 """Quarterly reviews: reminders with an evidence pack, the review record, and lessons learned.
 
-Reminders go through the outbox. The `reviews` sweep plans, for each partnership, the next
-review date its charter sets (`bot.charter.review_date_after`, counted from the partnership's
-`created_at` date) and enqueues three slots, `review:<partnership>:<date>:14`, `:2` and `:0`,
-at the charter's summary time in the partnership's time zone, 14 days, 2 days and 0 days before
-the review. Slot keys make planning idempotent; the message is rendered at send time, so it
-reflects the database as it is then (and a slot whose date the charter no longer sets is
-cancelled).
+Reminders go through the outbox. The `reviews` sweep plans, for each partnership, the next review
+date its charter sets (`bot.charter.service.review_date_after`, counted from the partnership's
+`created_at` date) and enqueues three slots, `review:<partnership>:<date>:14`, `:2` and `:0`, at the
+charter's summary time in the partnership's time zone, 14 days, 2 days and 0 days before the review.
+Slot keys make planning idempotent; the message is rendered at send time, so it reflects the
+database as it is then (and a slot whose date the charter no longer sets is cancelled).
 
-The evidence pack covers the quarter: the three months before the review date, as
-[review date - 3 months, review date) in local days of the partnership's time zone, and the
-quarter before it for comparison. Its figures are SQL aggregates following the mapping in
-`bot.keeping`, so it takes the same number of queries however many commitments there are.
-"""
+The evidence pack covers the quarter: the three months before the review date, as [review date - 3
+months, review date) in local days of the partnership's time zone, and the quarter before it for
+comparison. Its figures are SQL aggregates following the mapping in `bot.commitments.lifecycle`, so
+it takes the same number of queries however many commitments there are."""
 
 from __future__ import annotations
 
@@ -26,14 +24,14 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, Integer, and_, bindparam, func, or_, select, update
 
-from bot import reports
-from bot.charter import current_charter, review_date_after
-from bot.charter_settings import CharterSettings
-from bot.commitments import PartnershipRef, PersonRef, partnership_ref, person_ref
-from bot.keeping import Status
-from bot.outbox import STILL_USEFUL, Planned, enqueue
+from bot.charter.service import current_charter, review_date_after
+from bot.commitments.lifecycle import Status
+from bot.commitments.service import PartnershipRef, PersonRef, partnership_ref, person_ref
+from bot.outbox.sending import STILL_USEFUL, Planned, enqueue
+from bot.policy.charter_settings import CharterSettings
 from bot.refusal import Refusal
-from bot.reports import Tally
+from bot.reports import figures as reports
+from bot.reports.figures import Tally
 from storage.db import transaction
 from storage.models import (
     CharterProposal,
@@ -201,13 +199,13 @@ _NOW = bindparam("now", type_=UTCDateTime())
 
 
 def _organisation_column():
-    """The owner's organisation as `bot.reports` has it: their member row's, else their
+    """The owner's organisation as `bot.reports.figures` has it: their member row's, else their
     Slack workspace id."""
     return func.coalesce(Member.organisation, Person.team_id)
 
 
 def _counted():
-    """Counted in the quarter [:start, :end), as `bot.reports` counts."""
+    """Counted in the quarter [:start, :end), as `bot.reports.figures` counts."""
     return and_(
         Commitment.partnership_id == _PID,
         Commitment.status.not_in((Status.PROPOSED.value, Status.DECLINED.value)),
@@ -239,7 +237,8 @@ def _listed_statement(condition):
     )
 
 
-# Missed, as `bot.keeping` says: open and past due at :now, or withdrawn after the due date.
+# Missed, as `bot.commitments.lifecycle` says: open and past due at :now, or withdrawn after the due
+# date.
 _MISSED = _listed_statement(
     or_(
         and_(Commitment.status == Status.OPEN.value, Commitment.judged_due_at < _NOW),
@@ -303,7 +302,7 @@ def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now
     """The figures and lists for the review on `review_date`, as they stand at `now`.
 
     One transaction; the quarter and the one before are counted in one pass over their rows
-    (`bot.reports.tallies`), by organisation, with the renegotiated count. The missed and
+    (`bot.reports.figures.tallies`), by organisation, with the renegotiated count. The missed and
     renegotiated lists are read only when those counts are not zero, and the member
     organisations only when a coffee was held."""
     with reports.reading(engine) as connection:

@@ -1,13 +1,13 @@
 """Cup-of-coffee check-ins: regular informal pairings, and the private course correction.
 
 Every `coffee_cadence_weeks`, on the charter's weekday and time in the partnership's time zone
-(`bot.charter.coffee_round_at`, counted from the week the partnership began), the sweep pairs
-the members who are available that day (not opted out, paused, away, or on a public holiday of
-their organisation's `holiday_calendars`) with `bot.pairing.pair_round`, across organisations
-where it can and a trio when the number is odd, using every earlier pairing of the partnership
-as history. The round and its pairings are created in one transaction under a unique round key
-(the local date), so two replicas sweeping at once create it once; the intro to each group DM
-and its follow-up a week later go through the outbox (`users:U1,U2` channels).
+(`bot.charter.service.coffee_round_at`, counted from the week the partnership began), the sweep
+pairs the members who are available that day (not opted out, paused, away, or on a public holiday of
+their organisation's `holiday_calendars`) with `bot.coffee.pairing.pair_round`, across organisations
+where it can and a trio when the number is odd, using every earlier pairing of the partnership as
+history. The round and its pairings are created in one transaction under a unique round key (the
+local date), so two replicas sweeping at once create it once; the intro to each group DM and its
+follow-up a week later go through the outbox (`users:U1,U2` channels).
 
 Course correction (the charter's escalation playbook, `course_correction`, on by default): at
 the weekly coffee instant, any member whose say/do ratio over the last four weeks is below the
@@ -28,15 +28,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select, update
 
-from bot import reports
-from bot.charter import coffee_round_at, current_charter, weekly_instant
-from bot.charter_settings import CharterSettings, on_holiday
-from bot.commitments import PartnershipRef, PersonRef
-from bot.keeping import Status
-from bot.members import MemberView, list_members
-from bot.outbox import GROUP_DM_PREFIX, Planned, enqueue
-from bot.pairing import pair_round
+from bot.charter.service import coffee_round_at, current_charter, weekly_instant
+from bot.coffee.pairing import pair_round
+from bot.commitments.lifecycle import Status
+from bot.commitments.service import PartnershipRef, PersonRef
+from bot.outbox.sending import GROUP_DM_PREFIX, Planned, enqueue
+from bot.partnerships.members import MemberView, list_members
+from bot.policy.charter_settings import CharterSettings, on_holiday
 from bot.refusal import Refusal
+from bot.reports import figures as reports
 from storage.db import transaction, upsert_insert
 from storage.models import CoffeePairing, CoffeeRound, Commitment, Member, Partnership, Person
 
@@ -96,7 +96,7 @@ class PairingView:
 
 @dataclass(frozen=True)
 class Tally:
-    """Judged commitments over a period (the `bot.keeping` rules)."""
+    """Judged commitments over a period (the `bot.commitments.lifecycle` rules)."""
 
     kept: int
     late: int
@@ -372,7 +372,7 @@ def say_do_by_member(
     engine: Engine, *, partnership_id: int, start: datetime, now: datetime
 ) -> dict[int, Tally]:
     """Each owner's kept/late/missed over judged due dates in [start, now): the reports' one
-    query (`bot.reports.tallies`), by person id."""
+    query (`bot.reports.figures.tallies`), by person id."""
     counts = reports.tallies(
         engine, partnership_id=partnership_id, bounds=(start, now), now=now, by_person=True
     )

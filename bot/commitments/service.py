@@ -1,9 +1,8 @@
 """Commitments: log, change and read them. No Slack here: handlers pass plain values in.
 
-Every change is one transaction that appends an event and rewrites the commitment's status
-columns from all its events (`bot.keeping.derive_state`), so the row never disagrees with its
-history. Slack calls happen before or after, never inside, these transactions.
-"""
+Every change is one transaction that appends an event and rewrites the commitment's status columns
+from all its events (`bot.commitments.lifecycle.derive_state`), so the row never disagrees with its
+history. Slack calls happen before or after, never inside, these transactions."""
 
 from __future__ import annotations
 
@@ -14,9 +13,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import aliased
 
-from bot.dates import END_OF_DAY, Due
-from bot.grammar import MAX_TITLE
-from bot.keeping import (
+from bot.commitments.due_dates import END_OF_DAY, Due
+from bot.commitments.grammar import MAX_TITLE
+from bot.commitments.lifecycle import (
     CommitmentState,
     Event,
     EventKind,
@@ -27,11 +26,11 @@ from bot.keeping import (
     derive_state,
     outcome,
 )
-from bot.nudge_planning import replan
-from bot.outbox import Planned, enqueue
+from bot.commitments.nudge_planning import replan
+from bot.outbox.sending import Planned, enqueue
+from bot.policy.visibility import commitment_visible_to, sees_partnership
 from bot.refusal import Refusal
 from bot.text import has_visible
-from bot.visibility import commitment_visible_to, sees_partnership
 from storage.db import transaction, upsert_insert
 from storage.models import (
     Commitment,
@@ -218,7 +217,8 @@ def partnerships_for(engine: Engine, *, team_id: str) -> list[PartnershipRef]:
 
 
 def check_member(engine: Engine, *, partnership: PartnershipRef, user_id: str) -> None:
-    """Refuse, politely, anyone who may not see this partnership's data (`bot.visibility`)."""
+    """Refuse, politely, anyone who may not see this partnership's data
+    (`bot.policy.visibility`)."""
     with transaction(engine) as session:
         if not sees_partnership(session, partnership_id=partnership.id, user_id=user_id):
             raise Refusal(NOT_A_MEMBER)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from bot.outbox import pending
+from bot.outbox.sending import pending
 from storage.db import transaction
 from storage.models import Commitment, Partnership, Person
 

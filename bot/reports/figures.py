@@ -1,10 +1,10 @@
 """Say/do figures for any period, computed in SQL: the weekly summary, `/saydo stats`, the Home
 tab and the quarterly review all read them from here.
 
-The rules are `bot.keeping`'s, applied to the denormalised `commitment` columns (the mapping is
-in its docstring): a commitment belongs to [start, end) by `judged_due_at`; proposed and
-declined never count; withdrawn by the due date is listed, not counted. Every function runs a
-fixed number of queries (aggregates with GROUP BY, served by `ix_commitment_partnership_judged_due`,
+The rules are `bot.commitments.lifecycle`'s, applied to the denormalised `commitment` columns (the
+mapping is in its docstring): a commitment belongs to [start, end) by `judged_due_at`; proposed and
+declined never count; withdrawn by the due date is listed, not counted. Every function runs a fixed
+number of queries (aggregates with GROUP BY, served by `ix_commitment_partnership_judged_due`,
 `ix_commitment_partnership_status_due` and the owner/recipient indexes) whatever the number of
 commitments.
 
@@ -45,11 +45,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from bot.charter import DEFAULT_CHARTER, coffee_round_at, current_charter, review_date_after
-from bot.charter_settings import CharterSettings
-from bot.commitments import CommitmentView, PartnershipRef, partnership_ref, views_of
-from bot.keeping import Status
-from bot.visibility import commitment_visible_to, member_partnerships
+from bot.charter.service import DEFAULT_CHARTER, coffee_round_at, current_charter, review_date_after
+from bot.commitments.lifecycle import Status
+from bot.commitments.service import CommitmentView, PartnershipRef, partnership_ref, views_of
+from bot.policy.charter_settings import CharterSettings
+from bot.policy.visibility import commitment_visible_to, member_partnerships
 from storage.db import transaction
 from storage.models import (
     CharterVersion,
@@ -227,8 +227,8 @@ _UNTIL = bindparam("until", type_=UTCDateTime())
 _UPPER = bindparam("upper", type_=UTCDateTime())  # max(now, until)
 _ORG = func.coalesce(Member.organisation, Person.team_id).label("org")
 
-# What `bot.keeping` makes of a counted row at :now, as one code per row (NULL: not counted).
-# Kept early is kept, counted apart so the early deliveries come from the same pass.
+# What `bot.commitments.lifecycle` makes of a counted row at :now, as one code per row (NULL: not
+# counted). Kept early is kept, counted apart so the early deliveries come from the same pass.
 _KEPT, _EARLY, _LATE, _MISSED, _WITHDRAWN, _PENDING = range(6)
 _OUTCOMES = ("kept", "early", "late", "missed", "withdrawn", "pending")
 
@@ -256,8 +256,8 @@ def _early(dialect: str) -> ColumnElement:
 
 
 def _outcome_sums(now: datetime, dialect: str) -> list[ColumnElement]:
-    """kept, late, missed, withdrawn, pending, early: the `bot.keeping` column mapping, as one
-    sum per outcome (`person_ratios`)."""
+    """kept, late, missed, withdrawn, pending, early: the `bot.commitments.lifecycle` column
+    mapping, as one sum per outcome (`person_ratios`)."""
     delivered = _C.status == Status.DELIVERED.value
     open_ = _C.status == Status.OPEN.value
     withdrawn = _C.status == Status.WITHDRAWN.value
@@ -701,8 +701,8 @@ _HEADER = (
 
 
 def header(bind: Engine | Connection, partnership_id: int) -> Header | None:
-    """The partnership and its current charter (`bot.charter.current_charter`'s settings): one
-    query; None if the partnership does not exist."""
+    """The partnership and its current charter (`bot.charter.service.current_charter`'s settings):
+    one query; None if the partnership does not exist."""
     with reading(bind) as connection:
         row = connection.execute(_HEADER, {"pid": partnership_id}).one_or_none()
     if row is None:

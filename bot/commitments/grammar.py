@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.dates import Due, DueDateError, parse_due
+from bot.commitments.due_dates import Due, DueDateError, parse_due
 from bot.text import has_visible, unescape_slack
 
 MAX_TITLE = 300

@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import Engine, func, select, update
 
-from bot.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings
-from bot.commitments import PersonRef
-from bot.keeping import Status
-from bot.nudge_planning import replan
+from bot.commitments.lifecycle import Status
+from bot.commitments.nudge_planning import replan
+from bot.commitments.service import PersonRef
+from bot.policy.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings
 from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import (

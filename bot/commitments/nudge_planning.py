@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
-from bot.charter_settings import nudge_policy_in
-from bot.keeping import Status
-from bot.nudge_policy import plan_slots
-from bot.outbox import Planned, State, cancel_pending, enqueue
+from bot.commitments.lifecycle import Status
+from bot.outbox.sending import Planned, State, cancel_pending, enqueue
+from bot.policy.charter_settings import nudge_policy_in
+from bot.policy.working_hours import plan_slots
 from storage.models import Commitment, OutboxMessage, Person
 
 NUDGE = "nudge"

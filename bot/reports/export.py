@@ -1,11 +1,10 @@
 """`saydo export`: every commitment as CSV or JSON, one row each, streamed.
 
-One query joins commitments to their partnership, owner and recipient, and rows are written as
-the database yields them, so the export's memory and query count stay flat however many there
-are. Times are ISO-8601 in UTC (`2026-12-01T10:00:00Z`). `kept` follows `bot.keeping.outcome`
-at export time: true when kept, false when late or missed, empty (JSON null) when still pending
-or not counted (proposed, declined, withdrawn by the due date).
-"""
+One query joins commitments to their partnership, owner and recipient, and rows are written as the
+database yields them, so the export's memory and query count stay flat however many there are. Times
+are ISO-8601 in UTC (`2026-12-01T10:00:00Z`). `kept` follows `bot.commitments.lifecycle.outcome` at
+export time: true when kept, false when late or missed, empty (JSON null) when still pending or not
+counted (proposed, declined, withdrawn by the due date)."""
 
 from __future__ import annotations
 
@@ -19,9 +18,9 @@ from typing import Any, TextIO
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
-from bot import clock
-from bot.keeping import STATE_COLUMNS, CommitmentState, Outcome, outcome
-from bot.reviews import EXPORTS
+from bot.commitments.lifecycle import STATE_COLUMNS, CommitmentState, Outcome, outcome
+from bot.reports.reviews import EXPORTS
+from storage import clock
 from storage.db import transaction
 from storage.models import Commitment, Partnership, Person
 
@@ -183,7 +182,7 @@ def export(
 ) -> int:
     """Write the export to `out`; returns the number of records written.
 
-    `what` is commitments (the default) or one of `bot.reviews.EXPORTS`: reviews, lessons,
+    `what` is commitments (the default) or one of `bot.reports.reviews.EXPORTS`: reviews, lessons,
     coffee (the same formats, filters, streaming and constant query count)."""
     if fmt not in FORMATS:
         raise ExportError(f"--format must be one of {', '.join(FORMATS)} (got {fmt!r}).")

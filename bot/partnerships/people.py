@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from bot.commitments import PersonRef, find_person, save_person
+from bot.commitments.service import PersonRef, find_person, save_person
 
 PROFILE_TTL = timedelta(hours=24)
 DEFAULT_TZ = "Europe/London"

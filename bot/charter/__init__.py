@@ -1,0 +1,1 @@
+"""The Relationship Charter: versioned settings agreed by every organisation."""

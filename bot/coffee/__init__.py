@@ -1,0 +1,1 @@
+"""Cup-of-coffee check-ins: pairing across organisations, follow-ups, course correction."""

@@ -1,0 +1,1 @@
+"""Partnerships' people: members, organisations, admins and Slack profiles."""

@@ -1,0 +1,1 @@
+"""Say/do figures, weekly summaries, quarterly reviews and lessons, and exports."""
