@@ -29,13 +29,12 @@ from bot.blocks import modals as forms
 from bot.blocks import nudges as nudge_blocks
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_blocks
-from bot.charter import DEFAULT_CHARTER, Agreement, Charter, ProposalView, describe_changes
-from bot.charter_settings import BY_PERSON, CharterSettings
-from bot.coffee import REGULAR, Answer, MyCoffee, PairingView, Pal, Starters
-from bot.coffee import Tally as CoffeeTally
-from bot.commitments import Page, PartnershipRef
-from bot.keeping import Status
-from bot.members import MemberView
+from bot.charter.service import DEFAULT_CHARTER, Agreement, Charter, ProposalView, describe_changes
+from bot.coffee.service import REGULAR, Answer, MyCoffee, PairingView, Pal, Starters
+from bot.coffee.service import Tally as CoffeeTally
+from bot.commitments.lifecycle import Status
+from bot.commitments.service import Page, PartnershipRef
+from bot.partnerships.members import MemberView
 from bot.playground.render import (
     block_action,
     block_id_of,
@@ -46,9 +45,20 @@ from bot.playground.render import (
     view_html,
     view_state,
 )
-from bot.reports import Ahead, Calendar, Figures, HomeData, Item, Line, Owner, PersonRatios, Tally
-from bot.reviews import LessonView, Listed, OrganisationFigures, Pack, RecordView
-from bot.summaries import Weekly
+from bot.policy.charter_settings import BY_PERSON, CharterSettings
+from bot.reports.figures import (
+    Ahead,
+    Calendar,
+    Figures,
+    HomeData,
+    Item,
+    Line,
+    Owner,
+    PersonRatios,
+    Tally,
+)
+from bot.reports.reviews import LessonView, Listed, OrganisationFigures, Pack, RecordView
+from bot.reports.summaries import Weekly
 from handlers.charter import read_draft
 from handlers.common import input_value
 from handlers.modals import _due_field
@@ -326,6 +336,8 @@ def builds() -> list[tuple[Callable, str, dict]]:
         (c.confirmation, "duplicate", c.confirmation(opened, duplicate=True, now=NOW)),
         (c.confirmation, "away", c.confirmation(away, now=NOW)),
         (c.edit_not_logged_again, "open", c.edit_not_logged_again(opened)),
+        (c.logged_as_it_stands, "open", c.logged_as_it_stands(opened)),
+        (c.logged_as_it_stands, "delivered", c.logged_as_it_stands(delivered)),
         (c.proposal_for_owner, "", c.proposal_for_owner(proposed)),
         (c.proposal_answered, "", c.proposal_answered(opened, "accepted")),
         (c.delivered_for_recipient, "", c.delivered_for_recipient(delivered)),
