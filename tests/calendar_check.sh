@@ -4,7 +4,7 @@
 # faketime(1) (Debian package `faketime`, libfaketime) fakes the clock of pytest and of every
 # process it starts (`saydo run`, the playground, Chromium), starting at the instant and running
 # on from there. PostgreSQL, not started by the tests, keeps the real clock; Saydo reads its
-# own clock (bot.clock) for every instant it stores or compares, so that does not matter.
+# own clock (storage.clock) for every instant it stores or compares, so that does not matter.
 # Usage: tests/calendar_check.sh [PYTHON]   (default .venv/bin/python); fails on any failure.
 set -euo pipefail
 
