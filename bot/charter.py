@@ -74,6 +74,9 @@ class CharterSettings:
     max_overdue: int = 6
     holiday_calendars: dict[str, str] = field(default_factory=dict)  # organisation -> country
     course_correction: bool = True  # the escalation playbook's private extra coffee
+    # How far (as % of an objective's planned change) a value may trail the straight line
+    # from baseline to target and still be on track; also a project's allowed overspend.
+    objective_tolerance_percent: int = 10
 
     def nudge_policy(self, holidays: frozenset[date] = frozenset()) -> NudgePolicy:
         return NudgePolicy(
@@ -215,6 +218,11 @@ def get_proposal(engine: Engine, *, proposal_id: int) -> ProposalView:
         return _proposal_view(session, row, _organisations(session, row.partnership_id))
 
 
+def settings_in(session, partnership_id: int) -> CharterSettings:
+    """The current charter's settings, inside the caller's transaction."""
+    return _current(session, partnership_id).settings
+
+
 def _current(session, partnership_id: int) -> Charter:
     row = session.execute(
         select(CharterVersion)
@@ -337,6 +345,7 @@ def describe_settings(settings: CharterSettings) -> list[tuple[str, str]]:
         ("Working hours", f"{_clock(settings.day_start)} to {_clock(settings.day_end)}"),
         ("Public holidays", _calendars(settings.holiday_calendars)),
         ("Course-correction coffee", "on" if settings.course_correction else "off"),
+        ("Objective and budget tolerance", f"{settings.objective_tolerance_percent}%"),
     ]
 
 
@@ -385,6 +394,8 @@ def check_draft(draft: Draft) -> Draft:
         problems.append("Reviews can be every 1 to 12 months.")
     if not 0 < s.kept_target <= 1:
         problems.append("The kept-rate target is a percentage from 1 to 100.")
+    if not 0 <= s.objective_tolerance_percent <= 100:
+        problems.append("The objective and budget tolerance is a percentage from 0 to 100.")
     if s.summary_visibility not in (BY_ORGANISATION, BY_PERSON):
         problems.append("The summary shows organisations only, or each person too.")
     try:

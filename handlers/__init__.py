@@ -17,6 +17,7 @@ from handlers import (
     mentions,
     modals,
     nudge_buttons,
+    objectives,
     reviews,
     saydo_command,
     stats,
@@ -36,6 +37,7 @@ LISTENER_MODULES = (
     reviews,
     stats,
     charter,
+    objectives,
 )
 
 

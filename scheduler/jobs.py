@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from bot import clock, coffee, nudges, reviews, summaries
 from bot.nudge_planning import NUDGE
+from bot.objectives import sweeps as objective_sweeps
 from bot.outbox import Report, Sweeper, worker_name
 from handlers.members import REFRESH_SECONDS, refresh_all_members
 from scheduler import Sweep
@@ -20,10 +21,16 @@ RENDERERS = {
     reviews.REVIEW: reviews.render,
     summaries.SUMMARY: summaries.render,
     **coffee.RENDERERS,
+    **objective_sweeps.RENDERERS,
 }
 # Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
 # scheduler's "outbox" job and `saydo tick --now`); each enqueues slots as of `now`.
-PLANNERS = {"reviews": reviews.plan, "summaries": summaries.plan, "coffee": coffee.plan}
+PLANNERS = {
+    "reviews": reviews.plan,
+    "summaries": summaries.plan,
+    "coffee": coffee.plan,
+    "objectives": objective_sweeps.plan,
+}
 
 
 def build_sweeper(engine: Engine, client: WebClient) -> Sweeper:

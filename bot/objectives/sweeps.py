@@ -1,0 +1,148 @@
+"""Objective reminders and achievement announcements, through the outbox.
+
+The "objectives" planning sweep enqueues, for each objective's value days (every cadence after
+its baseline date, and its target date), one DM per active member of the owning organisation:
+slot `objective_reminder:<objective id>:<person id>:<day>` at the charter's nudge time in the
+partnership's time zone. Like nudges: a slot is planned once (unique key), catch-up after
+downtime comes from planning a day back (the outbox supersedes slots more than a day late),
+and the renderer waits while the person is away or outside their working hours. A reminder is
+cancelled when the objective is achieved, a value was recorded since the previous value day,
+or the person no longer belongs to the owning organisation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, select
+
+from bot.charter import nudge_policy_in, settings_in
+from bot.nudge_policy import in_working_hours, next_working_instant
+from bot.objectives import blocks
+from bot.objectives.service import (
+    ACHIEVED_ANNOUNCEMENT,
+    Status,
+    get_objective,
+    value_days,
+)
+from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
+from storage.db import transaction
+from storage.models import Member, Objective, Partnership, Person
+
+REMINDER = "objective_reminder"
+PLAN_AHEAD = timedelta(days=7)
+
+
+def slot_key(objective_id: int, person_id: int, day: date) -> str:
+    return f"{REMINDER}:{objective_id}:{person_id}:{day.isoformat()}"
+
+
+def plan(engine: Engine, *, now: datetime) -> int:
+    """Enqueue the reminders due from a day ago (still worth sending) to a week ahead."""
+    earliest, latest = now - STILL_USEFUL, now + PLAN_AHEAD
+    with transaction(engine) as session:
+        objectives = (
+            session.execute(
+                select(Objective).where(Objective.target_date >= earliest.date() - timedelta(1))
+            )
+            .scalars()
+            .all()
+        )
+        partnerships = {
+            p.id: p
+            for p in session.execute(
+                select(Partnership).where(
+                    Partnership.id.in_({o.partnership_id for o in objectives})
+                )
+            ).scalars()
+        }
+        owners: dict[tuple[int, str], list[tuple[int, str]]] = {}
+        for member, user_id in session.execute(
+            select(Member, Person.user_id)
+            .join(Person, Person.id == Member.person_id)
+            .where(Member.partnership_id.in_(list(partnerships)), Member.active.is_(True))
+        ):
+            key = (member.partnership_id, member.organisation.casefold())
+            owners.setdefault(key, []).append((member.person_id, user_id))
+        nudge_times = {pid: settings_in(session, pid).nudge_time for pid in partnerships}
+        planned = []
+        for objective in objectives:
+            partnership = partnerships[objective.partnership_id]
+            zone = ZoneInfo(partnership.tz)
+            for day in value_days(objective):
+                at = datetime.combine(day, nudge_times[partnership.id], zone)
+                if not earliest <= at < latest:
+                    continue
+                key = (objective.partnership_id, objective.owner_organisation.casefold())
+                planned += [
+                    Planned(
+                        slot_key=slot_key(objective.id, person_id, day),
+                        kind=REMINDER,
+                        channel=user_id,
+                        due_at=at,
+                    )
+                    for person_id, user_id in owners.get(key, [])
+                ]
+        enqueue(session, planned, now=now)
+    return len(planned)
+
+
+def render(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
+    """The reminder as it should read now, or why it should not (or not yet) be sent."""
+    _, objective_id, person_id, day_text = item.slot_key.split(":")
+    day = date.fromisoformat(day_text)
+    objective = get_objective(engine, objective_id=int(objective_id), now=now)
+    if objective is None:
+        return Skip(State.CANCELLED, "the objective no longer exists")
+    if objective.status == Status.ACHIEVED:
+        return Skip(State.CANCELLED, f"{objective.ref} is achieved")
+    earlier = [d for d in value_days(objective) if d < day]
+    since = earlier[-1] if earlier else objective.baseline_date
+    if objective.latest is not None and objective.latest.measured_on > since:
+        return Skip(State.CANCELLED, f"{objective.ref} already has a value for this period")
+    partnership_id = objective.partnership.id
+    with transaction(engine) as session:
+        person = session.get(Person, int(person_id))
+        organisation = session.execute(
+            select(Member.organisation).where(
+                Member.partnership_id == partnership_id,
+                Member.person_id == int(person_id),
+                Member.active.is_(True),
+            )
+        ).scalar_one_or_none()
+        if (
+            person is None
+            or organisation is None
+            or organisation.casefold() != objective.owner_organisation.casefold()
+        ):
+            return Skip(State.CANCELLED, "no longer one of the objective's owners")
+        policy = nudge_policy_in(
+            session,
+            partnership_id=partnership_id,
+            person_id=person.id,
+            years=(now.year, now.year + 1),
+        )
+    if person.away_until and person.away_until > now:
+        return Later(next_working_instant(person.away_until, tz=person.tz), "owner is away")
+    if not in_working_hours(now, tz=person.tz, policy=policy):
+        return Later(
+            next_working_instant(now, tz=person.tz, policy=policy),
+            "outside the owner's working hours",
+        )
+    return Send(
+        person.user_id,
+        blocks.reminder(objective, due=day),
+        f"{objective.ref} value reminder for {day.isoformat()}",
+    )
+
+
+def render_achieved(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """The one announcement in the channel that an objective reached its target."""
+    objective = get_objective(engine, objective_id=int(item.slot_key.split(":")[1]), now=now)
+    if objective is None:
+        return Skip(State.CANCELLED, "the objective no longer exists")
+    return Send(item.channel, blocks.achieved(objective), f"{objective.ref} achieved")
+
+
+RENDERERS = {REMINDER: render, ACHIEVED_ANNOUNCEMENT: render_achieved}

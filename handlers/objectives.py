@@ -1,0 +1,209 @@
+"""Objectives in Slack: `/saydo objective` (the form), `/saydo objectives` (the list),
+`/saydo measure`, and the Record a value button and form on a reminder."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.modals import decode_metadata, encode_metadata
+from bot.commitments import CommitmentError, PartnershipRef
+from bot.objectives import blocks, service
+from bot.objectives.service import Draft, ObjectiveError
+from handlers import common
+from handlers.saydo_command import subcommand
+
+logger = logging.getLogger(__name__)
+
+IN_CHANNEL = "Objectives belong to a partnership: use this in its channel."
+MEASURE_USAGE = (
+    "Tell me which objective and the value: `/saydo measure O1 9.5`, or with evidence, "
+    "`/saydo measure O1 9.5 evidence: https://example.org/dashboard`."
+)
+_EVIDENCE = re.compile(r"^evidence\s*:?\s*", re.IGNORECASE)
+
+
+def _here(context: BoltContext, command: dict) -> PartnershipRef:
+    channel_id = command.get("channel_id") or ""
+    if channel_id.startswith("D"):
+        raise CommitmentError(IN_CHANNEL)
+    return common.partnership(context, channel_id, command.get("channel_name"))
+
+
+def parse_measure(text: str) -> tuple[int, str, str | None]:
+    """`O1 9.5 evidence: link` -> (1, "9.5", "link"); friendly CommitmentError otherwise."""
+    words = text.split(maxsplit=2)
+    if len(words) < 2:
+        raise CommitmentError(MEASURE_USAGE)
+    try:
+        number = service.parse_ref(words[0])
+    except ValueError:
+        raise CommitmentError(f"`{words[0]}` isn't an objective. {MEASURE_USAGE}") from None
+    evidence = _EVIDENCE.sub("", words[2]).strip() if len(words) > 2 else None
+    return number, words[1], evidence or None
+
+
+@subcommand("objective")
+def _objective(context: BoltContext, client: WebClient, command: dict, text: str) -> None:
+    partnership = _here(context, command)
+    engine = common.engine_of(context)
+    actor = common.person(context, client, command["user_id"])
+    organisations = service.owner_choices(engine, partnership_id=partnership.id, person=actor)
+    view = blocks.objective_modal(
+        partnership.name, organisations, metadata=encode_metadata({"p": partnership.id})
+    )
+    _views_open(client, command["trigger_id"], view)
+
+
+@subcommand("objectives")
+def _objectives(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
+    partnership = _here(context, command)
+    actor = common.person(context, client, command["user_id"])
+    found = service.list_objectives(
+        common.engine_of(context), partnership_id=partnership.id, viewer=actor, now=common.utcnow()
+    )
+    return blocks.objectives_list(found, partnership_name=partnership.name)
+
+
+@subcommand("measure")
+def _measure(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
+    number, value, evidence = parse_measure(text)
+    partnership = _here(context, command)
+    engine, now = common.engine_of(context), common.utcnow()
+    actor = common.person(context, client, command["user_id"])
+    objective = service.find_objective(
+        engine, partnership_id=partnership.id, number=number, viewer=actor, now=now
+    )
+    updated, achieved = service.record_measurement(
+        engine, objective_id=objective.id, actor=actor, value=value, evidence=evidence, now=now
+    )
+    return blocks.recorded(updated, achieved=achieved)
+
+
+def _views_open(client: WebClient, trigger_id: str, view: dict) -> None:
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:  # e.g. expired_trigger_id: Slack shows nothing, so log it
+        logger.warning("Could not open an objectives form: %s", error.response.get("error"))
+
+
+def _value(values: dict, field: tuple[str, str], key: str = "value"):
+    return ((values.get(field[0]) or {}).get(field[1]) or {}).get(key)
+
+
+def _picked(values: dict, field: tuple[str, str]) -> date | None:
+    text = _value(values, field, "selected_date")
+    return date.fromisoformat(text) if text else None
+
+
+def _selected(values: dict, field: tuple[str, str]) -> str:
+    return str((_value(values, field, "selected_option") or {}).get("value") or "")
+
+
+def draft_from(values: dict) -> Draft:
+    """The New objective form's state as the domain's draft."""
+    f = blocks.FIELDS
+    return Draft(
+        title=_value(values, f[service.TITLE]) or "",
+        good_looks_like=_value(values, f[service.GOOD]) or "",
+        measure=_value(values, f[service.MEASURE]) or "",
+        direction=_selected(values, f[service.DIRECTION]),
+        baseline_value=_value(values, f[service.BASELINE_VALUE]) or "",
+        baseline_date=_picked(values, f[service.BASELINE_DATE]),
+        target_value=_value(values, f[service.TARGET_VALUE]) or "",
+        target_date=_picked(values, f[service.TARGET_DATE]),
+        owner_organisation=_selected(values, f[service.OWNER]),
+        cadence=_selected(values, f[service.CADENCE]) or service.DEFAULT_CADENCE,
+    )
+
+
+def handle_new_submission(
+    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
+) -> None:
+    """Save the objective, or put each problem next to its field; then tell the channel."""
+    first = blocks.FIELDS[service.TITLE][0]
+    try:
+        partnership_id = int(decode_metadata(view.get("private_metadata"))["p"])
+        actor = common.person(context, client, body["user"]["id"])
+        objective = service.create_objective(
+            common.engine_of(context),
+            partnership_id=partnership_id,
+            creator=actor,
+            draft=draft_from(view["state"]["values"]),
+            now=common.utcnow(),
+        )
+    except ObjectiveError as error:
+        errors = {blocks.FIELDS[f][0]: text for f, text in error.problems.items()}
+        ack(response_action="errors", errors=errors or {first: str(error)})
+        return
+    except CommitmentError as error:
+        ack(response_action="errors", errors={first: str(error)})
+        return
+    except (KeyError, TypeError, ValueError):
+        ack(response_action="errors", errors={first: "This form is out of date."})
+        return
+    ack()
+    message = blocks.created(objective, by_user_id=actor.user_id)
+    try:
+        client.chat_postMessage(channel=objective.partnership.channel_id, **message)
+    except SlackApiError as error:
+        logger.warning(
+            "Could not announce objective %s: %s", objective.ref, error.response.get("error")
+        )
+        common.direct_message(client, actor.user_id, message)
+
+
+def handle_record_button(
+    ack: Ack, body: dict, client: WebClient, context: BoltContext, respond: Respond
+) -> None:
+    ack()
+    value = str((body.get("actions") or [{}])[0].get("value") or "")
+    engine = common.engine_of(context)
+    try:
+        actor = common.person(context, client, body["user"]["id"])
+        objective = service.objective_for(
+            engine, objective_id=int(value), viewer=actor, now=common.utcnow()
+        )
+    except ValueError as error:  # CommitmentError is a ValueError too
+        text = str(error) if isinstance(error, CommitmentError) else "That button is out of date."
+        respond(**common.refusal(text))
+        return
+    view = blocks.record_modal(objective, metadata=encode_metadata({"o": objective.id}))
+    _views_open(client, body["trigger_id"], view)
+
+
+def handle_record_submission(
+    ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
+) -> None:
+    values = view["state"]["values"]
+    try:
+        objective_id = int(decode_metadata(view.get("private_metadata"))["o"])
+        actor = common.person(context, client, body["user"]["id"])
+        objective, achieved = service.record_measurement(
+            common.engine_of(context),
+            objective_id=objective_id,
+            actor=actor,
+            value=_value(values, blocks.VALUE) or "",
+            evidence=_value(values, blocks.EVIDENCE),
+            now=common.utcnow(),
+        )
+    except CommitmentError as error:
+        field = blocks.EVIDENCE if "evidence" in str(error) else blocks.VALUE
+        ack(response_action="errors", errors={field[0]: str(error)})
+        return
+    except (KeyError, TypeError, ValueError):
+        ack(response_action="errors", errors={blocks.VALUE[0]: "This form is out of date."})
+        return
+    ack()
+    common.direct_message(client, actor.user_id, blocks.recorded(objective, achieved=achieved))
+
+
+def register(app: App) -> None:
+    app.view(blocks.NEW_MODAL)(handle_new_submission)
+    app.action(blocks.RECORD_BUTTON)(handle_record_button)
+    app.view(blocks.RECORD_MODAL)(handle_record_submission)
