@@ -77,6 +77,7 @@ class CharterSettings:
     # How far (as % of an objective's planned change) a value may trail the straight line
     # from baseline to target and still be on track; also a project's allowed overspend.
     objective_tolerance_percent: int = 10
+    currency: str = "GBP"  # ISO 4217: the money in the partnership's cost ledger
 
     def nudge_policy(self, holidays: frozenset[date] = frozenset()) -> NudgePolicy:
         return NudgePolicy(
@@ -346,6 +347,7 @@ def describe_settings(settings: CharterSettings) -> list[tuple[str, str]]:
         ("Public holidays", _calendars(settings.holiday_calendars)),
         ("Course-correction coffee", "on" if settings.course_correction else "off"),
         ("Objective and budget tolerance", f"{settings.objective_tolerance_percent}%"),
+        ("Currency", settings.currency),
     ]
 
 
@@ -396,6 +398,8 @@ def check_draft(draft: Draft) -> Draft:
         problems.append("The kept-rate target is a percentage from 1 to 100.")
     if not 0 <= s.objective_tolerance_percent <= 100:
         problems.append("The objective and budget tolerance is a percentage from 0 to 100.")
+    if not (len(s.currency) == 3 and s.currency.isascii() and s.currency.isupper()):
+        problems.append("The currency is a three-letter code such as GBP or EUR.")
     if s.summary_visibility not in (BY_ORGANISATION, BY_PERSON):
         problems.append("The summary shows organisations only, or each person too.")
     try:

@@ -92,5 +92,14 @@ COMMANDS: tuple[CommandHelp, ...] = (
         "/saydo measure objective value [evidence: link or note]",
         "Record a value, e.g. `/saydo measure O1 9.5 evidence: https://example.org/dash`.",
     ),
+    CommandHelp(
+        "/saydo costs",
+        "The cost ledger: baselines per organisation, market price, projects with budgets, "
+        "spend and savings; add to it.",
+    ),
+    CommandHelp(
+        "/saydo cost project amount [for period] [evidence: …]",
+        "Record spend, e.g. `/saydo cost Brokerage pilot 1,250.50 for November`.",
+    ),
     CommandHelp("/saydo help", "Show this help."),
 )

@@ -11,6 +11,7 @@ from handlers import (
     commit_command,
     commitment_buttons,
     common,
+    costs,
     done_command,
     home,
     members,
@@ -38,6 +39,7 @@ LISTENER_MODULES = (
     stats,
     charter,
     objectives,
+    costs,
 )
 
 

@@ -503,6 +503,7 @@ def read_draft(
         holiday_calendars=calendars,
         course_correction=correction,
         objective_tolerance_percent=int(raw_tolerance),
+        currency=old.currency,
     )
     return Draft(texts[forms.PURPOSE], texts[forms.BEHAVIOURS], texts[forms.ESCALATION], settings)
 

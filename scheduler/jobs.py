@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot import clock, coffee, nudges, reviews, summaries
+from bot.costs import alerts as cost_alerts
 from bot.nudge_planning import NUDGE
 from bot.objectives import sweeps as objective_sweeps
 from bot.outbox import Report, Sweeper, worker_name
@@ -22,6 +23,7 @@ RENDERERS = {
     summaries.SUMMARY: summaries.render,
     **coffee.RENDERERS,
     **objective_sweeps.RENDERERS,
+    **cost_alerts.RENDERERS,
 }
 # Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
 # scheduler's "outbox" job and `saydo tick --now`); each enqueues slots as of `now`.

@@ -351,3 +351,64 @@ class ObjectiveMeasurement(SQLModel, table=True):
     recorded_by_id: int = Field(foreign_key="person.id")
     recorded_at: datetime = Field(sa_column=utc_column())
     evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CostArea(SQLModel, table=True):
+    """A service area whose costs the partners compare (e.g. "Home care brokerage")."""
+
+    __tablename__ = "cost_area"
+    __table_args__ = (UniqueConstraint("partnership_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    name: str = Field(max_length=100)
+    market_price: Decimal | None = Field(default=None, sa_column=decimal_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CostBaseline(SQLModel, table=True):
+    """What one organisation paid a year, end to end, before the shared arrangement."""
+
+    __tablename__ = "cost_baseline"
+    __table_args__ = (UniqueConstraint("area_id", "organisation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    area_id: int = Field(foreign_key="cost_area.id", index=True)
+    organisation: str = Field(max_length=200)
+    annual_cost: Decimal = Field(sa_column=decimal_column())
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    set_by_id: int = Field(foreign_key="person.id")
+    set_at: datetime = Field(sa_column=utc_column())
+
+
+class CostProject(SQLModel, table=True):
+    """A project in a service area, with its supplier, agreed budget and period."""
+
+    __tablename__ = "cost_project"
+    __table_args__ = (UniqueConstraint("partnership_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    area_id: int = Field(foreign_key="cost_area.id")
+    name: str = Field(max_length=100)
+    supplier_organisation: str = Field(max_length=200)
+    budget: Decimal = Field(sa_column=decimal_column())
+    period_start: date = Field(sa_column=Column(Date, nullable=False))
+    period_end: date = Field(sa_column=Column(Date, nullable=False))
+    created_by_id: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class CostEntry(SQLModel, table=True):
+    """Actual spend on a project, append-only, with who, when and the evidence."""
+
+    __tablename__ = "cost_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="cost_project.id", index=True)
+    amount: Decimal = Field(sa_column=decimal_column())
+    period: str | None = Field(default=None, max_length=100)  # "for <period>", as typed
+    spent_on: date = Field(sa_column=Column(Date, nullable=False))
+    recorded_by_id: int = Field(foreign_key="person.id")
+    recorded_at: datetime = Field(sa_column=utc_column())
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

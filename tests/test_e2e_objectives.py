@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from bot import clock
 from bot.commitments import ensure_partnership, save_person
+from bot.costs import blocks as cost_blocks
+from bot.costs import service as costs
 from bot.objectives import blocks, service
 from storage.db import create_db_engine, transaction
 from storage.models import Member, Objective, ObjectiveMeasurement
@@ -222,3 +224,51 @@ def _person(db, user_id):
         locale="en-GB",
         now=clock.now(),
     )
+
+
+def test_the_cost_ledger_form_and_recording_spend(saydo, people, db, partnership):
+    slack = people
+    assert saydo.command("/saydo", "costs", user_id="U0ALICE", channel_id=CHANNEL)
+    [opened] = slack.wait_for("views.open")
+    view = opened.args["view"]
+    assert view["callback_id"] == cost_blocks.LEDGER_MODAL
+    assert "No costs yet" in json.dumps(view)
+
+    values = state_of(view)
+    f = cost_blocks.FIELDS
+    values[f[costs.AREA][0]][f[costs.AREA][1]]["value"] = "Home care brokerage"
+    values[f[costs.BASELINE][0]][f[costs.BASELINE][1]]["value"] = "about 60k"
+    refused = submit(saydo, view, "U0ALICE", values).json()
+    assert set(refused["errors"]) == {f[costs.BASELINE][0], f[costs.ORGANISATION][0]}
+
+    values[f[costs.BASELINE][0]][f[costs.BASELINE][1]]["value"] = "60,000"
+    values[f[costs.ORGANISATION][0]][f[costs.ORGANISATION][1]]["selected_option"] = {
+        "value": "Council"
+    }
+    values[f[costs.PROJECT][0]][f[costs.PROJECT][1]]["value"] = "Brokerage pilot"
+    values[f[costs.SUPPLIER][0]][f[costs.SUPPLIER][1]]["selected_option"] = {"value": "NHS"}
+    values[f[costs.BUDGET][0]][f[costs.BUDGET][1]]["value"] = "36,500"
+    today = clock.now().date()
+    values[f[costs.START][0]][f[costs.START][1]]["selected_date"] = (
+        today - timedelta(days=30)
+    ).isoformat()
+    values[f[costs.END][0]][f[costs.END][1]]["selected_date"] = (
+        today + timedelta(days=334)
+    ).isoformat()
+    assert submit(saydo, view, "U0ALICE", values).status_code == 200
+    ledger = wait_until(
+        lambda: [
+            c
+            for c in slack.calls_to("chat.postMessage")
+            if c.args["channel"] == "U0ALICE" and "Cost ledger" in c.args["text"]
+        ],
+        "the ledger was not sent to Alice",
+    )
+    assert "Baseline, Council: GBP 60,000.00 a year" in json.dumps(ledger[0].args["blocks"])
+
+    reply = says(saydo, slack, "cost Brokerage pilot £1,250.50 for November evidence: inv 42")
+    assert "Recorded GBP 1,250.50 against P1 Brokerage pilot" in reply
+    assert "spent GBP 1,250.50 of GBP 36,500.00" in reply
+    assert "can't find the project" in says(saydo, slack, "cost Nothing 12")
+    assert "isn't an amount of money" in says(saydo, slack, "cost P1 12.345")
+    assert "members only" in says(saydo, slack, "cost P1 12", "U0DAVE")
