@@ -35,7 +35,9 @@ from bot.commitments import (
     partnership_ref,
     person_ref,
 )
+from bot.costs.service import Ledger, partnership_ledger
 from bot.keeping import Status
+from bot.objectives.service import ObjectiveView, partnership_objectives
 from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
 from bot.reports import Tally
 from storage.db import transaction
@@ -186,6 +188,8 @@ class Pack:
     charter_version: int
     open_proposals: tuple[tuple[int, datetime], ...]  # (id, created_at)
     open_proposals_count: int
+    objectives: tuple[ObjectiveView, ...] = ()
+    costs: Ledger | None = None
 
 
 def quarter_bounds(review_date: date, tz: str) -> tuple[datetime, datetime, datetime]:
@@ -388,6 +392,8 @@ def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now
         charter_version=header.charter_version,
         open_proposals=tuple((r.id, r.created_at) for r in open_rows),
         open_proposals_count=open_rows[0].total if open_rows else 0,
+        objectives=tuple(partnership_objectives(engine, partnership_id=partnership_id, now=now)),
+        costs=partnership_ledger(engine, partnership_id=partnership_id, now=now),
     )
 
 

@@ -19,6 +19,7 @@ from bot import reports
 from bot.blocks import reports as report_blocks
 from bot.charter import BY_PERSON, CharterSettings, weekly_instant
 from bot.commitments import PartnershipRef
+from bot.objectives.service import ObjectiveView, partnership_objectives
 from bot.outbox import STILL_USEFUL, Item, Planned, Send, Skip, State, enqueue
 from storage.db import transaction
 from storage.models import CharterVersion, Partnership
@@ -36,6 +37,7 @@ class Weekly:
     calendar: reports.Calendar
     week_start_local: datetime
     week_end_local: datetime
+    objectives: tuple[ObjectiveView, ...] = ()
 
 
 def slot_key(partnership_id: int, local_day) -> str:
@@ -134,6 +136,7 @@ def weekly(engine: Engine, *, partnership_id: int, at: datetime, now: datetime) 
         calendar=reports.calendar(settings, ref.tz, header.began, now=now),
         week_start_local=week_start.astimezone(zone),
         week_end_local=week_end.astimezone(zone),
+        objectives=tuple(partnership_objectives(engine, partnership_id=partnership_id, now=now)),
     )
 
 

@@ -4,16 +4,21 @@ over-budget note to the admins involved, sent once through the outbox."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
+from bot import reviews
+from bot.blocks import reviews as review_blocks
 from bot.commitments import ensure_partnership, save_person
 from bot.config import Settings
 from bot.costs import blocks, service
 from bot.costs.service import CostError, LedgerDraft, figures, money
+from bot.export import export
 from bot.slack_client import build_web_client
 from handlers.costs import parse_cost
 from scheduler.jobs import build_sweeper, run_sweeps
@@ -259,3 +264,42 @@ def test_the_ledger_form_and_notes_are_valid_block_kit(world):
         blocks.recorded(ledger, project, amount=Decimal(20000), alerted=True)["blocks"]
     )
     assert_valid_blocks(blocks.over_budget_note(ledger, project)["blocks"])
+
+
+def test_spend_exports_as_csv_and_json_with_exact_money(world, engine):
+    set_up_ledger(world)
+    spend(world, "1,250.10", at=utc(2026, 4, 10, 12), period="March")
+    out = io.StringIO()
+    assert export(engine, out, fmt="csv", what="costs") == 1
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert (row["project"], row["amount"], row["currency"], row["period"]) == (
+        "Brokerage pilot",
+        "1250.10",
+        "GBP",
+        "March",
+    )
+    assert (row["budget"], row["service_area"], row["supplier_organisation"]) == (
+        "36500",
+        "Home care brokerage",
+        "NHS",
+    )
+    out = io.StringIO()
+    export(engine, out, fmt="json", what="costs", since=utc(2026, 4, 11))
+    assert json.loads(out.getvalue()) == []
+
+
+def test_the_evidence_pack_shows_costs_against_budget_and_baseline(world, engine):
+    set_up_ledger(world)
+    spend(world, "10,000", at=utc(2026, 4, 10, 12))
+    pack = reviews.evidence_pack(
+        engine,
+        partnership_id=world["p"].id,
+        review_date=date(2026, 4, 15),
+        now=utc(2026, 4, 10, 13),
+    )
+    message = review_blocks.reminder(pack, days_before=14)
+    assert_valid_blocks(message["blocks"])
+    body = json.dumps(message, ensure_ascii=False)
+    assert "*Costs against budget and baseline*" in body
+    assert "spent GBP 10,000.00 of GBP 36,500.00; budget to date GBP 10,000.00" in body
+    assert "Savings against the baseline: GBP 63,500.00 a year (63.5%), projected" in body

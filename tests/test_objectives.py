@@ -4,6 +4,8 @@ reminders through the outbox against the Slack stand-in (once per slot, catch-up
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -11,10 +13,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot import charter
+from bot import charter, clock, reviews, summaries
 from bot.blocks import charter as charter_forms
+from bot.blocks import reports as report_blocks
+from bot.blocks import reviews as review_blocks
 from bot.commitments import ensure_partnership, save_person
 from bot.config import Settings
+from bot.export import export
 from bot.nudges import set_away
 from bot.objectives import blocks, service
 from bot.objectives.service import Draft, ObjectiveError, Status, status_of
@@ -442,3 +447,135 @@ def test_the_charter_form_sets_the_tolerance_and_the_status_follows_it(world, en
         engine, partnership_id=world["partnership"].id, viewer=world["U0BOB"], now=utc(2026, 4, 6)
     )
     assert again.status == Status.ON_TRACK
+
+
+def test_objectives_and_measurements_export_as_csv_and_json(world, engine, monkeypatch):
+    objective = create(world)
+    measure(world, objective, "16.50", at=utc(2026, 4, 5, 10), evidence="dash, row 3")
+    monkeypatch.setattr(clock, "now", lambda: utc(2026, 4, 6))
+    out = io.StringIO()
+    assert export(engine, out, fmt="csv", what="objectives") == 1
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert (row["reference"], row["baseline_value"], row["latest_value"], row["status"]) == (
+        "O1",
+        "20",
+        "16.50",
+        "at risk",
+    )
+    assert row["better"] == "lower" and row["target_date"] == "2026-07-05"
+    out = io.StringIO()
+    assert export(engine, out, fmt="json", what="measurements") == 1
+    [value] = json.loads(out.getvalue())
+    assert value == {
+        "workspace_id": "T0001",
+        "channel_id": "C0PARTNER",
+        "partnership": world["partnership"].name,
+        "reference": "O1",
+        "title": "Faster hospital discharge",
+        "value": "16.50",
+        "measured_on": "2026-04-05",
+        "recorded_at": "2026-04-05T10:00:00Z",
+        "recorded_by_id": "U0ALICE",
+        "recorded_by_name": "Alice",
+        "evidence": "dash, row 3",
+    }
+    out = io.StringIO()
+    assert export(engine, out, fmt="json", what="measurements", channels=["C0OTHER"]) == 0
+
+
+# --- in the reports ---------------------------------------------------------------------------
+
+
+def three_objectives(world):
+    """O1 achieved on 1 Apr; O2 at risk on 20 Mar and again on 1 Apr; O3 on track (NHS)."""
+    achieved = create(world)
+    slipping = create(world, good_draft(title="Fewer delayed transfers", measure="delays a week"))
+    steady = create(
+        world,
+        good_draft(
+            title="Invoices paid in 30 days",
+            direction=service.HIGHER,
+            measure="% of invoices",
+            baseline_value="60",
+            target_value="90",
+            owner_organisation="NHS",
+        ),
+    )
+    measure(world, achieved, "10", at=utc(2026, 4, 1, 10))
+    measure(world, slipping, "19", at=utc(2026, 3, 20, 10))
+    measure(world, slipping, "19", at=utc(2026, 4, 1, 10))
+    measure(world, steady, "75", at=utc(2026, 4, 1, 10), by="U0CAROL")
+    return achieved, slipping, steady
+
+
+def test_the_evidence_pack_shows_objectives_and_puts_the_troubled_ones_on_the_agenda(world, engine):
+    three_objectives(world)
+    pack = reviews.evidence_pack(
+        engine,
+        partnership_id=world["partnership"].id,
+        review_date=date(2026, 4, 15),
+        now=utc(2026, 4, 2),
+    )
+    assert [(o.ref, o.status, o.at_risk_in_a_row) for o in pack.objectives] == [
+        ("O1", Status.ACHIEVED, 0),
+        ("O2", Status.AT_RISK, 2),
+        ("O3", Status.ON_TRACK, 0),
+    ]
+    message = review_blocks.reminder(pack, days_before=14)
+    assert_valid_blocks(message["blocks"])
+    body = json.dumps(message, ensure_ascii=False)
+    assert "*Objectives*" in body
+    assert "baseline 60 → latest 75 (Wed 1 Apr 2026) → target 90 by Sun 5 Jul 2026" in body
+    assert (
+        "On the agenda: what got in the way?*\\nO2 Fewer delayed transfers (at risk twice in a row)"
+        in body
+    )
+    assert "O1 Faster" not in body.split("On the agenda")[1]
+
+
+def test_the_weekly_summary_says_what_was_achieved_and_what_is_newly_at_risk(world, engine):
+    here = world["partnership"].id
+    achieved = create(world)
+    slipping = create(world, good_draft(title="Fewer delayed transfers", measure="delays a week"))
+    measure(world, slipping, "19", at=utc(2026, 3, 20, 10))
+
+    def summary(at):
+        message = report_blocks.weekly_summary(
+            summaries.weekly(engine, partnership_id=here, at=at, now=at)
+        )
+        assert_valid_blocks(message["blocks"])
+        return json.dumps(message, ensure_ascii=False)
+
+    # Mon 23 March, for 16 to 22 March: O2's first value was at risk; nothing achieved.
+    body = summary(utc(2026, 3, 23, 9))
+    assert "Newly at risk: O2 Fewer delayed transfers. The rest is in `/saydo objectives`." in body
+    assert "Well done: O" not in body
+    measure(world, achieved, "10", at=utc(2026, 4, 1, 10))
+    measure(world, slipping, "19", at=utc(2026, 4, 1, 10))
+    # Mon 6 April, for 30 March to 5 April: O1 achieved; O2 was at risk already.
+    body = summary(utc(2026, 4, 6, 8))
+    assert "Well done: O1 Faster hospital discharge reached its target." in body
+    assert "Newly at risk" not in body
+
+
+def test_home_shows_the_objectives_my_organisation_owns_with_the_next_value_due(world, engine):
+    three_objectives(world)
+    here = world["partnership"].id
+    mine = service.owned_objectives(
+        engine, partnership_id=here, user_id="U0BOB", now=utc(2026, 4, 2)
+    )
+    assert [o.ref for o in mine] == ["O1", "O2"]
+    assert mine[1].next_due(date(2026, 4, 2)) == date(2026, 4, 5)
+    home = blocks.home_blocks(mine, today=date(2026, 4, 2))
+    text = json.dumps(home, ensure_ascii=False)
+    assert "O2 Fewer delayed transfers* · :warning: at risk · next value due Sun 5 Apr 2026" in text
+    assert "O1 Faster hospital discharge* · :trophy: achieved · no value due" in text
+    assert_valid_view({"type": "home", "blocks": home})
+    carol = service.owned_objectives(
+        engine, partnership_id=here, user_id="U0CAROL", now=utc(2026, 4, 2)
+    )
+    assert [o.ref for o in carol] == ["O3"]
+    assert (
+        service.owned_objectives(engine, partnership_id=here, user_id="U0DAVE", now=utc(2026, 4, 2))
+        == []
+    )

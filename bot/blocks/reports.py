@@ -16,6 +16,7 @@ from bot.blocks import Block, Message, context, plain, section
 from bot.blocks.commitments import actions_for, summary_line
 from bot.charter import BY_PERSON, CharterSettings
 from bot.commitments import PartnershipRef
+from bot.objectives import blocks as objective_blocks
 from bot.reports import Calendar, Figures, HomeData, Item, Line, Tally
 from bot.text import escape_mrkdwn
 
@@ -187,9 +188,12 @@ def weekly_summary(summary: Weekly) -> Message:
         and ahead.overdue_total == 0
         and ahead.due_soon_total == 0
     )
+    objectives = objective_blocks.weekly_line(
+        summary.objectives, start=start.date(), end=summary.week_end_local.date()
+    )
     if quiet:
         text = f"A quiet week for {name}: nothing was due {week}, and nothing falls due this week."
-        return {"text": text, "blocks": [section(text)]}
+        return {"text": text, "blocks": [section(text), *([objectives] if objectives else [])]}
 
     blocks: list[Block] = [
         {"type": "header", "text": plain(f"Weekly say/do: {summary.partnership.name}"[:150])},
@@ -223,6 +227,8 @@ def weekly_summary(summary: Weekly) -> Message:
         coming += _more(ahead.due_soon_total, len(ahead.due_soon_items))
     coming += calendar_lines(summary.calendar, tz)
     blocks += _sections("*The week ahead*", coming)
+    if objectives:
+        blocks.append(objectives)
 
     blocks = _trim(blocks, MAX_MESSAGE_BLOCKS, "More in `/saydo stats last week`.")
     ratio = percent(figures.total.tally.ratio)

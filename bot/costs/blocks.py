@@ -203,3 +203,13 @@ def over_budget_note(ledger: Ledger, project: ProjectView) -> Message:
             ),
         ],
     }
+
+
+def pack_section(ledger: Ledger | None) -> list[Block]:
+    """The evidence pack's costs: each area's projects against budget and savings to date."""
+    if ledger is None or not ledger.areas:
+        return []
+    text = "*Costs against budget and baseline*\n" + "\n".join(
+        area_text(a, ledger.currency) for a in ledger.areas
+    )
+    return [section(text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…")]

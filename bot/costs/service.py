@@ -420,6 +420,12 @@ def ledger(engine: Engine, *, partnership_id: int, viewer: PersonRef, now: datet
         return _ledger(session, partnership_id, now)
 
 
+def partnership_ledger(engine: Engine, *, partnership_id: int, now: datetime) -> Ledger:
+    """The ledger for what Saydo posts in the partnership's own channel (the evidence pack)."""
+    with transaction(engine) as session:
+        return _ledger(session, partnership_id, now)
+
+
 def ledger_for_sending(engine: Engine, *, project_id: int, now: datetime):
     """The ledger and the project, for an over-budget note (None if the project is gone)."""
     with transaction(engine) as session:

@@ -286,3 +286,64 @@ def achieved(objective: ObjectiveView) -> Message:
             )
         ],
     }
+
+
+# --- in reports -------------------------------------------------------------------------------
+
+
+def pack_section(objectives: Sequence[ObjectiveView]) -> list[Block]:
+    """The evidence pack's objectives: baseline → latest → target and status, and those on the
+    review's agenda (at risk twice in a row, or missed)."""
+    if not objectives:
+        return []
+    lines = [_summary_line(o).replace("\n", " · ") for o in objectives[:MAX_SHOWN]]
+    if len(objectives) > MAX_SHOWN:
+        lines.append(f"and {len(objectives) - MAX_SHOWN} more: `saydo export --what objectives`")
+    blocks = [section(_clip("*Objectives*\n" + "\n".join(lines)))]
+    agenda = [
+        f"{o.ref} {escape_mrkdwn(o.title)} "
+        f"({'missed' if o.status == Status.MISSED else 'at risk twice in a row'})"
+        for o in objectives
+        if o.for_review
+    ]
+    if agenda:
+        blocks.append(section(_clip("*On the agenda: what got in the way?*\n" + "\n".join(agenda))))
+    return blocks
+
+
+def weekly_line(objectives: Sequence[ObjectiveView], *, start: date, end: date) -> Block | None:
+    """One line for the weekly summary: objectives achieved and newly at risk in [start, end)."""
+    achieved_now = [o for o in objectives if o.achieved_on and start <= o.achieved_on < end]
+    at_risk_now = [o for o in objectives if o.newly_at_risk(start, end)]
+    if not achieved_now and not at_risk_now:
+        return None
+    parts = []
+    if achieved_now:
+        names = ", ".join(f"{o.ref} {escape_mrkdwn(o.title)}" for o in achieved_now)
+        whose = "its" if len(achieved_now) == 1 else "their"
+        parts.append(f":trophy: Well done: {names} reached {whose} target.")
+    if at_risk_now:
+        names = ", ".join(f"{o.ref} {escape_mrkdwn(o.title)}" for o in at_risk_now)
+        parts.append(f":warning: Newly at risk: {names}.")
+    return context(_clip(" ".join(parts) + " The rest is in `/saydo objectives`."))
+
+
+def home_blocks(objectives: Sequence[ObjectiveView], *, today: date) -> list[Block]:
+    """The Home tab's objectives that the person's organisation owns, with the next value due."""
+    if not objectives:
+        return []
+    lines = []
+    for o in objectives[:MAX_SHOWN]:
+        due = o.next_due(today)
+        when = (
+            f"next value due {_day(due)}" if due and o.status != Status.ACHIEVED else "no value due"
+        )
+        lines.append(f"*{o.ref} {escape_mrkdwn(o.title)}* · {STATUS_MARKS[o.status]} · {when}")
+    return [
+        {"type": "divider"},
+        section(_clip("*Objectives your organisation owns*\n" + "\n".join(lines))),
+    ]
+
+
+def _clip(text: str, limit: int = 2900) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

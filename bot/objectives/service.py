@@ -118,6 +118,25 @@ class ObjectiveView:
     measurements: tuple[MeasurementView, ...]  # oldest first
     status: Status
     tolerance_percent: int
+    at_risk_in_a_row: int  # trailing measurements that were each at risk when recorded
+    achieved_on: date | None  # the day a value first reached the target
+
+    @property
+    def for_review(self) -> bool:
+        """At risk for two measurements in a row, or missed: on the next review's agenda."""
+        return self.status == Status.MISSED or (
+            self.status == Status.AT_RISK and self.at_risk_in_a_row >= 2
+        )
+
+    def newly_at_risk(self, start: date, end: date) -> bool:
+        """Whether it went from not at risk to at risk with a value measured in [start, end)."""
+        latest = self.latest
+        return (
+            self.status == Status.AT_RISK
+            and self.at_risk_in_a_row == 1
+            and latest is not None
+            and start <= latest.measured_on < end
+        )
 
     @property
     def ref(self) -> str:
@@ -323,7 +342,6 @@ def create_objective(
     """Check the draft and save it as the partnership's next objective (O1, O2...)."""
     with transaction(engine) as session:
         _require_partner(session, partnership_id, creator)
-        tolerance = _tolerance(session, partnership_id)
         values = check_objective(draft, organisations=organisations_of(session, partnership_id))
         _lock(session, partnership_id)
         number = (
@@ -341,7 +359,7 @@ def create_objective(
         )
         session.add(row)
         session.flush()
-        return _views(session, [row], now=now, tolerance=tolerance)[0]
+        return views_in(session, [row], now=now)[0]
 
 
 def record_measurement(
@@ -367,8 +385,7 @@ def record_measurement(
         if row is None:
             raise ObjectiveError("I can't find that objective any more.")
         _require_partner(session, row.partnership_id, actor)
-        tolerance = _tolerance(session, row.partnership_id)
-        before = _views(session, [row], now=now, tolerance=tolerance)[0]
+        before = views_in(session, [row], now=now)[0]
         partnership = session.get(Partnership, row.partnership_id)
         session.add(
             ObjectiveMeasurement(
@@ -381,7 +398,7 @@ def record_measurement(
             )
         )
         session.flush()
-        after = _views(session, [row], now=now, tolerance=tolerance)[0]
+        after = views_in(session, [row], now=now)[0]
         achieved = after.status == Status.ACHIEVED and before.status != Status.ACHIEVED
         if achieved:
             enqueue(
@@ -408,13 +425,12 @@ def list_objectives(
     """The partnership's objectives, O1 first, for one of its members."""
     with transaction(engine) as session:
         _require_partner(session, partnership_id, viewer)
-        tolerance = _tolerance(session, partnership_id)
         rows = session.execute(
             select(Objective)
             .where(Objective.partnership_id == partnership_id)
             .order_by(Objective.number)
         ).scalars()
-        return _views(session, list(rows), now=now, tolerance=tolerance)
+        return views_in(session, list(rows), now=now)
 
 
 def find_objective(
@@ -422,7 +438,6 @@ def find_objective(
 ) -> ObjectiveView:
     with transaction(engine) as session:
         _require_partner(session, partnership_id, viewer)
-        tolerance = _tolerance(session, partnership_id)
         row = session.execute(
             select(Objective).where(
                 Objective.partnership_id == partnership_id, Objective.number == number
@@ -432,7 +447,7 @@ def find_objective(
             raise ObjectiveError(
                 f"There is no objective O{number} here. `/saydo objectives` lists them."
             )
-        return _views(session, [row], now=now, tolerance=tolerance)[0]
+        return views_in(session, [row], now=now)[0]
 
 
 def owner_choices(engine: Engine, *, partnership_id: int, person: PersonRef) -> list[str]:
@@ -454,18 +469,53 @@ def objective_for(
     return found
 
 
+def partnership_objectives(
+    engine: Engine, *, partnership_id: int, now: datetime
+) -> list[ObjectiveView]:
+    """Every objective of the partnership, for what Saydo posts in its own channel (the pack,
+    the weekly summary): the channel is the partnership, so no viewer is checked."""
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(Objective)
+            .where(Objective.partnership_id == partnership_id)
+            .order_by(Objective.number)
+        ).scalars()
+        return views_in(session, list(rows), now=now)
+
+
+def owned_objectives(
+    engine: Engine, *, partnership_id: int, user_id: str, now: datetime
+) -> list[ObjectiveView]:
+    """The objectives the person's organisation owns in the partnership (their Home tab);
+    none if they are not an active member."""
+    with transaction(engine) as session:
+        organisation = session.execute(
+            select(Member.organisation)
+            .join(Person, Person.id == Member.person_id)
+            .where(
+                Member.partnership_id == partnership_id,
+                Person.user_id == user_id,
+                Member.active.is_(True),
+            )
+        ).scalar_one_or_none()
+        if organisation is None:
+            return []
+        rows = session.execute(
+            select(Objective)
+            .where(Objective.partnership_id == partnership_id)
+            .order_by(Objective.number)
+        ).scalars()
+        mine = [r for r in rows if r.owner_organisation.casefold() == organisation.casefold()]
+        return views_in(session, mine, now=now)
+
+
 def get_objective(engine: Engine, *, objective_id: int, now: datetime) -> ObjectiveView | None:
     """An objective by id, for the sweeps (which check who may see it themselves)."""
     with transaction(engine) as session:
         row = session.get(Objective, objective_id)
         if row is None:
             return None
-        tolerance = _tolerance(session, row.partnership_id)
-        return _views(session, [row], now=now, tolerance=tolerance)[0]
-
-
-def _tolerance(session, partnership_id: int) -> int:
-    return settings_in(session, partnership_id).objective_tolerance_percent
+        return views_in(session, [row], now=now)[0]
 
 
 def _lock(session, partnership_id: int) -> None:
@@ -476,8 +526,25 @@ def _lock(session, partnership_id: int) -> None:
         )
 
 
-def _views(session, rows: list[Objective], *, now: datetime, tolerance: int) -> list[ObjectiveView]:
-    """Views with their measurements, in two queries whatever the number of objectives."""
+def _row_status(
+    row: Objective, tolerance: int, value: Decimal | None, on: date | None, today: date
+) -> Status:
+    return status_of(
+        higher_is_better=row.higher_is_better,
+        baseline=row.baseline_value,
+        baseline_date=row.baseline_date,
+        target=row.target_value,
+        target_date=row.target_date,
+        latest=value,
+        latest_on=on,
+        today=today,
+        tolerance_percent=tolerance,
+    )
+
+
+def views_in(session, rows: list[Objective], *, now: datetime) -> list[ObjectiveView]:
+    """Views with their measurements and status under each partnership's current charter, in
+    a few queries whatever the number of objectives."""
     if not rows:
         return []
     measured: dict[int, list[MeasurementView]] = {row.id: [] for row in rows}
@@ -498,20 +565,31 @@ def _views(session, rows: list[Objective], *, now: datetime, tolerance: int) -> 
             select(Partnership).where(Partnership.id.in_({r.partnership_id for r in rows}))
         ).scalars()
     }
+    tolerances = {
+        pid: settings_in(session, pid).objective_tolerance_percent for pid in partnerships
+    }
     views = []
     for row in rows:
         partnership = partnerships[row.partnership_id]
+        tolerance = tolerances[row.partnership_id]
         latest = measured[row.id][-1] if measured[row.id] else None
-        status = status_of(
-            higher_is_better=row.higher_is_better,
-            baseline=row.baseline_value,
-            baseline_date=row.baseline_date,
-            target=row.target_value,
-            target_date=row.target_date,
-            latest=latest.value if latest else None,
-            latest_on=latest.measured_on if latest else None,
-            today=now.astimezone(ZoneInfo(partnership.tz)).date(),
-            tolerance_percent=tolerance,
+
+        history = [
+            _row_status(row, tolerance, m.value, m.measured_on, m.measured_on)
+            for m in measured[row.id]
+        ]
+        streak = 0
+        for past in reversed(history):
+            if past != Status.AT_RISK:
+                break
+            streak += 1
+        achieved_on = next(
+            (
+                m.measured_on
+                for m, past in zip(measured[row.id], history, strict=True)
+                if past == Status.ACHIEVED
+            ),
+            None,
         )
         views.append(
             ObjectiveView(
@@ -529,8 +607,16 @@ def _views(session, rows: list[Objective], *, now: datetime, tolerance: int) -> 
                 owner_organisation=row.owner_organisation,
                 cadence=row.cadence,
                 measurements=tuple(measured[row.id]),
-                status=status,
+                status=_row_status(
+                    row,
+                    tolerance,
+                    latest.value if latest else None,
+                    latest.measured_on if latest else None,
+                    now.astimezone(ZoneInfo(partnership.tz)).date(),
+                ),
                 tolerance_percent=tolerance,
+                at_risk_in_a_row=streak,
+                achieved_on=achieved_on,
             )
         )
     return views
