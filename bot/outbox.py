@@ -92,12 +92,23 @@ GROUP_DM_PREFIX = "users:"
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file to share instead of posting `message` (its `text` becomes the comment)."""
+
+    filename: str
+    content: bytes
+    title: str
+    alt_text: str
+
+
+@dataclass(frozen=True)
 class Send:
     channel: str  # a channel or user id, or `users:U1,U2[,U3]` for a group DM
     message: dict
     summary: str  # one line for `saydo tick` and the log
     # Called (outside any transaction) with the conversation id the message was posted in.
     on_sent: Callable[[str], None] | None = None
+    upload: Upload | None = None  # shared with files_upload_v2 (Slack's external upload flow)
 
 
 @dataclass(frozen=True)
@@ -310,7 +321,17 @@ class Sweeper:
         self._pace(prepared.channel)
         try:
             channel = self._conversation(prepared.channel)
-            self.client.chat_postMessage(channel=channel, **prepared.message)
+            if prepared.upload is not None:
+                self.client.files_upload_v2(
+                    channel=channel,
+                    file=prepared.upload.content,
+                    filename=prepared.upload.filename,
+                    title=prepared.upload.title,
+                    alt_txt=prepared.upload.alt_text,
+                    initial_comment=prepared.message.get("text"),
+                )
+            else:
+                self.client.chat_postMessage(channel=channel, **prepared.message)
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)

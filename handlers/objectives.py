@@ -64,9 +64,10 @@ def _objective(context: BoltContext, client: WebClient, command: dict, text: str
 def _objectives(context: BoltContext, client: WebClient, command: dict, text: str) -> dict:
     partnership = _here(context, command)
     actor = common.person(context, client, command["user_id"])
-    found = service.list_objectives(
-        common.engine_of(context), partnership_id=partnership.id, viewer=actor, now=common.utcnow()
-    )
+    engine, now = common.engine_of(context), common.utcnow()
+    found = service.list_objectives(engine, partnership_id=partnership.id, viewer=actor, now=now)
+    # Their charts follow by DM, through the outbox (uploaded once each).
+    service.request_charts(engine, partnership_id=partnership.id, viewer=actor, now=now)
     return blocks.objectives_list(found, partnership_name=partnership.name)
 
 

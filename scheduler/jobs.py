@@ -32,6 +32,7 @@ PLANNERS = {
     "summaries": summaries.plan,
     "coffee": coffee.plan,
     "objectives": objective_sweeps.plan,
+    "objective_charts": objective_sweeps.plan_pack_charts,
 }
 
 

@@ -101,9 +101,10 @@ def figures(*, budget: Decimal, start: date, end: date, spent: Decimal, today: d
     """A project's derived figures on `today` (see the module docstring)."""
     days = Decimal((end - start).days + 1)
     elapsed = min(max(Decimal((today - start).days + 1), Decimal(0)), days)
-    share = elapsed / days
-    projected = spent / share if share else spent
-    return Figures(spent, budget, budget * share, projected, share)
+    # Multiply before dividing: exact whenever the true result is (100 of 365 days of 36,500
+    # is 10,000, not 9,999.999...).
+    projected = spent * days / elapsed if elapsed else spent
+    return Figures(spent, budget, budget * elapsed / days, projected, elapsed / days)
 
 
 @dataclass(frozen=True)

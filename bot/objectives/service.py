@@ -34,6 +34,8 @@ from storage.db import transaction
 from storage.models import Member, Objective, ObjectiveMeasurement, Partnership, Person
 
 ACHIEVED_ANNOUNCEMENT = "objective_achieved"
+CHART = "objective_chart"
+MAX_CHARTS = 5  # uploads for one `/saydo objectives`
 CADENCES = {
     "weekly": relativedelta(weeks=1),
     "monthly": relativedelta(months=1),
@@ -431,6 +433,37 @@ def list_objectives(
             .order_by(Objective.number)
         ).scalars()
         return views_in(session, list(rows), now=now)
+
+
+def request_charts(engine: Engine, *, partnership_id: int, viewer: PersonRef, now: datetime) -> int:
+    """Plan one chart upload per objective (the first few) to the viewer's DM, each an
+    outbox message sent once; returns how many."""
+    with transaction(engine) as session:
+        _require_partner(session, partnership_id, viewer)
+        ids = (
+            session.execute(
+                select(Objective.id)
+                .where(Objective.partnership_id == partnership_id)
+                .order_by(Objective.number)
+                .limit(MAX_CHARTS)
+            )
+            .scalars()
+            .all()
+        )
+        enqueue(
+            session,
+            [
+                Planned(
+                    slot_key=f"{CHART}:{oid}:{viewer.id}:{now:%Y%m%dT%H%M%S%f}",
+                    kind=CHART,
+                    channel=f"users:{viewer.user_id}",
+                    due_at=now,
+                )
+                for oid in ids
+            ],
+            now=now,
+        )
+        return len(ids)
 
 
 def find_objective(

@@ -17,21 +17,30 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
-from bot.charter import nudge_policy_in, settings_in
+from bot import reviews
+from bot.charter import nudge_policy_in, review_date_after, settings_in
+from bot.costs.service import partnership_ledger
 from bot.nudge_policy import in_working_hours, next_working_instant
-from bot.objectives import blocks
+from bot.objectives import blocks, charts
 from bot.objectives.service import (
     ACHIEVED_ANNOUNCEMENT,
+    CHART,
+    MAX_CHARTS,
     Status,
     get_objective,
+    is_partner,
     value_days,
 )
-from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, enqueue
+from bot.outbox import STILL_USEFUL, Item, Later, Planned, Send, Skip, State, Upload, enqueue
+from bot.text import escape_mrkdwn
 from storage.db import transaction
-from storage.models import Member, Objective, Partnership, Person
+from storage.models import CostProject, Member, Objective, Partnership, Person
 
 REMINDER = "objective_reminder"
+PACK_CHART = "pack_chart"
 PLAN_AHEAD = timedelta(days=7)
+PACK_CHART_DELAY = timedelta(minutes=1)  # right after the evidence pack's first post
+SPEND = "spend"
 
 
 def slot_key(objective_id: int, person_id: int, day: date) -> str:
@@ -145,4 +154,90 @@ def render_achieved(engine: Engine, item: Item, now: datetime) -> Send | Skip:
     return Send(item.channel, blocks.achieved(objective), f"{objective.ref} achieved")
 
 
-RENDERERS = {REMINDER: render, ACHIEVED_ANNOUNCEMENT: render_achieved}
+def render_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """An objective's chart for a member who asked for it, drawn from the values as they are."""
+    _, objective_id, person_id, _ = item.slot_key.split(":")
+    objective = get_objective(engine, objective_id=int(objective_id), now=now)
+    if objective is None:
+        return Skip(State.CANCELLED, "the objective no longer exists")
+    with transaction(engine) as session:
+        member = is_partner(
+            session, partnership_id=objective.partnership.id, person_id=int(person_id)
+        )
+    if not member:
+        return Skip(State.CANCELLED, "no longer a member of the partnership")
+    chart = charts.objective_chart(objective)
+    upload = Upload(chart.filename, charts.render_png(chart), chart.title, chart.alt_text)
+    comment = {"text": f"{objective.ref}: {objective.status.value}."}
+    return Send(item.channel, comment, f"{objective.ref} chart", upload=upload)
+
+
+def plan_pack_charts(engine: Engine, *, now: datetime) -> int:
+    """With the evidence pack's first post (14 days before a review), one chart upload per
+    objective (the first few) and one of spend against budget, each planned once:
+    `pack_chart:<partnership id>:<review date>:<O1|spend>`."""
+    first = reviews.OFFSETS[0]
+    planned = []
+    with transaction(engine) as session:
+        for p in session.execute(select(Partnership)).scalars().all():
+            settings = settings_in(session, p.id)
+            today = now.astimezone(ZoneInfo(p.tz)).date()
+            review = review_date_after(settings, began=reviews.began(p, p.created_at), after=today)
+            at = reviews.reminder_at(settings, p.tz, review, first) + PACK_CHART_DELAY
+            if not now - STILL_USEFUL <= at <= now + PLAN_AHEAD:
+                continue
+            numbers = session.execute(
+                select(Objective.number)
+                .where(Objective.partnership_id == p.id)
+                .order_by(Objective.number)
+                .limit(MAX_CHARTS)
+            ).scalars()
+            names = [f"O{n}" for n in numbers]
+            if session.execute(
+                select(CostProject.id).where(CostProject.partnership_id == p.id)
+            ).first():
+                names.append(SPEND)
+            planned += [
+                Planned(
+                    slot_key=f"{PACK_CHART}:{p.id}:{review.isoformat()}:{name}",
+                    kind=PACK_CHART,
+                    channel=p.channel_id,
+                    due_at=at,
+                )
+                for name in names
+            ]
+        enqueue(session, planned, now=now)
+    return len(planned)
+
+
+def render_pack_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """One chart of the evidence pack, drawn from the data as it is, into the channel."""
+    _, partnership_id, review, name = item.slot_key.split(":")
+    if name == SPEND:
+        ledger = partnership_ledger(engine, partnership_id=int(partnership_id), now=now)
+        chart = charts.spend_chart(ledger)
+        if chart is None:
+            return Skip(State.CANCELLED, "no projects any more")
+    else:
+        with transaction(engine) as session:
+            row = session.execute(
+                select(Objective.id).where(
+                    Objective.partnership_id == int(partnership_id),
+                    Objective.number == int(name.removeprefix("O")),
+                )
+            ).scalar_one_or_none()
+        objective = get_objective(engine, objective_id=row, now=now) if row else None
+        if objective is None:
+            return Skip(State.CANCELLED, f"{name} no longer exists")
+        chart = charts.objective_chart(objective)
+    upload = Upload(chart.filename, charts.render_png(chart), chart.title, chart.alt_text)
+    comment = {"text": f"Evidence pack for the review on {review}: {escape_mrkdwn(chart.title)}"}
+    return Send(item.channel, comment, f"pack chart {name} for {review}", upload=upload)
+
+
+RENDERERS = {
+    REMINDER: render,
+    ACHIEVED_ANNOUNCEMENT: render_achieved,
+    CHART: render_chart,
+    PACK_CHART: render_pack_chart,
+}
