@@ -5,7 +5,7 @@ A scratch SQLite database is migrated and filled through the domain (commitments
 half of them delivered, objectives created and measured, the ledger saved and spent against).
 Timed (median of `--runs`): `bot.reviews.evidence_pack` + `bot.blocks.reviews.reminder` and the
 charts the pack uploads (`bot.objectives.charts.render_png` for each objective and the spend
-chart: 11 PNGs). Goal: under 1 s on this machine.
+chart and the say/do ratio per organisation per week: 12 PNGs). Goal: under 1 s on this machine.
 
     .venv/bin/python -m bench.pack_charts_bench [--runs 5]
 """
@@ -27,6 +27,7 @@ from bot.costs.service import LedgerDraft, record_cost, save_ledger
 from bot.keeping import EventKind
 from bot.objectives import charts
 from bot.objectives.service import Draft, create_objective, record_measurement
+from bot.objectives.sweeps import pack_ratio_chart
 from storage import migrate
 from storage.db import create_db_engine, transaction
 from storage.models import Member
@@ -107,6 +108,7 @@ def build(engine, partnership_id: int) -> int:
     review_blocks.reminder(pack, days_before=14)
     pngs = [charts.render_png(charts.objective_chart(o)) for o in pack.objectives]
     pngs.append(charts.render_png(charts.spend_chart(pack.costs)))
+    pngs.append(charts.render_png(pack_ratio_chart(engine, partnership_id, REVIEW, NOW)))
     return len(pngs)
 
 

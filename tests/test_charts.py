@@ -170,8 +170,31 @@ def test_the_evidence_pack_brings_its_charts_to_the_channel_once(partners, engin
     run_sweeps(partners["sweeper"], now=utc(2026, 4, 1, 8, 2))
     run_sweeps(partners["sweeper"], now=utc(2026, 4, 2, 8, 1))
     files = uploads(partners["slack"])
-    assert sorted(f["name"] for f in files) == ["objective-o1.png", "spend-against-budget.png"]
+    assert sorted(f["name"] for f in files) == [
+        "objective-o1.png",
+        "say-do-ratio.png",
+        "spend-against-budget.png",
+    ]
     assert all(f["channels"] == ["C0PARTNER"] for f in files)
     [spend] = [f for f in files if f["name"].startswith("spend")]
     assert spend["alt_txt"].startswith("Spend against budget in GBP for 1 project (P1 Pilot)")
     assert Image.open(io.BytesIO(spend["data"])).size == (800, 450)
+
+
+def test_the_ratio_chart_has_a_line_per_organisation_with_gaps_and_the_target():
+    weeks = [date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19)]
+    chart = charts.ratio_chart(
+        weeks, {"NHS": [0.5, None, 1.0], "Council": [1.0, 0.75, None]}, target=0.85
+    )
+    council, nhs, target = chart.series
+    assert (council.label, council.x, council.y[:2]) == (
+        "Council",
+        tuple(weeks),
+        (Decimal("100.0"), Decimal("75.0")),
+    )
+    assert council.y[2].is_nan() and nhs.y[1].is_nan()  # nothing judged: a gap, not zero
+    assert nhs.y[2] == Decimal("100.0")
+    assert (target.label, target.y) == ("Target", (Decimal("85.0"), Decimal("85.0")))
+    assert "Council latest 75.0%; NHS latest 100.0%" in chart.alt_text
+    png = Image.open(io.BytesIO(charts.render_png(chart)))
+    assert (png.format, png.size) == ("PNG", (800, 450))

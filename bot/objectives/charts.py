@@ -81,6 +81,34 @@ def objective_chart(objective: ObjectiveView) -> Chart:
     )
 
 
+def ratio_chart(
+    weeks: Sequence[date], ratios: dict[str, Sequence[float | None]], *, target: float
+) -> Chart:
+    """Each organisation's say/do ratio (%) per week over the quarter, against the target.
+    A week with nothing judged is a gap (NaN), not a zero."""
+
+    def percent(ratio: float | None) -> Decimal:
+        return Decimal("NaN") if ratio is None else Decimal(str(round(ratio * 100, 1)))
+
+    series = [
+        Series(organisation, tuple(weeks), tuple(percent(r) for r in values))
+        for organisation, values in sorted(ratios.items())
+    ]
+    goal = Decimal(str(round(target * 100, 1)))
+    series.append(Series("Target", (weeks[0], weeks[-1]), (goal, goal)))
+    alt = (
+        f"Say/do ratio per organisation per week from {weeks[0]:%-d %b %Y} to "
+        f"{weeks[-1]:%-d %b %Y}, against a target of {goal}%: "
+        + "; ".join(
+            f"{s.label} latest {next((v for v in reversed(s.y) if not v.is_nan()), 'none')}%"
+            for s in series[:-1]
+        )
+    )
+    return Chart(
+        "line", "Say/do ratio per week", "% kept", tuple(series), alt[:1000], "say-do-ratio.png"
+    )
+
+
 def spend_chart(ledger: Ledger) -> Chart | None:
     """Each project's budget, budget to date, spend and projection, side by side."""
     projects = [p for area in ledger.areas for p in area.projects][:8]

@@ -12,11 +12,12 @@ or the person no longer belongs to the owning organisation.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 
+from bot import reports as report_data
 from bot import reviews
 from bot.charter import nudge_policy_in, review_date_after, settings_in
 from bot.costs.service import partnership_ledger
@@ -41,6 +42,8 @@ PACK_CHART = "pack_chart"
 PLAN_AHEAD = timedelta(days=7)
 PACK_CHART_DELAY = timedelta(minutes=1)  # right after the evidence pack's first post
 SPEND = "spend"
+RATIO = "ratio"
+QUARTER_WEEKS = 13
 
 
 def slot_key(objective_id: int, person_id: int, day: date) -> str:
@@ -192,7 +195,7 @@ def plan_pack_charts(engine: Engine, *, now: datetime) -> int:
                 .order_by(Objective.number)
                 .limit(MAX_CHARTS)
             ).scalars()
-            names = [f"O{n}" for n in numbers]
+            names = [RATIO, *(f"O{n}" for n in numbers)]
             if session.execute(
                 select(CostProject.id).where(CostProject.partnership_id == p.id)
             ).first():
@@ -213,7 +216,11 @@ def plan_pack_charts(engine: Engine, *, now: datetime) -> int:
 def render_pack_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
     """One chart of the evidence pack, drawn from the data as it is, into the channel."""
     _, partnership_id, review, name = item.slot_key.split(":")
-    if name == SPEND:
+    if name == RATIO:
+        chart = pack_ratio_chart(engine, int(partnership_id), date.fromisoformat(review), now)
+        if chart is None:
+            return Skip(State.CANCELLED, "the partnership no longer exists")
+    elif name == SPEND:
         ledger = partnership_ledger(engine, partnership_id=int(partnership_id), now=now)
         chart = charts.spend_chart(ledger)
         if chart is None:
@@ -233,6 +240,23 @@ def render_pack_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
     upload = Upload(chart.filename, charts.render_png(chart), chart.title, chart.alt_text)
     comment = {"text": f"Evidence pack for the review on {review}: {escape_mrkdwn(chart.title)}"}
     return Send(item.channel, comment, f"pack chart {name} for {review}", upload=upload)
+
+
+def pack_ratio_chart(engine: Engine, partnership_id: int, review: date, now: datetime):
+    """The say/do ratio per organisation for each of the 13 weeks before the review."""
+    with report_data.reading(engine) as connection:
+        header = report_data.header(connection, partnership_id)
+        if header is None:
+            return None
+        tz = header.partnership.tz
+        end = datetime.combine(review, time(0), ZoneInfo(tz)).astimezone(UTC)
+        bounds = report_data.week_starts(end, tz, weeks=QUARTER_WEEKS)
+        counted = report_data.tallies(
+            connection, partnership_id=partnership_id, bounds=bounds, now=now
+        )
+    weeks = [b.astimezone(ZoneInfo(tz)).date() for b in bounds[:-1]]
+    ratios = {str(org): [t.ratio for t in series] for org, series in counted.series.items()}
+    return charts.ratio_chart(weeks, ratios, target=header.settings.kept_target)
 
 
 RENDERERS = {
