@@ -215,6 +215,18 @@ def test_ledger_savings_and_spend_against_budget(world):
     assert "Baseline, Council: GBP 60,000.00 a year — Staff and contracts 2025" in body
     assert "spent GBP 10,000.00 of GBP 36,500.00" in body
     assert "Savings against the baseline: GBP 63,500.00 a year (63.5%), projected" in body
+    spend(world, "5,000", at=utc(2026, 4, 10, 14))
+    pack = reviews.evidence_pack(
+        world["engine"],
+        partnership_id=world["p"].id,
+        review_date=date(2026, 4, 15),
+        now=utc(2026, 4, 10, 15),
+    )
+    body = json.dumps(review_blocks.reminder(pack, days_before=14), ensure_ascii=False)
+    assert (
+        "On the agenda: budgets to agree again*\\nP1 Brokerage pilot: projected 50.0% over budget"
+        in body
+    )
     with pytest.raises(CostError, match="can't find the project `Pilot`"):
         spend(world, "5", at=utc(2026, 4, 10, 12), project="Pilot")
     assert spend(world, "5", at=utc(2026, 4, 10, 13), project="p1")[1].name == "Brokerage pilot"

@@ -198,8 +198,8 @@ def over_budget_note(ledger: Ledger, project: ProjectView) -> Message:
             context(
                 f"This note goes privately to the admins of "
                 f"{escape_mrkdwn(project.supplier_organisation)} (the supplier) and of the "
-                "organisations with a baseline in this area. Agree together what changes, or "
-                "bring it to the next quarterly review."
+                "organisations with a baseline in this area. Agree together what changes; while "
+                "it stays over budget it is on the next quarterly review's agenda."
             ),
         ],
     }
@@ -212,4 +212,13 @@ def pack_section(ledger: Ledger | None) -> list[Block]:
     text = "*Costs against budget and baseline*\n" + "\n".join(
         area_text(a, ledger.currency) for a in ledger.areas
     )
-    return [section(text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…")]
+    blocks = [section(text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…")]
+    over = [p for a in ledger.areas for p in a.projects if p.over_budget]
+    if over:
+        agenda = "\n".join(
+            f"{p.ref} {escape_mrkdwn(p.name)}: projected {_percent(p.figures.projected_over)} "
+            f"over budget (supplier {escape_mrkdwn(p.supplier_organisation)})"
+            for p in over[:20]
+        )
+        blocks.append(section(f"*On the agenda: budgets to agree again*\n{agenda}"))
+    return blocks
