@@ -107,9 +107,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--what",
-        choices=("commitments", "reviews", "lessons", "coffee"),
+        choices=(
+            "commitments",
+            "reviews",
+            "lessons",
+            "coffee",
+            "objectives",
+            "measurements",
+            "costs",
+        ),
         default="commitments",
-        help="what to export: commitments (default), review records, lessons or coffee pairings",
+        help="what to export: commitments (default), review records, lessons, coffee pairings, "
+        "objectives, their measurements, or spend against the cost ledger",
     )
     export.set_defaults(handler=_export)
 

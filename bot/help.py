@@ -78,5 +78,28 @@ COMMANDS: tuple[CommandHelp, ...] = (
         "`/saydo lesson share drafts a week before the board`.",
     ),
     CommandHelp("/saydo lessons", "The lessons logged in this partnership, newest first."),
+    CommandHelp(
+        "/saydo objective",
+        "Set a shared, measurable objective: measure and unit, baseline, target and date, "
+        "owning organisation, cadence.",
+    ),
+    CommandHelp(
+        "/saydo objectives",
+        "This partnership's objectives with latest value, target and status "
+        "(on track, at risk, missed, achieved).",
+    ),
+    CommandHelp(
+        "/saydo measure objective value [evidence: link or note]",
+        "Record a value, e.g. `/saydo measure O1 9.5 evidence: https://example.org/dash`.",
+    ),
+    CommandHelp(
+        "/saydo costs",
+        "The cost ledger: baselines per organisation, market price, projects with budgets, "
+        "spend and savings; add to it.",
+    ),
+    CommandHelp(
+        "/saydo cost project amount [for period] [evidence: …]",
+        "Record spend, e.g. `/saydo cost Brokerage pilot 1,250.50 for November`.",
+    ),
     CommandHelp("/saydo help", "Show this help."),
 )

@@ -7,3 +7,12 @@ input); its message is fit to show as is. Listeners answer it ephemerally; the C
 
 class Refusal(ValueError):
     """A friendly refusal to show the person who asked (not found, not yours, not now)."""
+
+
+class FormRefusal(Refusal):
+    """A refusal of a form's answers: `problems` maps each field to what is wrong with it, so
+    the form can show each next to its field."""
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None):
+        super().__init__(message)
+        self.problems = problems or {}

@@ -11,12 +11,14 @@ from handlers import (
     commit_command,
     commitment_buttons,
     common,
+    costs,
     done_command,
     home,
     members,
     mentions,
     modals,
     nudge_buttons,
+    objectives,
     reviews,
     saydo_command,
     stats,
@@ -36,6 +38,8 @@ LISTENER_MODULES = (
     reviews,
     stats,
     charter,
+    objectives,
+    costs,
 )
 
 
@@ -53,6 +57,8 @@ def register_all(
         **reviews.SUBCOMMANDS,
         **stats.SUBCOMMANDS,
         **charter.SUBCOMMANDS,
+        **objectives.SUBCOMMANDS,
+        **costs.SUBCOMMANDS,
     }
     listening = common.Listening(app, workers or common.Workers.inline())
     for module in LISTENER_MODULES:

@@ -466,6 +466,14 @@ def read_draft(
     else:
         errors[forms.KEPT_TARGET[0]] = "The target is a whole percentage from 1 to 100."
 
+    # A form opened before this setting existed keeps the current tolerance.
+    raw_tolerance = str(
+        common.input_value(values, forms.TOLERANCE) or old.objective_tolerance_percent
+    )
+    raw_tolerance = raw_tolerance.strip().rstrip("%")
+    if not (raw_tolerance.isdigit() and 0 <= int(raw_tolerance) <= 100):
+        errors[forms.TOLERANCE[0]] = "The tolerance is a whole percentage from 0 to 100."
+
     visibility = _selected(values, forms.VISIBILITY)
     if visibility not in (BY_ORGANISATION, BY_PERSON):
         errors[forms.VISIBILITY[0]] = "Please choose what summaries show."
@@ -510,6 +518,8 @@ def read_draft(
         max_overdue=old.max_overdue,
         holiday_calendars=calendars,
         course_correction=correction,
+        objective_tolerance_percent=int(raw_tolerance),
+        currency=old.currency,
     )
     return Draft(texts[forms.PURPOSE], texts[forms.BEHAVIOURS], texts[forms.ESCALATION], settings)
 

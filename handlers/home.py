@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import Engine
 
+from bot.blocks import objectives as objective_blocks
 from bot.blocks import reports as report_blocks
 from bot.commitments.service import CommitmentView
+from bot.objectives.service import owned_objectives
 from bot.reports.figures import home_data
 from handlers import common
 
@@ -30,11 +33,15 @@ def publish_home(
     now: datetime | None = None,
 ) -> None:
     """Build and publish this person's Home tab; a Slack failure is logged, not raised."""
-    data = home_data(
-        engine, user_id=user_id, now=now or common.utcnow(), partnership_id=partnership_id
-    )
+    now = now or common.utcnow()
+    data = home_data(engine, user_id=user_id, now=now, partnership_id=partnership_id)
+    view = report_blocks.home_view(data)
+    if data.selected is not None:
+        owned = owned_objectives(engine, partnership_id=data.selected.id, user_id=user_id, now=now)
+        today = now.astimezone(ZoneInfo(data.selected.tz)).date()
+        view["blocks"] += objective_blocks.home_blocks(owned, today=today)
     try:
-        client.views_publish(user_id=user_id, view=report_blocks.home_view(data))
+        client.views_publish(user_id=user_id, view=view)
     except SlackApiError as error:
         logger.warning("Could not publish Home for %s: %s", user_id, error.response.get("error"))
 

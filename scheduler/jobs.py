@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from bot.coffee import service as coffee
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY
+from bot.objectives import sweeps as objective_sweeps
 from bot.outbox.sending import Report, Sweeper, worker_name
 from bot.partnerships.members import refresh_all_members
 from bot.reports import reviews, summaries
@@ -22,7 +23,13 @@ MEMBERS_REFRESH_SECONDS = 6 * 60 * 60
 
 # Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
 # scheduler's "outbox" job and `saydo tick --now`); each enqueues slots as of `now`.
-PLANNERS = {"reviews": reviews.plan, "summaries": summaries.plan, "coffee": coffee.plan}
+PLANNERS = {
+    "reviews": reviews.plan,
+    "summaries": summaries.plan,
+    "coffee": coffee.plan,
+    "objectives": objective_sweeps.plan,
+    "pack_charts": reviews.plan_pack_charts,
+}
 
 
 def build_sweeper(

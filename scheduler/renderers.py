@@ -8,13 +8,17 @@ They sit above both the domain and `bot.blocks`, so the domain never imports mes
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from bot.blocks import charts
 from bot.blocks import coffee as coffee_messages
 from bot.blocks import commitments as commitment_messages
+from bot.blocks import costs as cost_messages
 from bot.blocks import nudges as nudge_messages
+from bot.blocks import objectives as objective_messages
 from bot.blocks import reports as report_blocks
 from bot.blocks import reviews as review_messages
 from bot.charter.service import current_charter, review_date_after, weekly_instant
@@ -22,12 +26,20 @@ from bot.coffee import service as coffee
 from bot.commitments.lifecycle import Status
 from bot.commitments.nudge_planning import NUDGE
 from bot.commitments.service import CHANNEL_MESSAGE, get_commitment
-from bot.outbox.sending import Item, Later, Renderer, Send, Skip, State
+from bot.costs.service import OVER_BUDGET, ledger_for_sending, partnership_ledger
+from bot.objectives import service as objective_service
+from bot.objectives import sweeps as objective_sweeps
+from bot.objectives.service import Status as ObjectiveStatus
+from bot.objectives.service import get_objective, value_days
+from bot.outbox.sending import Item, Later, Renderer, Send, Skip, State, Upload
 from bot.policy.charter_settings import nudge_policy_in
+from bot.policy.visibility import sees_partnership
 from bot.policy.working_hours import in_working_hours, next_working_instant
+from bot.reports import figures as report_data
 from bot.reports import reviews, summaries
+from bot.text import escape_mrkdwn
 from storage.db import transaction
-from storage.models import Partnership
+from storage.models import Member, Objective, Partnership, Person
 
 
 def nudge(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
@@ -151,6 +163,141 @@ def channel_message(engine: Engine, item: Item, _now: datetime) -> Send | Skip:
     )
 
 
+def objective_reminder(engine: Engine, item: Item, now: datetime) -> Send | Skip | Later:
+    """The reminder as it should read now, or why it should not (or not yet) be sent."""
+    _, objective_id, person_id, day_text = item.slot_key.split(":")
+    day = date.fromisoformat(day_text)
+    objective = get_objective(engine, objective_id=int(objective_id), now=now)
+    if objective is None:
+        return Skip(State.CANCELLED, "the objective no longer exists")
+    if objective.status == ObjectiveStatus.ACHIEVED:
+        return Skip(State.CANCELLED, f"{objective.ref} is achieved")
+    earlier = [d for d in value_days(objective) if d < day]
+    since = earlier[-1] if earlier else objective.baseline_date
+    if objective.latest is not None and objective.latest.measured_on > since:
+        return Skip(State.CANCELLED, f"{objective.ref} already has a value for this period")
+    partnership_id = objective.partnership.id
+    with transaction(engine) as session:
+        person = session.get(Person, int(person_id))
+        organisation = session.execute(
+            select(Member.organisation).where(
+                Member.partnership_id == partnership_id,
+                Member.person_id == int(person_id),
+                Member.active.is_(True),
+            )
+        ).scalar_one_or_none()
+        if (
+            person is None
+            or organisation is None
+            or organisation.casefold() != objective.owner_organisation.casefold()
+        ):
+            return Skip(State.CANCELLED, "no longer one of the objective's owners")
+        policy = nudge_policy_in(
+            session,
+            partnership_id=partnership_id,
+            person_id=person.id,
+            years=(now.year, now.year + 1),
+        )
+    if person.away_until and person.away_until > now:
+        return Later(next_working_instant(person.away_until, tz=person.tz), "owner is away")
+    if not in_working_hours(now, tz=person.tz, policy=policy):
+        return Later(
+            next_working_instant(now, tz=person.tz, policy=policy),
+            "outside the owner's working hours",
+        )
+    return Send(
+        person.user_id,
+        objective_messages.reminder(objective, due=day),
+        f"{objective.ref} value reminder for {day.isoformat()}",
+    )
+
+
+def objective_achieved(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """The one announcement in the channel that an objective reached its target."""
+    objective = get_objective(engine, objective_id=int(item.slot_key.split(":")[1]), now=now)
+    if objective is None:
+        return Skip(State.CANCELLED, "the objective no longer exists")
+    return Send(item.channel, objective_messages.achieved(objective), f"{objective.ref} achieved")
+
+
+def objective_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """An objective's chart for a member who asked for it, drawn from the values as they are."""
+    _, objective_id, person_id, _ = item.slot_key.split(":")
+    objective = get_objective(engine, objective_id=int(objective_id), now=now)
+    if objective is None:
+        return Skip(State.CANCELLED, "the objective no longer exists")
+    with transaction(engine) as session:
+        person = session.get(Person, int(person_id))
+        member = person is not None and sees_partnership(
+            session, partnership_id=objective.partnership.id, user_id=person.user_id
+        )
+    if not member:
+        return Skip(State.CANCELLED, "no longer a member of the partnership")
+    chart = charts.objective_chart(objective)
+    upload = Upload(chart.filename, charts.render_png(chart), chart.title, chart.alt_text)
+    comment = {"text": f"{objective.ref}: {objective.status.value}."}
+    return Send(item.channel, comment, f"{objective.ref} chart", upload=upload)
+
+
+def pack_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """One chart of the evidence pack, drawn from the data as it is, into the channel."""
+    _, partnership_id, review, name = item.slot_key.split(":")
+    if name == reviews.PACK_RATIO:
+        chart = _pack_ratio_chart(engine, int(partnership_id), date.fromisoformat(review), now)
+        if chart is None:
+            return Skip(State.CANCELLED, "the partnership no longer exists")
+    elif name == reviews.PACK_SPEND:
+        ledger = partnership_ledger(engine, partnership_id=int(partnership_id), now=now)
+        chart = charts.spend_chart(ledger)
+        if chart is None:
+            return Skip(State.CANCELLED, "no projects any more")
+    else:
+        with transaction(engine) as session:
+            row = session.execute(
+                select(Objective.id).where(
+                    Objective.partnership_id == int(partnership_id),
+                    Objective.number == int(name.removeprefix("O")),
+                )
+            ).scalar_one_or_none()
+        objective = get_objective(engine, objective_id=row, now=now) if row else None
+        if objective is None:
+            return Skip(State.CANCELLED, f"{name} no longer exists")
+        chart = charts.objective_chart(objective)
+    upload = Upload(chart.filename, charts.render_png(chart), chart.title, chart.alt_text)
+    comment = {"text": f"Evidence pack for the review on {review}: {escape_mrkdwn(chart.title)}"}
+    return Send(item.channel, comment, f"pack chart {name} for {review}", upload=upload)
+
+
+def _pack_ratio_chart(engine: Engine, partnership_id: int, review: date, now: datetime):
+    """The say/do ratio per organisation for each of the 13 weeks before the review."""
+    with report_data.reading(engine) as connection:
+        header = report_data.header(connection, partnership_id)
+        if header is None:
+            return None
+        tz = header.partnership.tz
+        end = datetime.combine(review, time(0), ZoneInfo(tz)).astimezone(UTC)
+        bounds = report_data.week_starts(end, tz, weeks=reviews.QUARTER_WEEKS)
+        counted = report_data.tallies(
+            connection, partnership_id=partnership_id, bounds=bounds, now=now
+        )
+    weeks = [b.astimezone(ZoneInfo(tz)).date() for b in bounds[:-1]]
+    ratios = {str(org): [t.ratio for t in series] for org, series in counted.series.items()}
+    return charts.ratio_chart(weeks, ratios, target=header.settings.kept_target)
+
+
+def cost_over_budget(engine: Engine, item: Item, now: datetime) -> Send | Skip:
+    """The private over-budget note, from the ledger as it stands when it is sent."""
+    found = ledger_for_sending(engine, project_id=int(item.slot_key.split(":")[1]), now=now)
+    if found is None:
+        return Skip(State.CANCELLED, "the project no longer exists")
+    ledger, project = found
+    if not project.over_budget:
+        return Skip(State.CANCELLED, f"{project.ref} is back within its budget")
+    return Send(
+        item.channel, cost_messages.over_budget_note(ledger, project), f"{project.ref} over budget"
+    )
+
+
 RENDERERS: dict[str, Renderer] = {
     NUDGE: nudge,
     CHANNEL_MESSAGE: channel_message,
@@ -159,4 +306,9 @@ RENDERERS: dict[str, Renderer] = {
     coffee.INTRO: coffee_intro,
     coffee.FOLLOW_UP: coffee_follow_up,
     coffee.PRIVATE_NOTE: coffee_private_note,
+    objective_sweeps.REMINDER: objective_reminder,
+    objective_service.ACHIEVED_ANNOUNCEMENT: objective_achieved,
+    objective_service.CHART: objective_chart,
+    reviews.PACK_CHART: pack_chart,
+    OVER_BUDGET: cost_over_budget,
 }

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Date, DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -38,6 +39,27 @@ class UTCDateTime(TypeDecorator):
 def utc_column(*, nullable: bool = False, index: bool = False) -> Column:
     """A timezone-aware timestamp column; values are always UTC."""
     return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class DecimalText(TypeDecorator):
+    """Exact decimals (measurements, money) stored as text: no float on either database."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError("decimal columns take Decimal values, never floats")
+        return str(value)
+
+    def process_result_value(self, value: str | None, dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def decimal_column(*, nullable: bool = False) -> Column:
+    return Column(DecimalText(), nullable=nullable)
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -297,3 +319,101 @@ class ReviewRecord(SQLModel, table=True):
     charter_changes: str = Field(default="", sa_column=Column(Text, nullable=False))
     proposal_id: int | None = Field(default=None, foreign_key="charter_proposal.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class Objective(SQLModel, table=True):
+    """A shared, measurable objective (SMART): a measure, baseline and target with dates."""
+
+    __tablename__ = "objective"
+    __table_args__ = (UniqueConstraint("partnership_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    number: int  # shown as O1, O2... within the partnership
+    title: str = Field(max_length=200)
+    good_looks_like: str = Field(default="", sa_column=Column(Text, nullable=False))
+    measure: str = Field(max_length=100)  # the unit, e.g. "days from referral to discharge"
+    higher_is_better: bool
+    baseline_value: Decimal = Field(sa_column=decimal_column())
+    baseline_date: date = Field(sa_column=Column(Date, nullable=False))
+    target_value: Decimal = Field(sa_column=decimal_column())
+    target_date: date = Field(sa_column=Column(Date, nullable=False))
+    owner_organisation: str = Field(max_length=200)
+    cadence: str = Field(max_length=16)  # weekly, monthly, quarterly
+    created_by_id: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class ObjectiveMeasurement(SQLModel, table=True):
+    """One value of an objective's measure, append-only, with who, when and the evidence."""
+
+    __tablename__ = "objective_measurement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    objective_id: int = Field(foreign_key="objective.id", index=True)
+    value: Decimal = Field(sa_column=decimal_column())
+    measured_on: date = Field(sa_column=Column(Date, nullable=False))
+    recorded_by_id: int = Field(foreign_key="person.id")
+    recorded_at: datetime = Field(sa_column=utc_column())
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class CostArea(SQLModel, table=True):
+    """A service area whose costs the partners compare (e.g. "Home care brokerage")."""
+
+    __tablename__ = "cost_area"
+    __table_args__ = (UniqueConstraint("partnership_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    name: str = Field(max_length=100)
+    market_price: Decimal | None = Field(default=None, sa_column=decimal_column(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+class CostBaseline(SQLModel, table=True):
+    """What one organisation paid a year, end to end, before the shared arrangement."""
+
+    __tablename__ = "cost_baseline"
+    __table_args__ = (UniqueConstraint("area_id", "organisation"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    area_id: int = Field(foreign_key="cost_area.id", index=True)
+    organisation: str = Field(max_length=200)
+    annual_cost: Decimal = Field(sa_column=decimal_column())
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    set_by_id: int = Field(foreign_key="person.id")
+    set_at: datetime = Field(sa_column=utc_column())
+
+
+class CostProject(SQLModel, table=True):
+    """A project in a service area, with its supplier, agreed budget and period."""
+
+    __tablename__ = "cost_project"
+    __table_args__ = (UniqueConstraint("partnership_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partnership_id: int = Field(foreign_key="partnership.id", index=True)
+    area_id: int = Field(foreign_key="cost_area.id")
+    name: str = Field(max_length=100)
+    supplier_organisation: str = Field(max_length=200)
+    budget: Decimal = Field(sa_column=decimal_column())
+    period_start: date = Field(sa_column=Column(Date, nullable=False))
+    period_end: date = Field(sa_column=Column(Date, nullable=False))
+    created_by_id: int = Field(foreign_key="person.id")
+    created_at: datetime = Field(sa_column=utc_column())
+
+
+class CostEntry(SQLModel, table=True):
+    """Actual spend on a project, append-only, with who, when and the evidence."""
+
+    __tablename__ = "cost_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="cost_project.id", index=True)
+    amount: Decimal = Field(sa_column=decimal_column())
+    period: str | None = Field(default=None, max_length=100)  # "for <period>", as typed
+    spent_on: date = Field(sa_column=Column(Date, nullable=False))
+    recorded_by_id: int = Field(foreign_key="person.id")
+    recorded_at: datetime = Field(sa_column=utc_column())
+    evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -38,6 +38,14 @@ SPEC_GAPS: dict[str, frozenset[str]] = {
     "chat.update": frozenset({"metadata"}),
     # Socket Mode (2021) is absent from the spec; the app calls it with its xapp- token.
     "apps.connections.open": frozenset(),
+    # The external upload flow (2024) that slack_sdk's files_upload_v2 uses replaced
+    # files.upload; the spec predates it. Only these two methods and their documented
+    # arguments are allowed (docs.slack.dev/reference/methods/files.getUploadURLExternal and
+    # files.completeUploadExternal).
+    "files.getUploadURLExternal": frozenset({"filename", "length", "alt_txt", "snippet_type"}),
+    "files.completeUploadExternal": frozenset(
+        {"files", "channel_id", "channels", "initial_comment", "thread_ts"}
+    ),
 }
 _VIEW_DEFS = {"modal": "modal_view", "home": "home_view"}
 _MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage")

@@ -15,6 +15,9 @@ from sqlalchemy import select
 
 from bot.blocks import ids
 from bot.blocks import modals as forms
+from bot.commitments.service import person_ref
+from bot.costs import service as cost_service
+from bot.objectives import service as objective_service
 from bot.playground import playground as engine_module
 from bot.playground import render
 from bot.playground import workspace as cast
@@ -24,7 +27,7 @@ from bot.playground.serve import reset
 from bot.playground.standin import dm_id
 from storage import clock
 from storage.db import transaction
-from storage.models import Commitment, Member, OutboxMessage
+from storage.models import Commitment, Member, Objective, OutboxMessage, Person
 from tests.slack_contract import call_problems
 from tests.test_playground_render import browser_values, parse
 
@@ -329,3 +332,35 @@ def test_the_playground_offers_exactly_the_manifests_slash_commands():
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     commands = tuple(c["command"] for c in manifest["features"]["slash_commands"])
     assert commands == engine_module.SLASH_COMMANDS
+
+
+def test_a_seeded_quarter_has_objectives_a_ledger_and_charts(playground):
+    seed_quarter(playground)
+    with transaction(playground.engine) as session:
+        partnership_id = session.execute(select(Objective.partnership_id)).scalars().first()
+    with transaction(playground.engine) as session:
+        alice = person_ref(
+            session.execute(select(Person).where(Person.user_id == ALICE)).scalar_one()
+        )
+    found = objective_service.list_objectives(
+        playground.engine, partnership_id=partnership_id, viewer=alice, now=clock.now()
+    )
+    statuses = [o.status for o in found]
+    assert statuses[0] == objective_service.Status.ACHIEVED
+    assert statuses[1] == objective_service.Status.ON_TRACK
+    assert statuses[2] in (objective_service.Status.AT_RISK, objective_service.Status.MISSED)
+    assert found[2].at_risk_in_a_row >= 2
+    ledger = cost_service.ledger(
+        playground.engine, partnership_id=partnership_id, viewer=alice, now=clock.now()
+    )
+    pilot, portal = ledger.areas[0].projects
+    assert pilot.over_budget and not portal.over_budget
+    channel = texts(playground, CHANNEL, ALICE)
+    assert any("Objective achieved: O1 Faster hospital discharge" in t for t in channel)
+    assert any("Well done: O1" in t for t in channel)
+    uploaded = playground.slack.uploaded()
+    names = {f["name"] for f in uploaded if CHANNEL in f["channels"]}
+    assert {"objective-o1.png", "objective-o2.png", "objective-o3.png"} <= names
+    assert "spend-against-budget.png" in names
+    notes = [t for t in texts(playground, dm_id(ALICE), ALICE) if "projected to spend" in t]
+    assert len(notes) == 1 and "Brokerage pilot" in notes[0]

@@ -47,6 +47,7 @@ REVIEW_EVERY = ("charter_review_every", "months")
 SUMMARY_DAY = ("charter_summary_day", "weekday")
 SUMMARY_TIME = ("charter_summary_time", "time")
 KEPT_TARGET = ("charter_kept_target", "percent")
+TOLERANCE = ("charter_objective_tolerance", "percent")
 VISIBILITY = ("charter_visibility", "visibility")
 WORKING_DAYS = ("charter_working_days", "days")
 DAY_START = ("charter_day_start", "time")
@@ -237,6 +238,19 @@ def charter_inputs(charter: Charter, organisations: Sequence[str]) -> list[Block
                 "max_value": "100",
                 "initial_value": str(round(s.kept_target * 100)),
             },
+        ),
+        _input(
+            TOLERANCE,
+            "Objective and budget tolerance (%)",
+            {
+                "type": "number_input",
+                "is_decimal_allowed": False,
+                "min_value": "0",
+                "max_value": "100",
+                "initial_value": str(s.objective_tolerance_percent),
+            },
+            hint="How far an objective may trail its line, or a project overspend, "
+            "before Saydo calls it at risk.",
         ),
         _input(
             VISIBILITY,

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, context, plain, section
+from bot.blocks import objectives as objective_blocks
 from bot.blocks.commitments import actions_for, summary_line
 from bot.commitments.service import PartnershipRef
 from bot.policy.charter_settings import BY_PERSON, CharterSettings
@@ -185,9 +186,12 @@ def weekly_summary(summary: Weekly) -> Message:
         and ahead.overdue_total == 0
         and ahead.due_soon_total == 0
     )
+    objectives = objective_blocks.weekly_line(
+        summary.objectives, start=start.date(), end=summary.week_end_local.date()
+    )
     if quiet:
         text = f"A quiet week for {name}: nothing was due {week}, and nothing falls due this week."
-        return {"text": text, "blocks": [section(text)]}
+        return {"text": text, "blocks": [section(text), *([objectives] if objectives else [])]}
 
     blocks: list[Block] = [
         {"type": "header", "text": plain(f"Weekly say/do: {summary.partnership.name}"[:150])},
@@ -221,6 +225,8 @@ def weekly_summary(summary: Weekly) -> Message:
         coming += _more(ahead.due_soon_total, len(ahead.due_soon_items))
     coming += calendar_lines(summary.calendar, tz)
     blocks += _sections("*The week ahead*", coming)
+    if objectives:
+        blocks.append(objectives)
 
     blocks = _trim(blocks, MAX_MESSAGE_BLOCKS, "More in `/saydo stats last week`.")
     ratio = percent(figures.total.tally.ratio)

@@ -16,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, Message, button, context, plain, section
+from bot.blocks import costs as cost_blocks
+from bot.blocks import objectives as objective_blocks
 from bot.reports.figures import Tally
 from bot.reports.reviews import (
     MAX_LESSON,
@@ -213,6 +215,8 @@ def reminder(pack: Pack, *, days_before: int) -> Message:
         ]
         charter += "\n" + _lines(proposals, more=more)
     blocks.append(section(charter))
+    blocks += objective_blocks.pack_section(pack.objectives)
+    blocks += cost_blocks.pack_section(pack.costs)
     blocks.append({"type": "divider"})
     blocks.append(
         section(

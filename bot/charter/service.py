@@ -218,6 +218,8 @@ def describe_settings(settings: CharterSettings) -> list[tuple[str, str]]:
         ("Working hours", f"{_clock(settings.day_start)} to {_clock(settings.day_end)}"),
         ("Public holidays", _calendars(settings.holiday_calendars)),
         ("Course-correction coffee", "on" if settings.course_correction else "off"),
+        ("Objective and budget tolerance", f"{settings.objective_tolerance_percent}%"),
+        ("Currency", settings.currency),
     ]
 
 
@@ -266,6 +268,10 @@ def check_draft(draft: Draft) -> Draft:
         problems.append("Reviews can be every 1 to 12 months.")
     if not 0 < s.kept_target <= 1:
         problems.append("The kept-rate target is a percentage from 1 to 100.")
+    if not 0 <= s.objective_tolerance_percent <= 100:
+        problems.append("The objective and budget tolerance is a percentage from 0 to 100.")
+    if not (len(s.currency) == 3 and s.currency.isascii() and s.currency.isupper()):
+        problems.append("The currency is a three-letter code such as GBP or EUR.")
     if s.summary_visibility not in (BY_ORGANISATION, BY_PERSON):
         problems.append("The summary shows organisations only, or each person too.")
     try:

@@ -112,6 +112,16 @@ GROUP_DM_PREFIX = "users:"
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file to share instead of posting `message` (its `text` becomes the comment)."""
+
+    filename: str
+    content: bytes
+    title: str
+    alt_text: str
+
+
+@dataclass(frozen=True)
 class Send:
     channel: str  # a channel or user id, or `users:U1,U2[,U3]` for a group DM
     message: dict
@@ -119,6 +129,7 @@ class Send:
     # Called (outside any transaction) with the conversation id the message was posted in.
     on_sent: Callable[[str], None] | None = None
     replaces_ts: str | None = None  # update this message (`chat.update`) instead of posting
+    upload: Upload | None = None  # shared with files_upload_v2 (Slack's external upload flow)
 
 
 @dataclass(frozen=True)
@@ -438,7 +449,17 @@ class Sweeper:
         try:
             with self._turn(prepared.channel):
                 channel = self._conversation(prepared.channel)
-                self._post(channel, prepared.message, replaces_ts=prepared.replaces_ts)
+                if prepared.upload is not None:
+                    self.client.files_upload_v2(
+                        channel=channel,
+                        file=prepared.upload.content,
+                        filename=prepared.upload.filename,
+                        title=prepared.upload.title,
+                        alt_txt=prepared.upload.alt_text,
+                        initial_comment=prepared.message.get("text"),
+                    )
+                else:
+                    self._post(channel, prepared.message, replaces_ts=prepared.replaces_ts)
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)

@@ -10,6 +10,12 @@ their direct message with it; recipients confirm deliveries with the **Received*
 The script is fixed (a seeded random choice), so every seeded quarter tells the same story:
 the council keeps most of its word, the trust nearly all of it, the supplier slips and then
 recovers after a course-correction coffee.
+
+Alongside: three objectives (one achieved, one on track, one at risk) whose owners record
+monthly values with `/saydo measure`, and a cost ledger for home care brokerage whose pilot
+drifts over budget as the supplier records its spend with `/saydo cost`. The objectives and the
+ledger are set up through the domain (their forms are modals), everything after that through
+Saydo's commands; the review's evidence pack then brings their charts to the channel.
 """
 
 from __future__ import annotations
@@ -25,13 +31,16 @@ from sqlalchemy import select
 
 from bot.blocks import coffee as coffee_blocks
 from bot.blocks import ids
+from bot.commitments.service import person_ref
+from bot.costs.service import LedgerDraft, save_ledger
+from bot.objectives.service import Draft, create_objective
 from bot.playground import render
 from bot.playground import workspace as cast
 from bot.playground.playground import Playground
 from bot.playground.standin import dm_id
 from storage import clock
 from storage.db import transaction
-from storage.models import Commitment
+from storage.models import Commitment, Partnership, Person
 
 WEEKS = 13
 LONDON = ZoneInfo("Europe/London")
@@ -79,6 +88,30 @@ LESSONS = (
     (7, "ben", "Shared dashboards beat emailed spreadsheets: one version of the figures"),
     (11, "alice", "Renegotiating early kept trust; missing silently cost it"),
 )
+# (owner organisation, who records, title, measure, better, baseline, target, weeks to the
+# target date, values measured every four weeks): achieved, on track, at risk. Slash commands
+# are not shared in Slack Connect, so the council's people type `/saydo measure` and
+# `/saydo cost` with the figures the partners send them.
+OBJECTIVES = (
+    (cast.TRUST, "ben", "Faster hospital discharge", "days from referral to discharge",
+     "lower", "12", "8", 10, ("10.5", "8")),
+    (cast.SUPPLIER, "alice", "Referrals through the portal", "% of referrals", "higher", "20",
+     "80", 26, ("30", "38", "47")),
+    (cast.COUNCIL, "ben", "Provider payments on time", "% paid within 30 days", "higher", "60",
+     "95", 16, ("62", "70", "79")),
+)  # fmt: skip
+AREA = "Home care brokerage"
+BASELINES = (
+    (cast.COUNCIL, "240,000", "Brokerage team (6 FTE) and spot-purchase premiums, 2025-26"),
+    (cast.TRUST, "160,000", "Discharge coordinators' time spent brokering, 2025-26 audit"),
+)
+MARKET_PRICE = "350,000"
+# (project, budget for the quarter, spend recorded every four weeks): the pilot drifts over.
+PROJECTS = (
+    ("Brokerage pilot", "60,000", ("28,000", "26,000", "14,000")),
+    ("Referral portal", "40,000", ("12,000", "12,500", "13,000")),
+)
+ADMINS = ("alice", "chloe", "priya")
 
 
 @dataclass(order=True)
@@ -105,7 +138,8 @@ def seed_quarter(playground: Playground, progress: Callable[[int], None] = lambd
     progress(WEEKS)
     return (
         f"Seeded a quarter: {len(PLAN)} commitments, {len(LESSONS)} lessons, coffees and "
-        f"summaries over {WEEKS} weeks, up to {clock.now():%a %d %b %Y}."
+        f"summaries over {WEEKS} weeks, {len(OBJECTIVES)} objectives and a cost ledger, up to "
+        f"{clock.now():%a %d %b %Y}."
     )
 
 
@@ -134,7 +168,66 @@ class _Script:
         for week, handle, text in LESSONS:
             day = self.first_day + timedelta(weeks=week, days=3)
             steps.append(self._step(_at(day, time(16, 30)), self._lesson(handle, text)))
+        steps.append(self._step(_at(self.first_day, time(9, 5)), self._set_up_measures))
+        for number, objective in enumerate(OBJECTIVES, start=1):
+            handle, values = objective[1], objective[8]
+            for month, value in enumerate(values, start=1):
+                day = self.first_day + timedelta(weeks=4 * month, days=1)
+                command = f"measure O{number} {value} evidence: monthly report, month {month}"
+                steps.append(self._step(_at(day, time(11, 0)), self._in_channel(handle, command)))
+        for project, _, spends in PROJECTS:
+            for month, amount in enumerate(spends, start=1):
+                day = self.first_day + timedelta(weeks=4 * month, days=2)
+                command = f"cost {project} {amount} for month {month} evidence: invoice {month}"
+                steps.append(self._step(_at(day, time(11, 30)), self._in_channel("ben", command)))
         return sorted(steps)
+
+    def _set_up_measures(self) -> None:
+        """Admins, the three objectives and the ledger, as partners would set them up."""
+        for handle in ADMINS:
+            self.playground.type(
+                cast.MEMBERS[0].user_id, cast.CHANNEL_ID, f"/saydo admin @{handle}"
+            )
+        engine, now = self.playground.engine, clock.now()
+        with transaction(engine) as session:
+            people = {p.user_id: person_ref(p) for p in session.execute(select(Person)).scalars()}
+            partnership_id = session.execute(
+                select(Partnership.id).where(Partnership.channel_id == cast.CHANNEL_ID)
+            ).scalar_one()
+        alice = people[self.handles["alice"].user_id]
+        for org, _, title, measure, better, baseline, target, weeks, _ in OBJECTIVES:
+            create_objective(
+                engine,
+                partnership_id=partnership_id,
+                creator=alice,
+                draft=Draft(
+                    title,
+                    "",
+                    measure,
+                    better,
+                    baseline,
+                    self.first_day - timedelta(days=28),
+                    target,
+                    self.first_day + timedelta(weeks=weeks),
+                    org.name,
+                ),
+                now=now,
+            )
+        for org, cost, note in BASELINES:
+            draft = LedgerDraft(AREA, org.name, cost, note, market=MARKET_PRICE)
+            save_ledger(engine, partnership_id=partnership_id, actor=alice, draft=draft, now=now)
+        for project, budget, _ in PROJECTS:
+            draft = LedgerDraft(
+                AREA, project=project, supplier=cast.SUPPLIER.name, budget=budget,
+                start=self.first_day, end=self.first_day + timedelta(weeks=WEEKS) - timedelta(1),
+            )  # fmt: skip
+            save_ledger(engine, partnership_id=partnership_id, actor=alice, draft=draft, now=now)
+
+    def _in_channel(self, handle: str, command: str) -> Callable[[], None]:
+        def say() -> None:
+            self.playground.type(self.handles[handle].user_id, cast.CHANNEL_ID, f"/saydo {command}")
+
+        return say
 
     def _step(self, at: datetime, act: Callable[[], None]) -> _Step:
         self._order += 1

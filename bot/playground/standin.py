@@ -80,8 +80,17 @@ ACCEPTED_ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ("views.update", "external_id hash view view_id", ""),
         ("views.publish", "hash user_id view", "user_id view"),
         ("team.info", "team", ""),
+        # Slack's external upload flow (2024), absent from the 2020 spec: see SPEC_GAPS in
+        # tests/slack_contract.py. Their required arguments are checked by the answers.
+        ("files.getUploadURLExternal", "alt_txt filename length snippet_type", ""),
+        (
+            "files.completeUploadExternal",
+            "channel_id channels files initial_comment thread_ts",
+            "",
+        ),
     )
 }
+UPLOAD_PATH = "/upload/"  # where files.getUploadURLExternal tells clients to POST the bytes
 ALWAYS_ACCEPTED = frozenset({"token", "team_id"})
 
 Answer = dict[str, Any]
@@ -206,6 +215,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         content_type = self.headers.get("Content-Type", "")
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if url.path.startswith(UPLOAD_PATH):  # raw file bytes, whatever the content type says
+            self._send(self.server.standin._receive_upload(url.path, body))
+            return
         args: dict[str, Any] = {
             k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()
         }
@@ -307,7 +319,10 @@ class SlackStandIn:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "team.info": self._team_info,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
+        self._files: dict[str, dict[str, Any]] = {}  # file id -> name, length, bytes, where
         self.add_team(HOST_TEAM, "Saydo Test Council", "saydo-test")
         self.add_user(BOT_USER, name="saydo", real_name="Saydo", is_bot=True, bot_id=BOT_ID)
 
@@ -898,6 +913,74 @@ class SlackStandIn:
         message = self._bot_message(args, ts)
         self._messages.setdefault(channel, []).append(message)
         return {"channel": channel, "ts": ts, "message": message}
+
+    # -- files: the external upload flow -----------------------------------------------------
+
+    def _files_get_upload_url(self, args: dict[str, Any]) -> Answer:
+        """Step 1: reserve a file id and a URL to POST exactly `length` bytes to."""
+        length = str(args.get("length") or "")
+        if not args.get("filename") or not length.isdigit() or int(length) <= 0:
+            return _error("invalid_arguments", "filename and a positive length are required")
+        file_id = f"F{len(self._files) + 1:010d}"
+        self._files[file_id] = {
+            "id": file_id,
+            "name": args["filename"],
+            "length": int(length),
+            "alt_txt": args.get("alt_txt"),
+            "data": None,
+            "channels": [],
+        }
+        return {"upload_url": f"{self.base}{UPLOAD_PATH}{file_id}", "file_id": file_id}
+
+    def _receive_upload(self, path: str, body: bytes) -> _Reply:
+        """Step 2: the bytes, POSTed to the upload URL (answered 200 with a plain body)."""
+        file_id = path.removeprefix(UPLOAD_PATH)
+        with self._lock:
+            reserved = self._files.get(file_id)
+            if reserved is None:
+                return _Reply(404, {"ok": False, "error": "file_not_found"})
+            if len(body) != reserved["length"]:
+                return _Reply(400, {"ok": False, "error": "length_mismatch"})
+            reserved["data"] = body
+        return _Reply(200, {"ok": True})
+
+    def _files_complete_upload(self, args: dict[str, Any]) -> Answer:
+        """Step 3: share the uploaded files (with titles) in a conversation."""
+        try:
+            listed = json.loads(args.get("files") or "[]")
+        except json.JSONDecodeError:
+            return _error("invalid_arguments", "files must be a JSON array")
+        if not listed or any(not isinstance(f, dict) or "id" not in f for f in listed):
+            return _error("invalid_arguments", "files must list objects with an id")
+        found = [self._files.get(f["id"]) for f in listed]
+        if any(f is None or f["data"] is None for f in found):
+            return _error("file_not_found")
+        channel = args.get("channel_id")
+        if channel and channel not in self._channels:
+            return _error("channel_not_found")
+        shared = []
+        for entry, stored in zip(listed, found, strict=True):
+            stored["title"] = entry.get("title") or stored["name"]
+            if channel:
+                stored["channels"].append(channel)
+            shared.append({k: v for k, v in stored.items() if k != "data"})
+        if channel:
+            ts = self._next_ts()
+            message = {
+                "type": "message",
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+                "text": args.get("initial_comment") or "",
+                "ts": ts,
+                "files": shared,
+            }
+            self._messages.setdefault(channel, []).append(message)
+        return {"files": shared}
+
+    def uploaded(self) -> list[dict[str, Any]]:
+        """Every file uploaded and shared: id, name, title, alt_txt, channels and `data`."""
+        with self._lock:
+            return [dict(f) for f in self._files.values() if f.get("title")]
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> Answer:
         problem = self._message_problem(args)

@@ -49,6 +49,10 @@ class CharterSettings:
     max_overdue: int = 6
     holiday_calendars: dict[str, str] = field(default_factory=dict)  # organisation -> "GB-ENG"
     course_correction: bool = True  # the escalation playbook's private extra coffee
+    # How far (as % of an objective's planned change) a value may trail the straight line
+    # from baseline to target and still be on track; also a project's allowed overspend.
+    objective_tolerance_percent: int = 10
+    currency: str = "GBP"  # ISO 4217: the money in the partnership's cost ledger
 
     def nudge_policy(self, holidays: frozenset[date] = frozenset()) -> NudgePolicy:
         return NudgePolicy(

@@ -19,13 +19,16 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
 from bot.commitments.lifecycle import STATE_COLUMNS, CommitmentState, Outcome, outcome
+from bot.costs.export import EXPORTS as COST_EXPORTS
+from bot.objectives.export import EXPORTS as OBJECTIVE_EXPORTS
 from bot.reports.reviews import EXPORTS
 from storage import clock
 from storage.db import transaction
 from storage.models import Commitment, Partnership, Person
 
 FORMATS = ("csv", "json")
-WHAT = ("commitments", "reviews", "lessons", "coffee")
+WHAT = ("commitments", "reviews", "lessons", "coffee", "objectives", "measurements", "costs")
+SECTIONS = {**OBJECTIVE_EXPORTS, **COST_EXPORTS}  # more --what choices, from their packages
 COLUMNS = (
     "workspace_id",
     "reference",
@@ -189,8 +192,8 @@ def export(
     columns: Sequence[str] = COLUMNS
     if what == "commitments":
         records = rows(engine, now=now or clock.now(), channels=channels, since=since)
-    elif what in EXPORTS:
-        columns, source = EXPORTS[what]
+    elif what in EXPORTS or what in SECTIONS:
+        columns, source = {**EXPORTS, **SECTIONS}[what]
         records = source(engine, channels=channels, since=since)
     else:
         choices = ", ".join(WHAT)

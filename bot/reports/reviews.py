@@ -27,8 +27,10 @@ from sqlalchemy import Engine, Integer, and_, bindparam, func, or_, select, upda
 from bot.charter.service import current_charter, review_date_after
 from bot.commitments.lifecycle import Status
 from bot.commitments.service import PartnershipRef, PersonRef, partnership_ref, person_ref
+from bot.costs.service import Ledger, partnership_ledger
+from bot.objectives.service import MAX_CHARTS, ObjectiveView, partnership_objectives
 from bot.outbox.sending import STILL_USEFUL, Planned, enqueue
-from bot.policy.charter_settings import CharterSettings
+from bot.policy.charter_settings import CharterSettings, settings_in
 from bot.refusal import Refusal
 from bot.reports import figures as reports
 from bot.reports.figures import Tally
@@ -39,8 +41,10 @@ from storage.models import (
     CoffeePairing,
     CoffeeRound,
     Commitment,
+    CostProject,
     Lesson,
     Member,
+    Objective,
     Partnership,
     Person,
     ReviewRecord,
@@ -176,6 +180,8 @@ class Pack:
     charter_version: int
     open_proposals: tuple[tuple[int, datetime], ...]  # (id, created_at)
     open_proposals_count: int
+    objectives: tuple[ObjectiveView, ...] = ()
+    costs: Ledger | None = None
 
 
 def quarter_bounds(review_date: date, tz: str) -> tuple[datetime, datetime, datetime]:
@@ -379,6 +385,8 @@ def evidence_pack(engine: Engine, *, partnership_id: int, review_date: date, now
         charter_version=header.charter_version,
         open_proposals=tuple((r.id, r.created_at) for r in open_rows),
         open_proposals_count=open_rows[0].total if open_rows else 0,
+        objectives=tuple(partnership_objectives(engine, partnership_id=partnership_id, now=now)),
+        costs=partnership_ledger(engine, partnership_id=partnership_id, now=now),
     )
 
 
@@ -729,3 +737,50 @@ EXPORTS = {
     "lessons": (LESSON_COLUMNS, lesson_rows),
     "coffee": (COFFEE_COLUMNS, coffee_rows),
 }
+
+
+# --- the evidence pack's charts -----------------------------------------------------------
+
+PACK_CHART = "pack_chart"
+PACK_CHART_DELAY = timedelta(minutes=1)  # right after the evidence pack's first post
+PACK_RATIO = "ratio"
+PACK_SPEND = "spend"
+QUARTER_WEEKS = 13
+
+
+def plan_pack_charts(engine: Engine, *, now: datetime) -> int:
+    """With the evidence pack's first post (14 days before a review), one chart upload per
+    objective (the first few) and one of spend against budget, each planned once:
+    `pack_chart:<partnership id>:<review date>:<O1|spend>`."""
+    first = OFFSETS[0]
+    planned = []
+    with transaction(engine) as session:
+        for p in session.execute(select(Partnership)).scalars().all():
+            settings = settings_in(session, p.id)
+            today = now.astimezone(ZoneInfo(p.tz)).date()
+            review = review_date_after(settings, began=began(p, p.created_at), after=today)
+            at = reminder_at(settings, p.tz, review, first) + PACK_CHART_DELAY
+            if not now - STILL_USEFUL <= at <= now + PLAN_AHEAD:
+                continue
+            numbers = session.execute(
+                select(Objective.number)
+                .where(Objective.partnership_id == p.id)
+                .order_by(Objective.number)
+                .limit(MAX_CHARTS)
+            ).scalars()
+            names = [PACK_RATIO, *(f"O{n}" for n in numbers)]
+            if session.execute(
+                select(CostProject.id).where(CostProject.partnership_id == p.id)
+            ).first():
+                names.append(PACK_SPEND)
+            planned += [
+                Planned(
+                    slot_key=f"{PACK_CHART}:{p.id}:{review.isoformat()}:{name}",
+                    kind=PACK_CHART,
+                    channel=p.channel_id,
+                    due_at=at,
+                )
+                for name in names
+            ]
+        enqueue(session, planned, now=now)
+    return len(planned)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, func, select
 
 from bot.charter.service import weekly_instant
 from bot.commitments.service import PartnershipRef
+from bot.objectives.service import ObjectiveView, partnership_objectives
 from bot.outbox.sending import STILL_USEFUL, Planned, enqueue
 from bot.policy.charter_settings import BY_PERSON, CharterSettings
 from bot.reports import figures as reports
@@ -36,6 +37,7 @@ class Weekly:
     calendar: reports.Calendar
     week_start_local: datetime
     week_end_local: datetime
+    objectives: tuple[ObjectiveView, ...] = ()
 
 
 def slot_key(partnership_id: int, local_day) -> str:
@@ -134,4 +136,5 @@ def weekly(engine: Engine, *, partnership_id: int, at: datetime, now: datetime) 
         calendar=reports.calendar(settings, ref.tz, header.began, now=now),
         week_start_local=week_start.astimezone(zone),
         week_end_local=week_end.astimezone(zone),
+        objectives=tuple(partnership_objectives(engine, partnership_id=partnership_id, now=now)),
     )

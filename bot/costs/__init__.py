@@ -1,0 +1,1 @@
+"""Costs against a baseline: service areas, baselines, projects with budgets, spend."""

@@ -1,0 +1,1 @@
+"""Measurable shared objectives (SMART KPIs): storage access, status, reminders, Block Kit."""
