@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.config import Settings
+from bot.installations import NOT_INSTALLED, oauth_flow
 from bot.slack_client import build_web_client
 from handlers.common import FIRST_DELIVERY, Workers
 from handlers.errors import answer_unexpected_error
@@ -47,10 +48,14 @@ def create_app(
     tests and the playground, which dispatch in-process)."""
     if process_before_response:
         workers = Workers.inline()
+    client = client or build_web_client(settings)
     # HTTP requests are size-checked and signature-checked on their raw bytes before Bolt
     # parses them (`bot.server`); Socket Mode requests are not signed.
     app = App(
-        client=client or build_web_client(settings),
+        client=client,
+        # OAuth mode: each request is authorised with its workspace's installation.
+        oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
+        user_facing_authorize_error_message=NOT_INSTALLED,
         signing_secret=settings.signing_secret,
         request_verification_enabled=False,
         # auth.test runs on the first request, not at construction: start-up never hangs on Slack.

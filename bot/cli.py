@@ -199,12 +199,19 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.installations import installed
     from bot.slack_client import build_web_client
     from storage import migrate
     from storage.db import create_db_engine, ping
 
     engine = create_db_engine(settings.database_url)
-    mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+    mode = (
+        "Socket Mode"
+        if settings.socket_mode
+        else "HTTP mode, installed through OAuth"
+        if settings.oauth
+        else "HTTP mode"
+    )
     missing = settings.missing_for_slack()
 
     def configuration() -> str:
@@ -225,6 +232,8 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
         return f"up to date ({head})"
 
     def slack() -> str:
+        if settings.oauth:
+            return installations()
         if not settings.bot_token:
             raise RuntimeError("SLACK_BOT_TOKEN is not set")
         try:
@@ -232,6 +241,23 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
         except SlackApiError as error:
             raise RuntimeError(f"auth.test answered {error.response.get('error')}") from None
         return f"auth.test ok: {result['user']} in {result['team']} ({result['team_id']})"
+
+    def installations() -> str:
+        known = installed(settings, engine)
+        if not known:
+            return "no workspace has installed Saydo yet (open /slack/install)"
+        lines, refused = [], False
+        for each in known:
+            try:
+                build_web_client(settings, token=each.bot_token).auth_test()
+                lines.append(f"{each.describe()}: auth.test ok")
+            except SlackApiError as error:
+                refused = True
+                lines.append(f"{each.describe()}: auth.test answered {error.response.get('error')}")
+        report = f"{len(known)} installation(s): " + "; ".join(lines)
+        if refused:
+            raise RuntimeError(report)
+        return report
 
     checks: list[tuple[str, Callable[[], str]]] = [
         ("configuration", configuration),

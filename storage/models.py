@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -297,3 +299,13 @@ class ReviewRecord(SQLModel, table=True):
     charter_changes: str = Field(default="", sa_column=Column(Text, nullable=False))
     proposal_id: int | None = Field(default=None, foreign_key="charter_proposal.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
+
+
+# slack_sdk's installation and OAuth state stores (`bot.installations`) keep their own tables;
+# declared here as the library builds them, so the migrations are checked against them too.
+INSTALLATIONS_TABLE = SQLAlchemyInstallationStore.default_installations_table_name
+BOTS_TABLE = SQLAlchemyInstallationStore.default_bots_table_name
+OAUTH_STATES_TABLE = SQLAlchemyOAuthStateStore.default_table_name
+SQLAlchemyInstallationStore.build_installations_table(SQLModel.metadata, INSTALLATIONS_TABLE)
+SQLAlchemyInstallationStore.build_bots_table(SQLModel.metadata, BOTS_TABLE)
+SQLAlchemyOAuthStateStore.build_oauth_states_table(SQLModel.metadata, OAUTH_STATES_TABLE)
