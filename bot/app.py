@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.config import Settings
-from bot.installations import NOT_INSTALLED, oauth_flow
+from bot.installations import NOT_INSTALLED, home_teams, oauth_flow
 from bot.slack_client import build_web_client
-from handlers.common import FIRST_DELIVERY, Workers
+from handlers.common import FIRST_DELIVERY, SHARED_CHANNEL_HOME, Workers
 from handlers.errors import answer_unexpected_error
 from storage.events import claim_event
 
@@ -65,6 +65,11 @@ def create_app(
         process_before_response=True,
     )
     app.middleware(_once_per_delivery(engine))
+    if settings.oauth:
+        app.middleware(_shared_channel_home(engine))
+        # Bolt's own listeners: `app_uninstalled` and `tokens_revoked` delete the affected
+        # installations from the store at once; the outbox reads the store for every send.
+        app.enable_token_revocation_listeners()
     app.error(_answer_unexpected_error)
     handlers.register_all(app, engine, workers or workers_for(settings))
     # Last, so it only sees what no listener took: a signed event Saydo ignores is still
@@ -96,6 +101,21 @@ def _once_per_delivery(engine: Engine):
         key = _delivery_key(body)
         if key:
             context[FIRST_DELIVERY] = functools.partial(claim_event, engine, event_id=key)
+        return next()
+
+    return middleware
+
+
+def _shared_channel_home(engine: Engine):
+    """Middleware (OAuth mode): a request in a channel that is already a partnership is
+    scoped to that partnership's workspace (`handlers.common.workspace_id`). One small read
+    before the acknowledgement."""
+
+    def middleware(context: BoltContext, next) -> BoltResponse | None:
+        if context.channel_id:
+            home = home_teams(engine, context.channel_id)
+            if home:
+                context[SHARED_CHANNEL_HOME] = home[0]
         return next()
 
     return middleware

@@ -342,17 +342,24 @@ def _migrated_engine(settings: Settings):
 
 
 def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.installations import router_for
     from bot.slack_client import build_web_client
     from scheduler.jobs import build_sweeper, run_sweeps
 
     now = _instant(args.now)
-    if not args.dry_run and not settings.bot_token:
-        raise ConfigError("sending needs SLACK_BOT_TOKEN (or use --dry-run).")
+    if not args.dry_run and not (settings.bot_token or settings.oauth):
+        raise ConfigError(
+            "sending needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(or use --dry-run)."
+        )
     engine = _migrated_engine(settings)
     try:
         reports = run_sweeps(
             build_sweeper(
-                engine, build_web_client(settings), concurrency=settings.outbox_concurrency
+                engine,
+                build_web_client(settings),
+                concurrency=settings.outbox_concurrency,
+                router=router_for(settings, engine),
             ),
             now=now,
             dry_run=args.dry_run,

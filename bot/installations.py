@@ -7,6 +7,7 @@ installation of the team (or Enterprise Grid org) it came from.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,10 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, select
 
 from bot.config import ConfigError, Settings
+from bot.outbox import GROUP_DM_PREFIX, Route
+from bot.slack_client import build_web_client
+from storage.db import transaction
+from storage.models import Member, Partnership, Person
 
 MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
 # What a person of a workspace without an installation is told (privately) when they use a
@@ -92,3 +97,72 @@ def installed(settings: Settings, engine: Engine) -> list[Installed]:
                 row["team_id"], row["team_name"], row["enterprise_id"], row["bot_token"]
             )
     return sorted(rows.values(), key=lambda i: (i.enterprise_id or "", i.team_id or ""))
+
+
+def router_for(settings: Settings, engine: Engine) -> Routes | None:
+    """The outbox's router in OAuth mode; None in single-workspace mode (the one token)."""
+    return Routes(settings, engine) if settings.oauth else None
+
+
+class Routes:
+    """OAuth mode's outbox router: a conversation is reached through the installation of a
+    workspace that is in it. A DM (or group DM) goes through the person's own workspace; a
+    channel through the workspace its partnership was set up in, else through the workspace of
+    any active member. The store is read for every message, so an uninstalled workspace's
+    token is never used again; one client is kept per token."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = installation_store(settings, engine)
+        self._clients: dict[str, WebClient] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, channel: str) -> Route | None:
+        for team in teams_reaching(self.engine, channel):
+            bot = self.store.find_bot(enterprise_id=None, team_id=team)
+            if bot is not None and bot.bot_token:
+                return Route(team, self._client(bot.bot_token))
+        return None
+
+    def _client(self, token: str) -> WebClient:
+        with self._lock:
+            if token not in self._clients:
+                self._clients[token] = build_web_client(self.settings, token=token)
+            return self._clients[token]
+
+
+def teams_reaching(engine: Engine, channel: str) -> list[str]:
+    """The workspaces whose installation could post to `channel`, the most fitting first."""
+    with transaction(engine) as session:
+        if channel.startswith(GROUP_DM_PREFIX) or channel[:1] in ("U", "W"):
+            users = channel.removeprefix(GROUP_DM_PREFIX).split(",")
+            teams = session.execute(
+                select(Person.team_id).where(Person.user_id.in_(users))
+            ).scalars()
+            return list(dict.fromkeys(teams))
+        home = _home_teams(session, channel)
+        members = session.execute(
+            select(Person.team_id)
+            .join(Member, Member.person_id == Person.id)
+            .join(Partnership, Partnership.id == Member.partnership_id)
+            .where(Partnership.channel_id == channel, Member.active)
+            .order_by(Member.id)
+        ).scalars()
+        return list(dict.fromkeys([*home, *members]))
+
+
+def home_teams(engine: Engine, channel_id: str) -> list[str]:
+    """The workspaces a channel's partnership was set up in, the first first."""
+    with transaction(engine) as session:
+        return _home_teams(session, channel_id)
+
+
+def _home_teams(session, channel_id: str) -> list[str]:
+    return list(
+        session.execute(
+            select(Partnership.team_id)
+            .where(Partnership.channel_id == channel_id)
+            .order_by(Partnership.id)
+        ).scalars()
+    )

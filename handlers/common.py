@@ -35,6 +35,9 @@ from handlers.errors import answer_unexpected_error
 logger = logging.getLogger(__name__)
 
 ENGINE_KEY = "saydo_engine"
+# OAuth mode: the workspace a shared channel's partnership belongs to, when the request came
+# through another workspace's installation (set by `bot.app`).
+SHARED_CHANNEL_HOME = "saydo_shared_channel_home"
 # An event's `claim_event`, set by the app's middleware: False when the event was handled before.
 FIRST_DELIVERY = "saydo_first_delivery"
 BEFORE_WORK = "saydo_before_work"
@@ -63,8 +66,12 @@ def workspace_id(context: BoltContext) -> str:
     """The workspace Saydo is installed in: the scope of partnerships and references.
 
     Taken from `auth.test`, not the payload, because a partner in a Slack Connect channel
-    sends payloads carrying their own workspace's id.
+    sends payloads carrying their own workspace's id. In OAuth mode, a request in a shared
+    channel that already is a partnership belongs to that partnership's workspace, whichever
+    installation it came through: one channel, one partnership.
     """
+    if context.get(SHARED_CHANNEL_HOME):
+        return context[SHARED_CHANNEL_HOME]
     result = context.authorize_result
     return (result.team_id if result is not None else None) or context.team_id
 

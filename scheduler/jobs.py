@@ -11,7 +11,7 @@ from bot import channel_messages, clock, coffee, nudges, reviews, summaries
 from bot.commitments import CHANNEL_MESSAGE
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY
 from bot.nudge_planning import NUDGE
-from bot.outbox import Report, Sweeper, worker_name
+from bot.outbox import Report, Router, Sweeper, worker_name
 from handlers.members import REFRESH_SECONDS, refresh_all_members
 from scheduler import Sweep
 
@@ -30,11 +30,16 @@ PLANNERS = {"reviews": reviews.plan, "summaries": summaries.plan, "coffee": coff
 
 
 def build_sweeper(
-    engine: Engine, client: WebClient, *, concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
+    engine: Engine,
+    client: WebClient,
+    *,
+    concurrency: int = DEFAULT_OUTBOX_CONCURRENCY,
+    router: Router | None = None,
 ) -> Sweeper:
     return Sweeper(
         engine=engine,
         client=client,
+        router=router,
         renderers=RENDERERS,
         worker=worker_name(),
         concurrency=concurrency,

@@ -174,6 +174,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     claimed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     claimed_by: str | None = Field(default=None, max_length=64)
+    # OAuth mode: the workspace whose installation sent it.
+    sent_by_team: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 

@@ -3,20 +3,38 @@ is authorised with the installation of the workspace it comes from."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from sqlalchemy import select
 
+from bot.commitments import ensure_partnership, save_person
 from bot.installations import bot_scopes
+from bot.members import upsert_member
+from bot.outbox import Planned, enqueue
+from storage.db import transaction
+from storage.models import OutboxMessage, Partnership
 from tests.saydo_process import SIGNING_SECRET, SaydoProcess
 from tests.test_cli import run_saydo
 
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "0123456789abcdef0123456789abcdef"
 STATE_COOKIE = "slack-app-oauth-state"
+
+
+OAUTH_ENV = {
+    "SLACK_BOT_TOKEN": "",
+    "SLACK_CLIENT_ID": CLIENT_ID,
+    "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+}
 
 
 @pytest.fixture
@@ -28,11 +46,7 @@ def oauth_saydo(people, database_url, tmp_path):
         database_url=database_url,
         workdir=tmp_path,
         response_url_factory=people.response_url,
-        extra_env={
-            "SLACK_BOT_TOKEN": "",
-            "SLACK_CLIENT_ID": CLIENT_ID,
-            "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-        },
+        extra_env=OAUTH_ENV,
     )
     process.start("--no-scheduler")
     yield process
@@ -162,3 +176,155 @@ def test_doctor_reports_oauth_mode_and_each_installation(
         in result.stdout
     )
     assert not any(token in result.stdout for token in people.installed_teams())
+
+
+def token_of(slack) -> dict[str, str]:
+    return {team: token for token, team in slack.installed_teams().items()}
+
+
+def in_a_month() -> str:
+    return f"{datetime.now(UTC) + timedelta(days=30):%d %b %Y}"
+
+
+def test_commands_from_two_workspaces_in_one_shared_channel_are_one_partnership(
+    oauth_saydo, people, engine
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+
+    oauth_saydo.command("/commit", f"send the budget by {in_a_month()}", user_id="U0ALICE")
+    first = people.wait_for("response_url")[0].args
+    oauth_saydo.command(
+        "/commit", f"review the budget by {in_a_month()}", user_id="U0CAROL", team_id="T0PARTNER"
+    )
+    second = people.wait_for("response_url", count=2)[1].args
+
+    assert "Logged *#1*" in first["text"] and "Logged *#2*" in second["text"]
+    with transaction(engine) as session:
+        channels = session.execute(select(Partnership.channel_id)).scalars().all()
+    assert channels == ["C0PARTNER"]
+
+
+def shared_channel(engine, *, home: str) -> None:
+    """C0PARTNER set up in workspace `home`, with Alice (T0001) and Carol (T0PARTNER)."""
+    now = datetime.now(UTC)
+    partnership = ensure_partnership(engine, team_id=home, channel_id="C0PARTNER")
+    for team, user, name in (("T0001", "U0ALICE", "alice"), ("T0PARTNER", "U0CAROL", "carol")):
+        person = save_person(
+            engine, team_id=team, user_id=user, name=name, tz="UTC", locale=None, now=now
+        )
+        upsert_member(
+            engine, partnership_id=partnership.id, person=person, organisation=team, now=now
+        )
+
+
+def queue(engine, channels: list[str]) -> None:
+    """A ready-made message to each of `channels`, due now, in this order."""
+    now = datetime.now(UTC)
+    with transaction(engine) as session:
+        enqueue(
+            session,
+            [
+                Planned(
+                    f"test:{n}",
+                    "announcement",
+                    channel,
+                    now + timedelta(microseconds=n),
+                    payload={"text": f"message {n}"},
+                )
+                for n, channel in enumerate(channels)
+            ],
+            now=now,
+        )
+
+
+def rows(engine) -> list[tuple[str, str, str | None, str | None]]:
+    """The queued test messages: channel, state, the workspace that sent it, last error."""
+    with transaction(engine) as session:
+        return [
+            (r.channel, r.state, r.sent_by_team, r.last_error)
+            for r in session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.slot_key.startswith("test:"))
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        ]
+
+
+def tick(slack, database_url, tmp_path, **extra) -> subprocess.Popen:
+    env = {
+        "DATABASE_URL": database_url,
+        "SLACK_API_URL": slack.url,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "OUTBOX_CONCURRENCY": "1",
+        **OAUTH_ENV,
+        **extra,
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "tick"],
+        env={**clean, **env},
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_each_message_is_sent_with_the_token_of_an_installation_that_reaches_it(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    shared_channel(engine, home="T0PARTNER")
+    queue(engine, ["U0CAROL", "U0ALICE", "C0PARTNER"])
+    people.clear()
+
+    output, _ = tick(people, database_url, tmp_path).communicate(timeout=60)
+
+    tokens = token_of(people)
+    sent = {c.args["channel"]: c.token for c in people.calls_to("chat.postMessage")}
+    assert sent == {
+        "U0CAROL": tokens["T0PARTNER"],  # a DM through the person's own workspace
+        "U0ALICE": tokens["T0001"],
+        "C0PARTNER": tokens["T0PARTNER"],  # a channel through its partnership's workspace
+    }, output
+    assert [(channel, team) for channel, _, team, _ in rows(engine)] == [
+        ("U0CAROL", "T0PARTNER"),
+        ("U0ALICE", "T0001"),
+        ("C0PARTNER", "T0PARTNER"),
+    ]
+
+
+def test_uninstall_mid_fan_out_sends_nothing_with_a_revoked_token_and_loses_nothing(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    shared_channel(engine, home="T0PARTNER")
+    queue(engine, ["U0CAROL", "U0ALICE", "U0CAROL", "C0PARTNER", "C0PARTNER"])
+    revoked = token_of(people)["T0PARTNER"]
+    people.clear()
+    people.hold("chat.postMessage")
+    sending = tick(people, database_url, tmp_path)
+    people.wait_until_held("chat.postMessage", timeout=30)
+    waiting_since = time.monotonic()
+
+    # The first DM to Carol is on its way when her workspace uninstalls Saydo.
+    people.uninstall("T0PARTNER")
+    assert oauth_saydo.event({"type": "app_uninstalled"}, team_id="T0PARTNER").status_code == 200
+    while stored_bot_token(engine, "T0PARTNER") is not None:
+        assert time.monotonic() - waiting_since < 30, "the installation was never deleted"
+        time.sleep(0.05)
+    people.release()
+    output, _ = sending.communicate(timeout=60)
+
+    with_revoked = [c for c in people.calls_to("chat.postMessage") if c.token == revoked]
+    assert [c.answered for c in with_revoked] == ["error:token_revoked"], output  # in flight
+    assert rows(engine) == [
+        ("U0CAROL", "pending", None, "token_revoked"),  # routed afresh at the next sweep
+        ("U0ALICE", "sent", "T0001", None),
+        ("U0CAROL", "failed", None, "no installation of Saydo reaches this conversation"),
+        ("C0PARTNER", "sent", "T0001", None),  # rerouted through Alice's workspace
+        ("C0PARTNER", "sent", "T0001", None),
+    ]

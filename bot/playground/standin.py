@@ -289,11 +289,13 @@ class SlackStandIn:
         self._custom: dict[str, AnswerFn] = {}
         self._delay_seconds = 0.0
         self._held: set[str] = set()
+        self._waiting: dict[str, int] = {}  # method -> calls held
         self._released = threading.Condition(self._lock)
         self._views_made = 0
         self._oauth_client: tuple[str, str] | None = None
         self._codes: dict[str, tuple[str, str, str]] = {}  # code -> (team, installer, scopes)
         self._installed_tokens: dict[str, str] = {}  # bot token issued by OAuth -> its team
+        self._revoked_tokens: set[str] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._builtin: dict[str, AnswerFn] = {
@@ -387,6 +389,15 @@ class SlackStandIn:
         """Each bot token issued through ``oauth.v2.access``, with its team."""
         with self._lock:
             return dict(self._installed_tokens)
+
+    def uninstall(self, team_id: str) -> None:
+        """A workspace's admin removes the app: every token issued to it stops working
+        (``token_revoked``) at once. Slack then sends the app ``app_uninstalled``; tests send
+        that event to Saydo themselves."""
+        with self._lock:
+            self._revoked_tokens.update(
+                token for token, team in self._installed_tokens.items() if team == team_id
+            )
 
     # -- directory -----------------------------------------------------------------------------
 
@@ -699,6 +710,12 @@ class SlackStandIn:
             self._held.clear()
             self._released.notify_all()
 
+    def wait_until_held(self, method: str, timeout: float = 5.0) -> None:
+        """Return once a call of ``method`` is waiting for ``release()``."""
+        with self._lock:
+            if not self._changed.wait_for(lambda: self._waiting.get(method), timeout):
+                raise AssertionError(f"no {method} call arrived in {timeout} s")
+
     def set_answer(self, method: str, answer: Answer | AnswerFn) -> None:
         """Answer ``method`` with a fixed body or ``answer(args)``; ``ok: true`` unless given."""
         with self._lock:
@@ -766,8 +783,12 @@ class SlackStandIn:
     ) -> _Reply:
         at = time.time()
         with self._lock:
-            while method in self._held:
-                self._released.wait()
+            if method in self._held:
+                self._waiting[method] = self._waiting.get(method, 0) + 1
+                self._changed.notify_all()
+                while method in self._held:
+                    self._released.wait()
+                self._waiting[method] -= 1
         args = _decode_json_args(raw_args)
         problems = self.contract(method, args) if self.contract else []
         with self._lock:
@@ -841,6 +862,8 @@ class SlackStandIn:
             problems = _argument_problems(method, args)
             if problems:
                 return _Reply(200, _error("invalid_arguments", *problems))
+        if token in self._revoked_tokens:
+            return _Reply(200, _error("token_revoked"))
         team = self._installed_tokens.get(token or "")
         if team is not None:
             refused = self._out_of_reach(team, args)
