@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from bot.config import CREDENTIALS_HELP, ConfigError, Settings, configure_loggin
 from storage.db import database_problem
 
 EXIT_USAGE = 2
+_SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,6 +128,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     tick.add_argument("--dry-run", action="store_true", help="send nothing and change nothing")
     tick.set_defaults(handler=_tick)
+
+    forget = commands.add_parser(
+        "forget",
+        help="erase a person's personal data, keeping the counts (see README 'Data and privacy')",
+        description="Replace a person by a tombstone: their name, Slack id and profile copy, "
+        "and the free text they wrote, are erased; every count and ratio stays. Prints what "
+        "changed; running it again changes nothing.",
+    )
+    forget.add_argument("--user", required=True, metavar="USER_ID", help="their Slack user id")
+    forget.add_argument(
+        "--team", metavar="TEAM_ID", help="only in this workspace (default: in every workspace)"
+    )
+    forget.set_defaults(handler=_forget)
 
     schedule = commands.add_parser("schedule", help="what Saydo will send in the next days")
     schedule.add_argument("--days", type=int, default=7, help="how far ahead (default: 7)")
@@ -277,6 +292,24 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
             print(f"FAIL  {name}: {_one_line(error)}")
     engine.dispose()
     return 1 if failures else 0
+
+
+def _forget(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.erasure import forget
+
+    if not _SLACK_ID.fullmatch(args.user) or (args.team and not _SLACK_ID.fullmatch(args.team)):
+        raise ConfigError("--user and --team take Slack ids such as U0123ABCD and T0123ABCD.")
+    engine = _migrated_engine(settings)
+    try:
+        erased = forget(engine, user_id=args.user, team_id=args.team)
+    finally:
+        engine.dispose()
+    where = f" in {args.team}" if args.team else ""
+    if not erased.people:
+        print(f"No personal data of {args.user}{where} is kept: nothing to erase.")
+    for line in erased.lines():
+        print(line)
+    return 0
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
