@@ -328,3 +328,19 @@ def test_uninstall_mid_fan_out_sends_nothing_with_a_revoked_token_and_loses_noth
         ("C0PARTNER", "sent", "T0001", None),  # rerouted through Alice's workspace
         ("C0PARTNER", "sent", "T0001", None),
     ]
+
+
+def test_revoked_bot_tokens_are_deleted_at_once(oauth_saydo, people, engine):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+
+    revoked = oauth_saydo.event(
+        {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}}, team_id="T0PARTNER"
+    )
+
+    assert revoked.status_code == 200
+    waiting_since = time.monotonic()
+    while stored_bot_token(engine, "T0PARTNER") is not None:
+        assert time.monotonic() - waiting_since < 30, "the revoked token was kept"
+        time.sleep(0.05)
+    assert stored_bot_token(engine, "T0001") == token_of(people)["T0001"]
