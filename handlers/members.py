@@ -42,6 +42,7 @@ from bot.members import (
     set_organisation,
     upsert_member,
 )
+from bot.outbox import Route, Router
 from bot.people import UnknownPerson, person_for
 from handlers import common
 from handlers.saydo_command import subcommand
@@ -135,12 +136,19 @@ def refresh_members(engine: Engine, client: WebClient, *, partnership: Partnersh
     return Refreshed(partnership, active=len(present), deactivated=len(gone))
 
 
-def refresh_all_members(engine: Engine, client: WebClient) -> list[Refreshed]:
-    """The periodic sweep: every partnership in turn; one failing channel doesn't stop it."""
+def refresh_all_members(
+    engine: Engine, client: WebClient, *, router: Router | None = None
+) -> list[Refreshed]:
+    """The periodic sweep: every partnership in turn; one failing channel doesn't stop it.
+    In OAuth mode (`router`) each channel is read through an installation that reaches it."""
     done: list[Refreshed] = []
     for partnership in all_partnerships(engine):
+        route = router(partnership.channel_id) if router is not None else Route(None, client)
+        if route is None:
+            logger.info("No installation reaches %s; its members wait", partnership.channel_id)
+            continue
         try:
-            done.append(refresh_members(engine, client, partnership=partnership))
+            done.append(refresh_members(engine, route.client, partnership=partnership))
         except SlackApiError as error:
             logger.warning(
                 "Could not refresh the members of %s: %s",

@@ -68,7 +68,7 @@ def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
         ),
         Sweep(
             id="members",
-            func=lambda: refresh_all_members(sweeper.engine, sweeper.client),
+            func=lambda: refresh_all_members(sweeper.engine, sweeper.client, router=sweeper.router),
             seconds=REFRESH_SECONDS,
         ),
     )

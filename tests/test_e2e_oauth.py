@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,9 +18,12 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from sqlalchemy import select
 
 from bot.commitments import ensure_partnership, save_person
-from bot.installations import bot_scopes
+from bot.config import load_settings
+from bot.installations import Routes, bot_scopes
 from bot.members import upsert_member
 from bot.outbox import Planned, enqueue
+from bot.slack_client import build_web_client
+from handlers.members import refresh_all_members
 from storage.db import transaction
 from storage.models import OutboxMessage, Partnership
 from tests.saydo_process import SIGNING_SECRET, SaydoProcess
@@ -344,3 +348,17 @@ def test_revoked_bot_tokens_are_deleted_at_once(oauth_saydo, people, engine):
         assert time.monotonic() - waiting_since < 30, "the revoked token was kept"
         time.sleep(0.05)
     assert stored_bot_token(engine, "T0001") == token_of(people)["T0001"]
+
+
+def test_members_are_refreshed_through_an_installation_in_the_channel(oauth_saydo, people, engine):
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    shared_channel(engine, home="T0001")  # its own workspace never installed Saydo
+    people.clear()
+    settings = load_settings(
+        {"SLACK_API_URL": people.url, **OAUTH_ENV}, dotenv_path=Path("absent.env")
+    )
+
+    refresh_all_members(engine, build_web_client(settings), router=Routes(settings, engine))
+
+    (read,) = people.calls_to("conversations.members")
+    assert read.args["channel"] == "C0PARTNER" and read.token == token_of(people)["T0PARTNER"]
