@@ -152,7 +152,8 @@ class Route:
 # OAuth mode: the installation that reaches a conversation now, or None when none does
 # (`bot.installations.Routes`). Looked up for every send, so an uninstall takes effect at once.
 Router = Callable[[str], Route | None]
-# A token that no longer works: the message goes back to the queue and is routed again.
+# OAuth mode: a token that stopped working (its workspace uninstalled Saydo meanwhile): the
+# message goes back to the queue and is routed afresh a second later.
 REVOKED_TOKEN_ERRORS = frozenset({"token_revoked", "invalid_auth"})
 
 
@@ -522,7 +523,7 @@ class Sweeper:
             self._finish(item, state=State.FAILED, last_error=code, attempts=item.attempts + 1)
             logger.warning("Giving up on %s: %s", item.slot_key, code)
             return Report(item, "failed", code)
-        if code in REVOKED_TOKEN_ERRORS:  # uninstalled meanwhile: routed afresh, soon
+        if code in REVOKED_TOKEN_ERRORS and self.router is not None:  # uninstalled meanwhile
             return self._retry_later(item, now, code, after=timedelta(seconds=1))
         if error.response.status_code == 429:
             retry_after = int(error.response.headers.get("Retry-After", "30") or 30)
