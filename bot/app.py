@@ -14,8 +14,9 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.config import Settings
+from bot.installations import NOT_INSTALLED, home_teams, oauth_flow
 from bot.slack_client import SlackDirectory, build_web_client
-from handlers.common import FIRST_DELIVERY, Services, Workers
+from handlers.common import FIRST_DELIVERY, SHARED_CHANNEL_HOME, Services, Workers
 from handlers.errors import answer_unexpected_error
 from storage.events import claim_event
 
@@ -47,10 +48,14 @@ def create_app(
     tests and the playground, which dispatch in-process)."""
     if process_before_response:
         workers = Workers.inline()
+    client = client or build_web_client(settings)
     # HTTP requests are size-checked and signature-checked on their raw bytes before Bolt
     # parses them (`bot.server`); Socket Mode requests are not signed.
     app = App(
-        client=client or build_web_client(settings),
+        client=client,
+        # OAuth mode: each request is authorised with its workspace's installation.
+        oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
+        user_facing_authorize_error_message=NOT_INSTALLED,
         signing_secret=settings.signing_secret,
         request_verification_enabled=False,
         # auth.test runs on the first request, not at construction: start-up never hangs on Slack.
@@ -60,6 +65,11 @@ def create_app(
         process_before_response=True,
     )
     app.middleware(_once_per_delivery(engine))
+    if settings.oauth:
+        app.middleware(_shared_channel_home(engine))
+        # Bolt's own listeners: `app_uninstalled` and `tokens_revoked` delete the affected
+        # installations from the store at once; the outbox reads the store for every send.
+        app.enable_token_revocation_listeners()
     app.error(_answer_unexpected_error)
     services = Services(engine=engine, directory=SlackDirectory(app.client))
     handlers.register_all(app, services, workers or workers_for(settings))
@@ -92,6 +102,21 @@ def _once_per_delivery(engine: Engine):
         key = _delivery_key(body)
         if key:
             context[FIRST_DELIVERY] = functools.partial(claim_event, engine, event_id=key)
+        return next()
+
+    return middleware
+
+
+def _shared_channel_home(engine: Engine):
+    """Middleware (OAuth mode): a request in a channel that is already a partnership is
+    scoped to that partnership's workspace (`handlers.common.workspace_id`). One small read
+    before the acknowledgement."""
+
+    def middleware(context: BoltContext, next) -> BoltResponse | None:
+        if context.channel_id:
+            home = home_teams(engine, context.channel_id)
+            if home:
+                context[SHARED_CHANNEL_HOME] = home[0]
         return next()
 
     return middleware

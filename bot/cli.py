@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from storage import clock
 from storage.db import database_problem
 
 EXIT_USAGE = 2
+_SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -136,6 +138,19 @@ def _parser() -> argparse.ArgumentParser:
     tick.add_argument("--dry-run", action="store_true", help="send nothing and change nothing")
     tick.set_defaults(handler=_tick)
 
+    forget = commands.add_parser(
+        "forget",
+        help="erase a person's personal data, keeping the counts (see README 'Data and privacy')",
+        description="Replace a person by a tombstone: their name, Slack id and profile copy, "
+        "and the free text they wrote, are erased; every count and ratio stays. Prints what "
+        "changed; running it again changes nothing.",
+    )
+    forget.add_argument("--user", required=True, metavar="USER_ID", help="their Slack user id")
+    forget.add_argument(
+        "--team", metavar="TEAM_ID", help="only in this workspace (default: in every workspace)"
+    )
+    forget.set_defaults(handler=_forget)
+
     schedule = commands.add_parser("schedule", help="what Saydo will send in the next days")
     schedule.add_argument("--days", type=int, default=7, help="how far ahead (default: 7)")
     schedule.add_argument(
@@ -208,12 +223,19 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
+    from bot.installations import installed
     from bot.slack_client import build_web_client
     from storage import migrate
     from storage.db import create_db_engine, ping
 
     engine = create_db_engine(settings.database_url)
-    mode = "Socket Mode" if settings.socket_mode else "HTTP mode"
+    mode = (
+        "Socket Mode"
+        if settings.socket_mode
+        else "HTTP mode, installed through OAuth"
+        if settings.oauth
+        else "HTTP mode"
+    )
     missing = settings.missing_for_slack()
 
     def configuration() -> str:
@@ -234,6 +256,8 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
         return f"up to date ({head})"
 
     def slack() -> str:
+        if settings.oauth:
+            return installations()
         if not settings.bot_token:
             raise RuntimeError("SLACK_BOT_TOKEN is not set")
         try:
@@ -241,6 +265,23 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
         except SlackApiError as error:
             raise RuntimeError(f"auth.test answered {error.response.get('error')}") from None
         return f"auth.test ok: {result['user']} in {result['team']} ({result['team_id']})"
+
+    def installations() -> str:
+        known = installed(settings, engine)
+        if not known:
+            return "no workspace has installed Saydo yet (open /slack/install)"
+        lines, refused = [], False
+        for each in known:
+            try:
+                build_web_client(settings, token=each.bot_token).auth_test()
+                lines.append(f"{each.describe()}: auth.test ok")
+            except SlackApiError as error:
+                refused = True
+                lines.append(f"{each.describe()}: auth.test answered {error.response.get('error')}")
+        report = f"{len(known)} installation(s): " + "; ".join(lines)
+        if refused:
+            raise RuntimeError(report)
+        return report
 
     checks: list[tuple[str, Callable[[], str]]] = [
         ("configuration", configuration),
@@ -260,6 +301,24 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
             print(f"FAIL  {name}: {_one_line(error)}")
     engine.dispose()
     return 1 if failures else 0
+
+
+def _forget(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.erasure import forget
+
+    if not _SLACK_ID.fullmatch(args.user) or (args.team and not _SLACK_ID.fullmatch(args.team)):
+        raise ConfigError("--user and --team take Slack ids such as U0123ABCD and T0123ABCD.")
+    engine = _migrated_engine(settings)
+    try:
+        erased = forget(engine, user_id=args.user, team_id=args.team)
+    finally:
+        engine.dispose()
+    where = f" in {args.team}" if args.team else ""
+    if not erased.people:
+        print(f"No personal data of {args.user}{where} is kept: nothing to erase.")
+    for line in erased.lines():
+        print(line)
+    return 0
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
@@ -325,17 +384,24 @@ def _migrated_engine(settings: Settings):
 
 
 def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.installations import router_for
     from bot.slack_client import build_web_client
     from scheduler.jobs import build_sweeper, run_sweeps
 
     now = _instant(args.now)
-    if not args.dry_run and not settings.bot_token:
-        raise ConfigError("sending needs SLACK_BOT_TOKEN (or use --dry-run).")
+    if not args.dry_run and not (settings.bot_token or settings.oauth):
+        raise ConfigError(
+            "sending needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(or use --dry-run)."
+        )
     engine = _migrated_engine(settings)
     try:
         reports = run_sweeps(
             build_sweeper(
-                engine, build_web_client(settings), concurrency=settings.outbox_concurrency
+                engine,
+                build_web_client(settings),
+                concurrency=settings.outbox_concurrency,
+                router=router_for(settings, engine),
             ),
             now=now,
             dry_run=args.dry_run,

@@ -37,6 +37,9 @@ class Settings:
     bot_token: str | None = field(default=None, repr=False)
     signing_secret: str | None = field(default=None, repr=False)
     app_token: str | None = field(default=None, repr=False)
+    # Set both to let workspaces install Saydo through Slack's OAuth flow (HTTP mode).
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
     database_url: str = DEFAULT_DATABASE_URL
     slack_api_url: str = DEFAULT_SLACK_API_URL
     host: str = "0.0.0.0"
@@ -52,12 +55,17 @@ class Settings:
         return self.app_token is not None
 
     @property
+    def oauth(self) -> bool:
+        """Workspaces install Saydo through OAuth; each request uses its workspace's token."""
+        return self.client_id is not None
+
+    @property
     def has_credentials(self) -> bool:
-        return any((self.bot_token, self.signing_secret, self.app_token))
+        return any((self.bot_token, self.signing_secret, self.app_token, self.client_id))
 
     def missing_for_slack(self) -> list[str]:
         """Variables still needed to connect in the mode these settings select."""
-        missing = [] if self.bot_token else ["SLACK_BOT_TOKEN"]
+        missing = [] if self.bot_token or self.oauth else ["SLACK_BOT_TOKEN"]
         if not self.socket_mode and not self.signing_secret:
             missing.append("SLACK_SIGNING_SECRET")
         return missing
@@ -84,10 +92,16 @@ def load_settings(
         value = values.get(name, "").strip()
         return value or None
 
+    bot_token = _token(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-", "a bot token")
+    app_token = _token(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-", "an app-level token")
+    client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+    _check_oauth(client_id, client_secret, bot_token=bot_token, app_token=app_token)
     return Settings(
-        bot_token=_token(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-", "a bot token"),
+        client_id=client_id,
+        client_secret=client_secret,
+        bot_token=bot_token,
         signing_secret=_signing_secret(get("SLACK_SIGNING_SECRET")),
-        app_token=_token(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-", "an app-level token"),
+        app_token=app_token,
         database_url=_database_url(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
         slack_api_url=_slack_api_url(get("SLACK_API_URL") or DEFAULT_SLACK_API_URL),
         host=get("HOST") or "0.0.0.0",
@@ -115,6 +129,34 @@ def _token(value: str | None, name: str, prefix: str, kind: str) -> str | None:
             f"{name} must be {kind} starting with '{prefix}' (got one starting with '{shown}')."
         )
     return value
+
+
+def _check_oauth(
+    client_id: str | None,
+    client_secret: str | None,
+    *,
+    bot_token: str | None,
+    app_token: str | None,
+) -> None:
+    """OAuth needs both app credentials, HTTP mode, and no single workspace's token."""
+    if client_id is None and client_secret is None:
+        return
+    if client_id is None or client_secret is None:
+        missing = "SLACK_CLIENT_ID" if client_id is None else "SLACK_CLIENT_SECRET"
+        raise ConfigError(
+            f"{missing} is not set: installing through OAuth needs both SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (Basic Information page)."
+        )
+    if bot_token is not None:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set: use one workspace's token or "
+            "install through OAuth, not both."
+        )
+    if app_token is not None:
+        raise ConfigError(
+            "SLACK_APP_TOKEN and SLACK_CLIENT_ID are both set: installing through OAuth "
+            "needs HTTP mode; unset SLACK_APP_TOKEN."
+        )
 
 
 def _signing_secret(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app, workers_for
 from bot.config import ConfigError, Settings
+from bot.installations import router_for
 from bot.server import build_server, listen, make_wsgi_app
 from bot.slack_client import build_web_client
 from scheduler import build_scheduler, jobs
@@ -56,7 +57,12 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
     scheduler = (
         build_scheduler(
             jobs.scheduled(
-                jobs.build_sweeper(engine, client, concurrency=settings.outbox_concurrency)
+                jobs.build_sweeper(
+                    engine,
+                    client,
+                    concurrency=settings.outbox_concurrency,
+                    router=router_for(settings, engine),
+                )
             )
         )
         if with_scheduler

@@ -1,4 +1,5 @@
-"""HTTP mode: one WSGI app (`POST /slack/events`, `GET /healthz`) served by cheroot.
+"""HTTP mode: one WSGI app (`POST /slack/events`, `GET /healthz`, and in OAuth mode
+`GET /slack/install` and `GET /slack/oauth_redirect`) served by cheroot.
 
 cheroot is CherryPy's production HTTP server: a thread pool in this process, and a `stop()`
 that stops accepting, lets in-flight requests finish and joins its workers, which is what a
@@ -23,6 +24,7 @@ from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import parse_body
+from slack_bolt.response import BoltResponse
 
 from bot.config import ConfigError
 
@@ -58,6 +60,11 @@ def make_wsgi_app(app: App | None, health: HealthCheck, *, signing_secret: str |
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             healthy, report = health()
             return _json(start_response, 200 if healthy else 503, report)
+        flow = app.oauth_flow if app is not None else None
+        if flow is not None and path in (flow.install_path, flow.redirect_uri_path):
+            if method != "GET":
+                return _json(start_response, 405, {"error": "use GET"}, [("Allow", "GET")])
+            return _install_request(app, environ, start_response)
         if path == EVENTS_PATH and app is not None:
             if method != "POST":
                 return _json(start_response, 405, {"error": "use POST"}, [("Allow", "POST")])
@@ -85,7 +92,23 @@ def _slack_request(app: App, secret: bytes, environ: dict, start_response) -> It
     if request is None:
         logger.warning("Refused a signed request whose body is not a Slack payload")
         return _json(start_response, 400, {"error": "malformed body"})
-    answer = app.dispatch(request)
+    return _bolt_response(app.dispatch(request), start_response)
+
+
+def _install_request(app: App, environ: dict, start_response) -> Iterable[bytes]:
+    """Bolt's OAuth flow: the "Add to Slack" page, or Slack's redirect back with a code (its
+    state checked against the one issued and the installer's browser cookie)."""
+    http = WsgiHttpRequest(environ)
+    request = BoltRequest(body="", query=http.query_string, headers=http.get_headers())
+    flow = app.oauth_flow
+    if http.path == flow.install_path:
+        answer = flow.handle_installation(request)
+    else:
+        answer = flow.handle_callback(request)
+    return _bolt_response(answer, start_response)
+
+
+def _bolt_response(answer: BoltResponse, start_response) -> Iterable[bytes]:
     response = WsgiHttpResponse(status=answer.status, headers=answer.headers, body=answer.body)
     start_response(response.status, response.get_headers())
     return response.get_body()

@@ -3,9 +3,11 @@ directory the domain reads people and channels from (`bot.partnerships.members.D
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
@@ -17,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.outbox.sending import Router
 from bot.partnerships.members import DirectoryUnavailable
 from bot.partnerships.people import Profile, UnknownPerson, profile_from_users_info
 
@@ -126,6 +129,13 @@ class SlackDirectory:
         self._team_names: dict[str, str] = {}
         self._lock = threading.Lock()
 
+    def through(self, client: WebClient) -> SlackDirectory:
+        """The same directory (and name cache) asking Slack with `client`: the token of the
+        installation a request came through, in OAuth mode."""
+        twin = copy.copy(self)
+        twin.client = client
+        return twin
+
     def channel_members(self, channel_id: str) -> list[str]:
         user_ids: list[str] = []
         cursor: str | None = None
@@ -166,3 +176,17 @@ class SlackDirectory:
                 raise UnknownPerson(user_id) from None
             raise DirectoryUnavailable(error.response.get("error")) from None
         return profile_from_users_info(response["user"])
+
+
+def directories(client: WebClient, router: Router | None) -> Callable[[str], SlackDirectory | None]:
+    """Which directory reads a channel: the one client in single-token mode; in OAuth mode
+    (`router`) an installation that is in the channel, or None when none is."""
+    single = SlackDirectory(client)
+
+    def directory_for(channel_id: str) -> SlackDirectory | None:
+        if router is None:
+            return single
+        route = router(channel_id)
+        return SlackDirectory(route.client) if route is not None else None
+
+    return directory_for

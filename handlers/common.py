@@ -30,12 +30,16 @@ from bot.commitments.service import (
 from bot.partnerships.members import Directory
 from bot.partnerships.people import UnknownPerson, person_for
 from bot.refusal import Refusal
+from bot.slack_client import SlackDirectory
 from handlers.errors import answer_unexpected_error
 from storage import clock
 
 logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "saydo"
+# OAuth mode: the workspace a shared channel's partnership belongs to, when the request came
+# through another workspace's installation (set by `bot.app`).
+SHARED_CHANNEL_HOME = "saydo_shared_channel_home"
 # A delivery's `claim_event`, set by the app's middleware: False when it was handled before.
 FIRST_DELIVERY = "saydo_first_delivery"
 BEFORE_WORK = "saydo_before_work"
@@ -53,7 +57,7 @@ class Services:
     listener in its Bolt context by one middleware: nothing is kept in module globals."""
 
     engine: Engine
-    directory: Directory  # Slack's people and channels; caches workspace names
+    directory: SlackDirectory  # Slack's people and channels; caches workspace names
 
 
 def install(app: App, services: Services) -> None:
@@ -74,15 +78,22 @@ def engine_of(context: BoltContext) -> Engine:
 
 
 def directory_of(context: BoltContext) -> Directory:
-    return services_of(context).directory
+    """Slack's people and channels, asked with the token of the installation this request came
+    through (the app's own in single-token mode)."""
+    directory = services_of(context).directory
+    return directory.through(context.client) if context.client is not None else directory
 
 
 def workspace_id(context: BoltContext) -> str:
     """The workspace Saydo is installed in: the scope of partnerships and references.
 
     Taken from `auth.test`, not the payload, because a partner in a Slack Connect channel
-    sends payloads carrying their own workspace's id.
+    sends payloads carrying their own workspace's id. In OAuth mode, a request in a shared
+    channel that already is a partnership belongs to that partnership's workspace, whichever
+    installation it came through: one channel, one partnership.
     """
+    if context.get(SHARED_CHANNEL_HOME):
+        return context[SHARED_CHANNEL_HOME]
     result = context.authorize_result
     return (result.team_id if result is not None else None) or context.team_id
 

@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 from bot.coffee import service as coffee
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY
 from bot.objectives import sweeps as objective_sweeps
-from bot.outbox.sending import Report, Sweeper, worker_name
+from bot.outbox.sending import Report, Router, Sweeper, worker_name
 from bot.partnerships.members import refresh_all_members
 from bot.reports import reviews, summaries
-from bot.slack_client import SlackDirectory
+from bot.slack_client import directories
 from scheduler import Sweep
 from scheduler.renderers import RENDERERS
 from storage import clock
@@ -33,11 +33,16 @@ PLANNERS = {
 
 
 def build_sweeper(
-    engine: Engine, client: WebClient, *, concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
+    engine: Engine,
+    client: WebClient,
+    *,
+    concurrency: int = DEFAULT_OUTBOX_CONCURRENCY,
+    router: Router | None = None,
 ) -> Sweeper:
     return Sweeper(
         engine=engine,
         client=client,
+        router=router,
         renderers=RENDERERS,
         worker=worker_name(),
         concurrency=concurrency,
@@ -58,7 +63,7 @@ def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
     "members" re-reads every partnership channel's members from Slack (joins and leaves also
     arrive as events); it is the running scheduler's only, not part of `run_sweeps`/`tick`.
     """
-    directory = SlackDirectory(sweeper.client)
+    directory_for = directories(sweeper.client, sweeper.router)
     return (
         Sweep(
             id="outbox",
@@ -67,7 +72,7 @@ def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
         ),
         Sweep(
             id="members",
-            func=lambda: refresh_all_members(sweeper.engine, directory, now=clock.now()),
+            func=lambda: refresh_all_members(sweeper.engine, directory_for, now=clock.now()),
             seconds=MEMBERS_REFRESH_SECONDS,
         ),
     )

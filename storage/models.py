@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Column, Date, DateTime, Index, String, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -194,6 +196,8 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     claimed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     claimed_by: str | None = Field(default=None, max_length=64)
+    # OAuth mode: the workspace whose installation sent it.
+    sent_by_team: str | None = Field(default=None, max_length=32)
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 
@@ -417,3 +421,13 @@ class CostEntry(SQLModel, table=True):
     recorded_by_id: int = Field(foreign_key="person.id")
     recorded_at: datetime = Field(sa_column=utc_column())
     evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+# slack_sdk's installation and OAuth state stores (`bot.installations`) keep their own tables;
+# declared here as the library builds them, so the migrations are checked against them too.
+INSTALLATIONS_TABLE = SQLAlchemyInstallationStore.default_installations_table_name
+BOTS_TABLE = SQLAlchemyInstallationStore.default_bots_table_name
+OAUTH_STATES_TABLE = SQLAlchemyOAuthStateStore.default_table_name
+SQLAlchemyInstallationStore.build_installations_table(SQLModel.metadata, INSTALLATIONS_TABLE)
+SQLAlchemyInstallationStore.build_bots_table(SQLModel.metadata, BOTS_TABLE)
+SQLAlchemyOAuthStateStore.build_oauth_states_table(SQLModel.metadata, OAUTH_STATES_TABLE)

@@ -31,6 +31,41 @@ def test_app_token_selects_socket_mode_which_needs_no_signing_secret(tmp_path):
     assert settings.missing_for_slack() == []
 
 
+def test_app_credentials_select_oauth_which_needs_no_bot_token(tmp_path):
+    settings = settings_from(
+        {
+            "SLACK_CLIENT_ID": "111.222",
+            "SLACK_CLIENT_SECRET": "c0ffee",
+            "SLACK_SIGNING_SECRET": "ab",
+        },
+        tmp_path,
+    )
+    assert settings.oauth and settings.has_credentials
+    assert settings.missing_for_slack() == []
+    assert "c0ffee" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SLACK_CLIENT_ID": "111.222"}, "SLACK_CLIENT_SECRET is not set"),
+        ({"SLACK_CLIENT_SECRET": "c0ffee"}, "SLACK_CLIENT_ID is not set"),
+        (
+            {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_BOT_TOKEN": "xoxb-1"},
+            "SLACK_BOT_TOKEN and SLACK_CLIENT_ID are both set",
+        ),
+        (
+            {"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "SLACK_APP_TOKEN": "xapp-1"},
+            "SLACK_APP_TOKEN and SLACK_CLIENT_ID are both set",
+        ),
+    ],
+)
+def test_incomplete_or_mixed_oauth_settings_are_refused_in_one_line(tmp_path, env, expected):
+    with pytest.raises(ConfigError) as caught:
+        settings_from(env, tmp_path)
+    assert str(caught.value).startswith(expected)
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [

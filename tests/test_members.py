@@ -425,7 +425,7 @@ def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, peop
     people.add_channel("C0SECOND", name="second", members=["U0BOB", "UBOT"])
     first = ensure_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
     second = ensure_partnership(engine, team_id="T0001", channel_id="C0SECOND")
-    refresh_all_members(engine, directory, now=NOW)
+    refresh_all_members(engine, lambda _channel: directory, now=NOW)
     assert len(list_members(engine, partnership_id=first.id)) == 3
     people.set_answer(
         "conversations.members",
@@ -435,7 +435,7 @@ def test_a_failing_channel_deactivates_nobody_and_the_sweep_goes_on(engine, peop
             else {"members": ["UBOT"], "response_metadata": {"next_cursor": ""}}
         ),
     )
-    done = refresh_all_members(engine, directory, now=NOW)
+    done = refresh_all_members(engine, lambda _channel: directory, now=NOW)
     assert [r.partnership.channel_id for r in done] == ["C0SECOND"]
     assert len(list_members(engine, partnership_id=first.id)) == 3
     assert list_members(engine, partnership_id=second.id) == []

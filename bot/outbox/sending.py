@@ -150,6 +150,23 @@ Renderer = Callable[[Engine, Item, datetime], Send | Skip | Later]
 
 
 @dataclass(frozen=True)
+class Route:
+    """Who sends to a conversation: a workspace's installation and its client (in
+    single-workspace mode, team None and the one client)."""
+
+    team_id: str | None
+    client: WebClient
+
+
+# OAuth mode: the installation that reaches a conversation now, or None when none does
+# (`bot.installations.Routes`). Looked up for every send, so an uninstall takes effect at once.
+Router = Callable[[str], Route | None]
+# OAuth mode: a token that stopped working (its workspace uninstalled Saydo meanwhile): the
+# message goes back to the queue and is routed afresh a second later.
+REVOKED_TOKEN_ERRORS = frozenset({"token_revoked", "invalid_auth"})
+
+
+@dataclass(frozen=True)
 class Report:
     item: Item
     result: str  # sent, would send, retry, failed, cancelled, superseded
@@ -234,6 +251,7 @@ class Sweeper:
     client: WebClient
     renderers: Mapping[str, Renderer]
     worker: str
+    router: Router | None = None  # OAuth mode; otherwise everything goes through `client`
     concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
     pace_seconds: float = CHANNEL_PACE_SECONDS
     lease: timedelta = CLAIM_LEASE
@@ -448,9 +466,15 @@ class Sweeper:
             )
         try:
             with self._turn(prepared.channel):
-                channel = self._conversation(prepared.channel)
+                route = self._route(prepared.channel)
+                if route is None:
+                    reason = "no installation of Saydo reaches this conversation"
+                    self._finish(item, state=State.FAILED, last_error=reason)
+                    logger.warning("Giving up on %s: %s", item.slot_key, reason)
+                    return Report(item, "failed", reason)
+                channel = self._conversation(route.client, prepared.channel)
                 if prepared.upload is not None:
-                    self.client.files_upload_v2(
+                    route.client.files_upload_v2(
                         channel=channel,
                         file=prepared.upload.content,
                         filename=prepared.upload.filename,
@@ -459,7 +483,9 @@ class Sweeper:
                         initial_comment=prepared.message.get("text"),
                     )
                 else:
-                    self._post(channel, prepared.message, replaces_ts=prepared.replaces_ts)
+                    self._post(
+                        route.client, channel, prepared.message, replaces_ts=prepared.replaces_ts
+                    )
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)
@@ -469,6 +495,7 @@ class Sweeper:
             state=State.SENT,
             sent_at=utcnow(),
             channel=channel if channel != item.channel else None,
+            sent_by_team=route.team_id,
         )
         logger.info("Sent %s to %s", item.slot_key, channel)
         if prepared.on_sent is not None:
@@ -479,27 +506,35 @@ class Sweeper:
                 logger.exception("Could not record where %s was sent", item.slot_key)
         return Report(item, "sent", prepared.summary)
 
-    def _post(self, channel: str, message: dict, *, replaces_ts: str | None) -> None:
+    def _route(self, channel: str) -> Route | None:
+        if self.router is None:
+            return Route(None, self.client)
+        with self._database_turn:
+            return self.router(channel)
+
+    def _post(
+        self, client: WebClient, channel: str, message: dict, *, replaces_ts: str | None
+    ) -> None:
         """Post (or update the message at `replaces_ts`), trying again (after the client's
         pause) when a 429 outlasted the client's own retries: put back, the message would wait
         for the next sweep, not `Retry-After`."""
         for tries_left in reversed(range(RATE_LIMITED_POSTS)):
             try:
                 if replaces_ts is None:
-                    self.client.chat_postMessage(channel=channel, **message)
+                    client.chat_postMessage(channel=channel, **message)
                 else:
-                    self.client.chat_update(channel=channel, ts=replaces_ts, **message)
+                    client.chat_update(channel=channel, ts=replaces_ts, **message)
                 return
             except SlackApiError as error:
                 if error.response.status_code != 429 or not tries_left:
                     raise
 
-    def _conversation(self, channel: str) -> str:
+    def _conversation(self, client: WebClient, channel: str) -> str:
         """The conversation to post in: `users:U1,U2` opens (or finds) that group DM."""
         if not channel.startswith(GROUP_DM_PREFIX):
             return channel
         users = channel.removeprefix(GROUP_DM_PREFIX)
-        return self.client.conversations_open(users=users)["channel"]["id"]
+        return client.conversations_open(users=users)["channel"]["id"]
 
     def _failed_send(self, item: Item, now: datetime, error: SlackApiError) -> Report:
         code = error.response.get("error") or f"HTTP {error.response.status_code}"
@@ -507,6 +542,8 @@ class Sweeper:
             self._finish(item, state=State.FAILED, last_error=code, attempts=item.attempts + 1)
             logger.warning("Giving up on %s: %s", item.slot_key, code)
             return Report(item, "failed", code)
+        if code in REVOKED_TOKEN_ERRORS and self.router is not None:  # uninstalled meanwhile
+            return self._retry_later(item, now, code, after=timedelta(seconds=1))
         if error.response.status_code == 429:
             retry_after = int(error.response.headers.get("Retry-After", "30") or 30)
             return self._retry_later(
@@ -537,8 +574,11 @@ class Sweeper:
         sent_at: datetime | None = None,
         send_after: datetime | None = None,
         channel: str | None = None,
+        sent_by_team: str | None = None,
     ) -> None:
         values: dict = {"state": state.value, "last_error": last_error}
+        if sent_by_team is not None:  # the workspace whose installation sent it
+            values["sent_by_team"] = sent_by_team
         if channel is not None:  # the group DM a `users:` slot was posted in
             values["channel"] = channel
         if attempts is not None:

@@ -16,6 +16,7 @@ The workspace is Slack's, so nobody can claim another organisation's people by r
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from types import EllipsisType
@@ -143,10 +144,18 @@ def refresh_members(
     return Refreshed(partnership, active=len(present), deactivated=len(gone))
 
 
-def refresh_all_members(engine: Engine, directory: Directory, *, now: datetime) -> list[Refreshed]:
-    """The periodic sweep: every partnership in turn; one failing channel doesn't stop it."""
+def refresh_all_members(
+    engine: Engine, directory_for: Callable[[str], Directory | None], *, now: datetime
+) -> list[Refreshed]:
+    """The periodic sweep: every partnership in turn, each channel read through the directory
+    `directory_for` gives for it (in OAuth mode, an installation that is in the channel; None:
+    none is, and its members wait); one failing channel doesn't stop it."""
     done: list[Refreshed] = []
     for partnership in all_partnerships(engine):
+        directory = directory_for(partnership.channel_id)
+        if directory is None:
+            logger.info("No installation reaches %s; its members wait", partnership.channel_id)
+            continue
         try:
             done.append(refresh_members(engine, directory, partnership=partnership, now=now))
         except DirectoryUnavailable as error:

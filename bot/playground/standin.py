@@ -17,6 +17,7 @@ stand-in's own answer to it; what it reports is collected in ``violations`` and 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import hashlib
@@ -88,9 +89,12 @@ ACCEPTED_ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             "channel_id channels files initial_comment thread_ts",
             "",
         ),
+        ("oauth.v2.access", "client_id client_secret code redirect_uri", "code"),
     )
 }
 UPLOAD_PATH = "/upload/"  # where files.getUploadURLExternal tells clients to POST the bytes
+# Answered without a token: the app authenticates with its client id and secret.
+WITHOUT_TOKEN = frozenset({"oauth.v2.access"})
 ALWAYS_ACCEPTED = frozenset({"token", "team_id"})
 
 Answer = dict[str, Any]
@@ -227,6 +231,9 @@ class _Handler(BaseHTTPRequestHandler):
             form = parse_qs(body.decode(), keep_blank_values=True)
             args.update({k: v[-1] for k, v in form.items()})
         auth = self.headers.get("Authorization", "")
+        if auth.startswith("Basic "):  # app credentials (oauth.v2.access), as Slack accepts them
+            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+            args.update(client_id=client_id, client_secret=client_secret)
         token = auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.get("token")
         if url.path.startswith("/api/"):
             method = url.path.removeprefix("/api/")
@@ -297,12 +304,17 @@ class SlackStandIn:
         self._custom: dict[str, AnswerFn] = {}
         self._delay_seconds = 0.0
         self._held: set[str] = set()
+        self._waiting: dict[str, int] = {}  # method -> calls held
         self._released = threading.Condition(self._lock)
         self._views_made = 0
+        self._oauth_client: tuple[str, str] | None = None
+        self._codes: dict[str, tuple[str, str, str]] = {}  # code -> (team, installer, scopes)
+        self._installed_tokens: dict[str, str] = {}  # bot token issued by OAuth -> its team
+        self._revoked_tokens: set[str] = set()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._builtin: dict[str, AnswerFn] = {
-            "auth.test": self._auth_test,
+            "auth.test": lambda _args: self._auth_test(HOST_TEAM),
             "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -321,6 +333,7 @@ class SlackStandIn:
             "team.info": self._team_info,
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
+            "oauth.v2.access": self._oauth_v2_access,
         }
         self._files: dict[str, dict[str, Any]] = {}  # file id -> name, length, bytes, where
         self.add_team(HOST_TEAM, "Saydo Test Council", "saydo-test")
@@ -374,6 +387,35 @@ class SlackStandIn:
             with self._lock:
                 self._response_contexts[token] = context
         return f"{self.base}/response/{token}"
+
+    # -- installing through OAuth --------------------------------------------------------------
+
+    def accept_oauth_client(self, client_id: str, client_secret: str) -> None:
+        """The app credentials ``oauth.v2.access`` accepts (its Basic Information page)."""
+        with self._lock:
+            self._oauth_client = (client_id, client_secret)
+
+    def approve_install(self, team_id: str, installer: str, scopes: str) -> str:
+        """A person of ``team_id`` clicked "Allow" on Slack's authorize page: the one-use code
+        Slack sends to the app's redirect URL."""
+        code = f"{team_id}.{secrets.token_hex(8)}"
+        with self._lock:
+            self._codes[code] = (team_id, installer, scopes)
+        return code
+
+    def installed_teams(self) -> dict[str, str]:
+        """Each bot token issued through ``oauth.v2.access``, with its team."""
+        with self._lock:
+            return dict(self._installed_tokens)
+
+    def uninstall(self, team_id: str) -> None:
+        """A workspace's admin removes the app: every token issued to it stops working
+        (``token_revoked``) at once. Slack then sends the app ``app_uninstalled``; tests send
+        that event to Saydo themselves."""
+        with self._lock:
+            self._revoked_tokens.update(
+                token for token, team in self._installed_tokens.items() if team == team_id
+            )
 
     # -- directory -----------------------------------------------------------------------------
 
@@ -686,6 +728,12 @@ class SlackStandIn:
             self._held.clear()
             self._released.notify_all()
 
+    def wait_until_held(self, method: str, timeout: float = 5.0) -> None:
+        """Return once a call of ``method`` is waiting for ``release()``."""
+        with self._lock:
+            if not self._changed.wait_for(lambda: self._waiting.get(method), timeout):
+                raise AssertionError(f"no {method} call arrived in {timeout} s")
+
     def set_answer(self, method: str, answer: Answer | AnswerFn) -> None:
         """Answer ``method`` with a fixed body or ``answer(args)``; ``ok: true`` unless given."""
         with self._lock:
@@ -754,8 +802,12 @@ class SlackStandIn:
     ) -> _Reply:
         at = time.time()
         with self._lock:
-            while method in self._held:
-                self._released.wait()
+            if method in self._held:
+                self._waiting[method] = self._waiting.get(method, 0) + 1
+                self._changed.notify_all()
+                while method in self._held:
+                    self._released.wait()
+                self._waiting[method] -= 1
         args = _decode_json_args(raw_args)
         with self._lock:
             reply = (
@@ -826,14 +878,45 @@ class SlackStandIn:
                 "use slack.set_answer() or add one to bot/playground/standin.py"
             )
             return _Reply(200, _error("unknown_method"))
-        if not token:
+        if not token and method not in WITHOUT_TOKEN:
             return _Reply(200, _error("not_authed"))
         if custom is None:
             problems = _argument_problems(method, args)
             if problems:
                 return _Reply(200, _error("invalid_arguments", *problems))
+        if token in self._revoked_tokens:
+            return _Reply(200, _error("token_revoked"))
+        team = self._installed_tokens.get(token or "")
+        if team is not None:
+            refused = self._out_of_reach(team, args)
+            if refused:
+                return _Reply(200, _error(refused))
+        if method == "auth.test" and custom is None and team is not None:
+            return _Reply(200, {"ok": True, **self._auth_test(team)})
         answer = (custom or self._builtin[method])(args)
         return _Reply(200, {"ok": True, **answer})
+
+    def _out_of_reach(self, team: str, args: dict[str, Any]) -> str | None:
+        """Why a token issued to ``team`` cannot reach what a call names, as Slack answers a
+        token used for another workspace: a channel none of its people are in, a DM or Home
+        tab of someone of another workspace."""
+        channel = args.get("channel")
+        if isinstance(channel, str) and channel[:1] in ("U", "W"):
+            if self._users.get(channel, {}).get("team_id", team) != team:
+                return "channel_not_found"
+        elif isinstance(channel, str) and channel in self._channels:
+            people = [
+                self._users[m]["team_id"]
+                for m in self._channels[channel]["members"]
+                if m in self._users and not self._users[m]["is_bot"]
+            ]
+            if people and team not in people:
+                return "channel_not_found"
+        users = [args.get("user_id"), *str(args.get("users") or "").split(",")]
+        for user in filter(None, users):
+            if self._users.get(user, {}).get("team_id", team) != team:
+                return "user_not_found"
+        return None
 
     # -- answers (called with the lock held) ---------------------------------------------------
 
@@ -884,8 +967,8 @@ class SlackStandIn:
             return _error("no_text")
         return None
 
-    def _auth_test(self, _args: dict[str, Any]) -> Answer:
-        team = self._teams[HOST_TEAM]
+    def _auth_test(self, team_id: str) -> Answer:
+        team = self._teams[team_id]
         return {
             "url": f"https://{team['domain']}.slack.com/",
             "team": team["name"],
@@ -893,6 +976,32 @@ class SlackStandIn:
             "team_id": team["id"],
             "user_id": BOT_USER,
             "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> Answer:
+        if self._oauth_client is None:
+            return _error("invalid_client_id")
+        client_id, client_secret = self._oauth_client
+        if args.get("client_id") != client_id:
+            return _error("invalid_client_id")
+        if args.get("client_secret") != client_secret:
+            return _error("bad_client_secret")
+        grant = self._codes.pop(args["code"], None)
+        if grant is None:  # unknown, or already exchanged: a code is good once
+            return _error("invalid_code")
+        team_id, installer, scopes = grant
+        token = f"xoxb-{team_id}-{secrets.token_hex(12)}"
+        self._installed_tokens[token] = team_id
+        return {
+            "app_id": APP_ID,
+            "authed_user": {"id": installer},
+            "scope": scopes,
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": BOT_USER,
+            "team": {"id": team_id, "name": self._teams[team_id]["name"]},
+            "enterprise": None,
             "is_enterprise_install": False,
         }
 

@@ -1,0 +1,168 @@
+"""OAuth mode: workspaces install Saydo, and slack_sdk's stores keep their installations.
+
+The installation store and the OAuth state store are slack_sdk's SQLAlchemy stores in Saydo's
+own database (tables created by migration 0008). Bolt authorises every request with the
+installation of the team (or Enterprise Grid org) it came from.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from slack_bolt.oauth import OAuthFlow
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine, select
+
+from bot.config import ConfigError, Settings
+from bot.outbox.sending import GROUP_DM_PREFIX, Route
+from bot.slack_client import build_web_client
+from storage.db import transaction
+from storage.models import Member, Partnership, Person
+
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+# What a person of a workspace without an installation is told (privately) when they use a
+# slash command, shortcut or button.
+NOT_INSTALLED = (
+    "Saydo is not installed in your workspace yet. Ask a Slack admin to install it from "
+    "Saydo's /slack/install page; until then, mention @saydo in a shared channel."
+)
+STATE_EXPIRATION_SECONDS = 10 * 60  # an "Add to Slack" page is good for ten minutes
+
+
+def bot_scopes(manifest: Path = MANIFEST) -> list[str]:
+    """The bot scopes Saydo asks for: the manifest's `oauth_config.scopes.bot`, the one place
+    they are listed."""
+    try:
+        scopes = yaml.safe_load(manifest.read_text())["oauth_config"]["scopes"]["bot"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        raise ConfigError(
+            f"cannot read the bot scopes (oauth_config.scopes.bot) from {manifest}."
+        ) from None
+    return list(scopes)
+
+
+def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
+    return SQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
+
+
+def oauth_flow(settings: Settings, engine: Engine, client: WebClient) -> OAuthFlow:
+    """Bolt's install flow (`/slack/install`, `/slack/oauth_redirect`) on Saydo's stores;
+    `client` calls `oauth.v2.access` (at SLACK_API_URL)."""
+    return OAuthFlow(
+        client=client,
+        settings=OAuthSettings(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            scopes=bot_scopes(),
+            user_scopes=[],
+            installation_store=installation_store(settings, engine),
+            state_store=SQLAlchemyOAuthStateStore(
+                expiration_seconds=STATE_EXPIRATION_SECONDS, engine=engine
+            ),
+            state_expiration_seconds=STATE_EXPIRATION_SECONDS,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A workspace (or org) that installed Saydo, as `saydo doctor` lists it."""
+
+    team_id: str | None
+    team_name: str | None
+    enterprise_id: str | None
+    bot_token: str | None = field(repr=False)
+
+    def describe(self) -> str:
+        name = f"{self.team_name} ({self.team_id})" if self.team_name else str(self.team_id)
+        return f"{name} in Enterprise Grid {self.enterprise_id}" if self.enterprise_id else name
+
+
+def installed(settings: Settings, engine: Engine) -> list[Installed]:
+    """Every workspace whose bot installation is stored, newest install per team."""
+    store = installation_store(settings, engine)
+    table = store.bots
+    rows = {}
+    with engine.connect() as connection:
+        for row in connection.execute(
+            select(table).where(table.c.client_id == settings.client_id).order_by(table.c.id)
+        ).mappings():
+            rows[row["enterprise_id"], row["team_id"]] = Installed(
+                row["team_id"], row["team_name"], row["enterprise_id"], row["bot_token"]
+            )
+    return sorted(rows.values(), key=lambda i: (i.enterprise_id or "", i.team_id or ""))
+
+
+def router_for(settings: Settings, engine: Engine) -> Routes | None:
+    """The outbox's router in OAuth mode; None in single-workspace mode (the one token)."""
+    return Routes(settings, engine) if settings.oauth else None
+
+
+class Routes:
+    """OAuth mode's outbox router: a conversation is reached through the installation of a
+    workspace that is in it. A DM (or group DM) goes through the person's own workspace; a
+    channel through the workspace its partnership was set up in, else through the workspace of
+    any active member. The store is read for every message, so an uninstalled workspace's
+    token is never used again; one client is kept per token."""
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.store = installation_store(settings, engine)
+        self._clients: dict[str, WebClient] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, channel: str) -> Route | None:
+        for team in teams_reaching(self.engine, channel):
+            bot = self.store.find_bot(enterprise_id=None, team_id=team)
+            if bot is not None and bot.bot_token:
+                return Route(team, self._client(bot.bot_token))
+        return None
+
+    def _client(self, token: str) -> WebClient:
+        with self._lock:
+            if token not in self._clients:
+                self._clients[token] = build_web_client(self.settings, token=token)
+            return self._clients[token]
+
+
+def teams_reaching(engine: Engine, channel: str) -> list[str]:
+    """The workspaces whose installation could post to `channel`, the most fitting first."""
+    with transaction(engine) as session:
+        if channel.startswith(GROUP_DM_PREFIX) or channel[:1] in ("U", "W"):
+            users = channel.removeprefix(GROUP_DM_PREFIX).split(",")
+            teams = session.execute(
+                select(Person.team_id).where(Person.user_id.in_(users))
+            ).scalars()
+            return list(dict.fromkeys(teams))
+        home = _home_teams(session, channel)
+        members = session.execute(
+            select(Person.team_id)
+            .join(Member, Member.person_id == Person.id)
+            .join(Partnership, Partnership.id == Member.partnership_id)
+            .where(Partnership.channel_id == channel, Member.active)
+            .order_by(Member.id)
+        ).scalars()
+        return list(dict.fromkeys([*home, *members]))
+
+
+def home_teams(engine: Engine, channel_id: str) -> list[str]:
+    """The workspaces a channel's partnership was set up in, the first first."""
+    with transaction(engine) as session:
+        return _home_teams(session, channel_id)
+
+
+def _home_teams(session, channel_id: str) -> list[str]:
+    return list(
+        session.execute(
+            select(Partnership.team_id)
+            .where(Partnership.channel_id == channel_id)
+            .order_by(Partnership.id)
+        ).scalars()
+    )
