@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlencode
 
 import requests
 
@@ -36,16 +35,14 @@ def test_an_unknown_subcommand_says_so_then_helps(saydo):
 
 
 def _help_body() -> str:
-    return urlencode(
-        {
-            "command": "/saydo",
-            "text": "help",
-            "user_id": "U0ALICE",
-            "team_id": "T0001",
-            "channel_id": "C0PARTNER",
-            "response_url": "http://127.0.0.1:9/r",
-            "trigger_id": "1.2",
-        }
+    return doors.slash_command_body(
+        command="/saydo",
+        text="help",
+        user_id="U0ALICE",
+        channel_id="C0PARTNER",
+        team_id="T0001",
+        response_url="http://127.0.0.1:9/r",
+        trigger_id="1.2",
     )
 
 
