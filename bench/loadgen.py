@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -58,13 +57,13 @@ class Scenario:
         token = uuid.uuid4().hex
         if self.name == "mention":
             ts = f"{time.time():.6f}"
-            event = {
-                "type": "app_mention",
-                "user": user,
-                "text": f"<@UBOT> I'll send report {token[:8]} by {self.due}",
-                "ts": ts,
-                "channel": CHANNEL,
-            }
+            event = doors.app_mention_event(
+                user_id=user,
+                text=f"<@UBOT> I'll send report {token[:8]} by {self.due}",
+                channel_id=CHANNEL,
+                ts=ts,
+                team_id="T0001",
+            )
             body = doors.event_body(
                 event, team_id="T0001", bot_user_id="UBOT", event_id=f"Ev{token[:12].upper()}"
             )
@@ -78,31 +77,21 @@ class Scenario:
             command, text = "/done", str(self.refs[client][turn])
         trigger_id = doors.new_trigger_id()
         path = f"/response/{token}"
-        body = command_body(command, text, user, self.reply_base + path, trigger_id)
+        body = doors.slash_command_body(
+            command=command,
+            text=text,
+            user_id=user,
+            channel_id=CHANNEL,
+            channel_name="bench",
+            team_id="T0001",
+            team_domain="bench",
+            response_url=self.reply_base + path,
+            trigger_id=trigger_id,
+        )
         return body, doors.FORM, trigger_id if self.name == "form" else path
 
 
 CHANNEL = "C0BENCH"
-
-
-def command_body(command: str, text: str, user: str, response_url: str, trigger_id: str) -> str:
-    """A slash-command payload, form-encoded as Slack sends it."""
-    return urlencode(
-        {
-            "token": "legacy-verification-token",
-            "team_id": "T0001",
-            "team_domain": "bench",
-            "channel_id": CHANNEL,
-            "channel_name": "bench",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": "A0SAYDO",
-            "response_url": response_url,
-            "trigger_id": trigger_id,
-        }
-    )
 
 
 def signed_request(

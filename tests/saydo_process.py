@@ -198,25 +198,20 @@ class SaydoProcess:
     def submit_view(self, view: dict, user: dict, values: dict) -> requests.Response:
         """Submit a modal as Slack does: the view as opened, with the state of its inputs."""
         return self.interaction(
-            {
-                "type": "view_submission",
-                "team": {"id": TEAM_ID, "domain": "saydo-test"},
-                "user": user,
-                "api_app_id": "A0SAYDO",
-                "token": "legacy-verification-token",
-                "trigger_id": doors.new_trigger_id(),
-                "view": {
+            doors.view_submission(
+                {
                     **view,
                     "id": "V0000000001",
                     "team_id": TEAM_ID,
                     "state": {"values": values},
                     "hash": "1764000000.abcdef12",
-                    "app_id": "A0SAYDO",
+                    "app_id": doors.APP_ID,
                     "bot_id": "BBOT",
                 },
-                "response_urls": [],
-                "is_enterprise_install": False,
-            }
+                user=user,
+                team=doors.team_object(TEAM_ID, domain="saydo-test"),
+                trigger_id=doors.new_trigger_id(),
+            )
         )
 
     def interaction(self, payload: dict) -> requests.Response:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from bot.playground import slack_requests as doors
 from storage.db import create_db_engine
 from tests.saydo_process import SaydoProcess
 
@@ -85,13 +86,13 @@ def test_a_mention_is_acknowledged_before_saydo_answers_in_its_thread(
     message = people.post_as("U0ALICE", "C0PARTNER", f"<@UBOT> I'll send the minutes by {due}")
 
     answer = small_saydo.event(
-        {
-            "type": "app_mention",
-            "user": "U0ALICE",
-            "text": message["text"],
-            "ts": message["ts"],
-            "channel": "C0PARTNER",
-        }
+        doors.app_mention_event(
+            user_id="U0ALICE",
+            text=message["text"],
+            channel_id="C0PARTNER",
+            ts=message["ts"],
+            team_id="T0001",
+        )
     )
 
     assert answer.status_code == 200

@@ -181,14 +181,12 @@ def _submit(saydo, callback_id: str, *, values=None, metadata: str | None = None
     view = {"type": "modal", "callback_id": callback_id}
     if metadata is not None:
         view["private_metadata"] = metadata
-    payload = {
-        "type": "view_submission",
-        "team": {"id": "T0001", "domain": "saydo-test"},
-        "user": {"id": "U0ALICE", "team_id": "T0001"},
-        "api_app_id": "A0SAYDO",
-        "trigger_id": doors.new_trigger_id(),
-        "view": view if values is None else {**view, "state": {"values": values}},
-    }
+    payload = doors.view_submission(
+        view if values is None else {**view, "state": {"values": values}},
+        user=doors.user_object("U0ALICE", team_id="T0001"),
+        team=doors.team_object("T0001", domain="saydo-test"),
+        trigger_id=doors.new_trigger_id(),
+    )
     return saydo.interaction(payload)
 
 

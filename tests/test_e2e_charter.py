@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
 import pytest
 
@@ -14,12 +13,13 @@ from bot.blocks import charter as forms
 from bot.charter import service as domain
 from bot.commitments.service import ensure_partnership, get_partnership
 from bot.partnerships.members import is_admin
+from bot.playground import slack_requests as doors
 from bot.policy.charter_settings import CharterSettings
 from storage.db import create_db_engine
 
 pytestmark = pytest.mark.e2e
 
-TEAM = {"id": "T0001", "domain": "saydo-test"}
+TEAM = doors.team_object("T0001", domain="saydo-test")
 CHANNEL = "C0PARTNER"
 COUNCIL, TRUST = "Saydo Test Council", "Northshire NHS Trust"
 
@@ -31,13 +31,8 @@ def db(database_url):
     engine.dispose()
 
 
-def trigger() -> str:
-    return f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}"
-
-
 def user(user_id: str) -> dict:
-    team = "T0PARTNER" if user_id == "U0CAROL" else "T0001"
-    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team}
+    return doors.user_object(user_id, team_id="T0PARTNER" if user_id == "U0CAROL" else "T0001")
 
 
 def reply_at(slack, url: str, timeout: float = 5.0) -> dict:
@@ -98,33 +93,16 @@ def submit(saydo, view: dict, user_id: str, values: dict):
 def press(saydo, slack, action_id: str, value: str, user_id: str, *, ts: str) -> str:
     """A button on a message in the channel, as a `block_actions` payload."""
     response_url = slack.response_url()
-    payload = {
-        "type": "block_actions",
-        "team": TEAM,
-        "user": user(user_id),
-        "api_app_id": "A0SAYDO",
-        "token": "legacy-verification-token",
-        "trigger_id": trigger(),
-        "container": {
-            "type": "message",
-            "message_ts": ts,
-            "channel_id": CHANNEL,
-            "is_ephemeral": False,
-        },
-        "channel": {"id": CHANNEL, "name": "housing-partnership"},
-        "message": {"type": "message", "user": "UBOT", "bot_id": "BBOT", "text": "x", "ts": ts},
-        "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "b",
-                "text": {"type": "plain_text", "text": "Button", "emoji": True},
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
+    payload = doors.message_block_actions(
+        [doors.button_action(action_id=action_id, block_id="b", value=value)],
+        user=user(user_id),
+        team=TEAM,
+        channel={"id": CHANNEL, "name": "housing-partnership"},
+        message_ts=ts,
+        response_url=response_url,
+        trigger_id=doors.new_trigger_id(),
+        message={"type": "message", "user": "UBOT", "bot_id": "BBOT", "text": "x", "ts": ts},
+    )
     assert saydo.interaction(payload).status_code == 200
     return response_url
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from sqlalchemy import text
 
 from bot.commitments.lifecycle import EventKind, Status
 from bot.commitments.service import get_by_ref, history
+from bot.playground import slack_requests as doors
 from storage.db import create_db_engine
 from tests.due_dates import BY_DUE, DUE, SHOWN
 
@@ -31,29 +31,15 @@ def reply_to(slack, count=1):
 
 def button(saydo, slack, action_id, value, *, user="U0ALICE", channel="C0PARTNER"):
     return saydo.interaction(
-        {
-            "type": "block_actions",
-            "team": {"id": "T0001", "domain": "saydo-test"},
-            "user": {"id": user, "team_id": "T0001"},
-            "api_app_id": "A0SAYDO",
-            "trigger_id": f"{time.time_ns()}.trigger",
-            "channel": {"id": channel},
-            "container": {
-                "type": "message",
-                "message_ts": "1764000000.000100",
-                "channel_id": channel,
-            },
-            "response_url": slack.response_url(),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "value": str(value),
-                    "block_id": f"b{value}",
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
+        doors.message_block_actions(
+            [doors.button_action(action_id=action_id, block_id=f"b{value}", value=str(value))],
+            user=doors.user_object(user, team_id="T0001"),
+            team=doors.team_object("T0001", domain="saydo-test"),
+            channel={"id": channel, "name": "partnership"},
+            message_ts="1764000000.000100",
+            response_url=slack.response_url(),
+            trigger_id=doors.new_trigger_id(),
+        )
     )
 
 
@@ -201,14 +187,13 @@ def test_undo_withdraws_and_only_the_logger_may(saydo, people, db):
 
 
 def test_a_mention_logs_a_commitment_and_answers_in_the_thread(saydo, people, db):
-    event = {
-        "type": "app_mention",
-        "user": "U0CAROL",
-        "channel": "C0PARTNER",
-        "text": f"<@UBOT> I'll send the ward figures {BY_DUE}",
-        "ts": "1764000000.000200",
-        "user_team": "T0PARTNER",
-    }
+    event = doors.app_mention_event(
+        user_id="U0CAROL",
+        text=f"<@UBOT> I'll send the ward figures {BY_DUE}",
+        channel_id="C0PARTNER",
+        ts="1764000000.000200",
+        team_id="T0PARTNER",
+    )
     saydo.event(event)
     answer = people.wait_for("chat.postMessage")[0]
     assert answer.args["thread_ts"] == "1764000000.000200"
@@ -220,13 +205,13 @@ def test_a_mention_logs_a_commitment_and_answers_in_the_thread(saydo, people, db
 
 
 def test_a_mention_that_is_not_a_commitment_gets_a_private_hint(saydo, people, db):
-    event = {
-        "type": "app_mention",
-        "user": "U0ALICE",
-        "channel": "C0PARTNER",
-        "text": "<@UBOT> what do you think of the plan?",
-        "ts": "1764000000.000300",
-    }
+    event = doors.app_mention_event(
+        user_id="U0ALICE",
+        text="<@UBOT> what do you think of the plan?",
+        channel_id="C0PARTNER",
+        ts="1764000000.000300",
+        team_id="T0001",
+    )
     saydo.event(event)
     hint = people.wait_for("chat.postEphemeral")[0]
     assert hint.args["user"] == "U0ALICE"

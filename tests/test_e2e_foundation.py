@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from urllib.parse import urlencode
 
 import requests
 
+from bot.playground import slack_requests as doors
 from tests.saydo_process import SIGNING_SECRET, signed_headers
 
 
@@ -35,16 +35,14 @@ def test_an_unknown_subcommand_says_so_then_helps(saydo):
 
 
 def _help_body() -> str:
-    return urlencode(
-        {
-            "command": "/saydo",
-            "text": "help",
-            "user_id": "U0ALICE",
-            "team_id": "T0001",
-            "channel_id": "C0PARTNER",
-            "response_url": "http://127.0.0.1:9/r",
-            "trigger_id": "1.2",
-        }
+    return doors.slash_command_body(
+        command="/saydo",
+        text="help",
+        user_id="U0ALICE",
+        channel_id="C0PARTNER",
+        team_id="T0001",
+        response_url="http://127.0.0.1:9/r",
+        trigger_id="1.2",
     )
 
 
@@ -86,13 +84,13 @@ def test_other_paths_and_methods_are_refused(saydo):
 
 
 def test_an_event_delivered_twice_is_handled_once(saydo, slack):
-    event = {
-        "type": "app_mention",
-        "user": "U0ALICE",
-        "channel": "C0PARTNER",
-        "text": "<@UBOT> help",
-        "ts": "1764000000.000100",
-    }
+    event = doors.app_mention_event(
+        user_id="U0ALICE",
+        text="<@UBOT> help",
+        channel_id="C0PARTNER",
+        ts="1764000000.000100",
+        team_id="T0001",
+    )
     first = saydo.event(event, event_id="Ev0DUPLICATE")
     retry = saydo.event(event, event_id="Ev0DUPLICATE", retry_num=1)
     assert first.status_code == retry.status_code == 200

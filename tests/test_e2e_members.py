@@ -10,6 +10,7 @@ import pytest
 from bot.commitments.lifecycle import EventKind, Status
 from bot.commitments.service import get_by_ref, history
 from bot.partnerships.members import find_partnership, list_members
+from bot.playground import slack_requests as doors
 from storage.db import create_db_engine
 from tests.due_dates import BY_DUE
 
@@ -47,14 +48,8 @@ def members_of(db, *, active_only=True):
     }
 
 
-def joined(user, team="T0001", channel="C0PARTNER"):
-    return {
-        "type": "member_joined_channel",
-        "user": user,
-        "channel": channel,
-        "channel_type": "C",
-        "team": team,
-    }
+def joined(user, team="T0001", channel="C0PARTNER", kind="member_joined_channel"):
+    return doors.membership_event(kind, user_id=user, channel_id=channel, team_id=team)
 
 
 def test_a_partner_joining_lands_in_their_own_organisation(saydo, people, db):
@@ -76,7 +71,7 @@ def test_leaving_deactivates_and_bots_never_join(saydo, people, db):
     saydo.event(joined("U0BOTTY"))
     saydo.event(joined("U0BOB"))
     assert eventually(lambda: "U0BOB" in members_of(db))
-    saydo.event({**joined("U0BOB"), "type": "member_left_channel"})
+    saydo.event(joined("U0BOB", kind="member_left_channel"))
     assert eventually(lambda: not members_of(db))
     assert members_of(db, active_only=False) == {"U0BOB": ("Saydo Test Council", False, False)}
 

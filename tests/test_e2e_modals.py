@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,11 +21,12 @@ from bot.commitments.service import (
     save_person,
 )
 from bot.partnerships.members import upsert_member
+from bot.playground import slack_requests as doors
 from storage.db import create_db_engine
 
 pytestmark = pytest.mark.e2e
 
-TEAM = {"id": "T0001", "domain": "saydo-test"}
+TEAM = doors.team_object("T0001", domain="saydo-test")
 CHANNEL = "C0PARTNER"
 ALICE_DM = "D0ALICE"
 BOB_DM = "D0BOB"
@@ -51,12 +51,8 @@ def day_in(tz: str, days: int) -> str:
     return (datetime.now(ZoneInfo(tz)).date() + timedelta(days=days)).isoformat()
 
 
-def trigger() -> str:
-    return f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}"
-
-
 def user(user_id: str) -> dict:
-    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": "T0001"}
+    return doors.user_object(user_id, team_id="T0001")
 
 
 def opened_view(slack, count: int = 1) -> dict:
@@ -107,39 +103,22 @@ def form_values(
 def press(saydo, slack, action_id: str, ref: int, user_id: str, *, channel: str = CHANNEL):
     """A button on a commitment message pressed, as a `block_actions` payload."""
     response_url = slack.response_url()
-    payload = {
-        "type": "block_actions",
-        "team": TEAM,
-        "user": user(user_id),
-        "api_app_id": "A0SAYDO",
-        "token": "legacy-verification-token",
-        "trigger_id": trigger(),
-        "container": {
-            "type": "message",
-            "message_ts": "1764000000.000900",
-            "channel_id": channel,
-            "is_ephemeral": False,
-        },
-        "channel": {"id": channel, "name": "housing" if channel == CHANNEL else "directmessage"},
-        "message": {
+    payload = doors.message_block_actions(
+        [doors.button_action(action_id=action_id, block_id=f"commitment_{ref}", value=str(ref))],
+        user=user(user_id),
+        team=TEAM,
+        channel={"id": channel, "name": "housing" if channel == CHANNEL else "directmessage"},
+        message_ts="1764000000.000900",
+        response_url=response_url,
+        trigger_id=doors.new_trigger_id(),
+        message={
             "type": "message",
             "user": "UBOT",
             "bot_id": "BBOT",
             "text": f"Commitment #{ref}",
             "ts": "1764000000.000900",
         },
-        "response_url": response_url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": f"commitment_{ref}",
-                "text": {"type": "plain_text", "text": "Button", "emoji": True},
-                "value": str(ref),
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
+    )
     response = saydo.interaction(payload)
     assert response.status_code == 200
     return response_url
@@ -314,20 +293,15 @@ def test_commit_in_a_dm_with_no_partnerships_says_where_to_start(saydo, slack, p
 def test_the_message_shortcut_prefills_the_form_and_keeps_the_link(saydo, slack, people, db):
     text = "We'll get the <https://x.example|tenancy> figures over.\n" + "More detail. " * 40
     message_ts = "1764000000.000500"
-    payload = {
-        "type": "message_action",
-        "token": "legacy-verification-token",
-        "action_ts": f"{time.time():.6f}",
-        "team": TEAM,
-        "user": user("U0BOB"),
-        "channel": {"id": CHANNEL, "name": "housing"},
-        "is_enterprise_install": False,
-        "callback_id": ids.MAKE_COMMITMENT_SHORTCUT,
-        "trigger_id": trigger(),
-        "response_url": slack.response_url(),
-        "message_ts": message_ts,
-        "message": {"type": "message", "user": "U0BOB", "text": text, "ts": message_ts},
-    }
+    payload = doors.message_shortcut(
+        ids.MAKE_COMMITMENT_SHORTCUT,
+        user=user("U0BOB"),
+        team=TEAM,
+        channel={"id": CHANNEL, "name": "housing"},
+        message={"type": "message", "user": "U0BOB", "text": text, "ts": message_ts},
+        response_url=slack.response_url(),
+        trigger_id=doors.new_trigger_id(),
+    )
     assert saydo.interaction(payload).status_code == 200
     [permalink_call] = slack.wait_for("chat.getPermalink")
     assert permalink_call.args["channel"] == CHANNEL

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from bot.commitments.service import (
     log_commitment,
     save_person,
 )
+from bot.playground import slack_requests as doors
 from bot.policy.charter_settings import CharterSettings
 from bot.reports import reviews
 from storage.db import create_db_engine, transaction
@@ -35,7 +35,7 @@ from tests.test_e2e_scheduler import saydo_cli
 pytestmark = pytest.mark.e2e
 
 CHANNEL = "C0PARTNER"
-TEAM = {"id": "T0001", "domain": "saydo-test"}
+TEAM = doors.team_object("T0001", domain="saydo-test")
 
 
 def utc(*args) -> datetime:
@@ -162,44 +162,26 @@ def record_button_value(call) -> str:
     raise AssertionError("no Record the review button")
 
 
-def trigger() -> str:
-    return f"{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex[:12]}"
-
-
 def user(user_id: str) -> dict:
-    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": "T0001"}
+    return doors.user_object(user_id, team_id="T0001")
 
 
 def press(
     saydo, slack, value: str, user_id: str = "U0CAROL", action_id: str = messages.RECORD_BUTTON
 ) -> None:
-    payload = {
-        "type": "block_actions",
-        "team": TEAM,
-        "user": user(user_id),
-        "api_app_id": "A0SAYDO",
-        "token": "legacy-verification-token",
-        "trigger_id": trigger(),
-        "container": {
-            "type": "message",
-            "message_ts": "1764000000.000900",
-            "channel_id": CHANNEL,
-            "is_ephemeral": False,
-        },
-        "channel": {"id": CHANNEL, "name": "housing"},
-        "message": {"type": "message", "user": "UBOT", "text": "review", "ts": "1764000000.0009"},
-        "response_url": slack.response_url(),
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "review",
-                "text": {"type": "plain_text", "text": "Record the review", "emoji": True},
-                "value": value,
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
-    }
+    button = doors.button_action(
+        action_id=action_id, block_id="review", value=value, text="Record the review"
+    )
+    payload = doors.message_block_actions(
+        [button],
+        user=user(user_id),
+        team=TEAM,
+        channel={"id": CHANNEL, "name": "housing"},
+        message_ts="1764000000.000900",
+        response_url=slack.response_url(),
+        trigger_id=doors.new_trigger_id(),
+        message={"type": "message", "user": "UBOT", "text": "review", "ts": "1764000000.0009"},
+    )
     assert saydo.interaction(payload).status_code == 200
 
 

@@ -127,25 +127,15 @@ def test_a_renamed_channel_renames_its_partnership(saydo, people, engine):
 def _press(saydo, slack, action_id: str, value: str) -> dict:
     url = slack.response_url()
     response = saydo.interaction(
-        {
-            "type": "block_actions",
-            "team": {"id": TEAM, "domain": "saydo-test"},
-            "user": {"id": "U0ALICE", "team_id": TEAM},
-            "api_app_id": "A0SAYDO",
-            "trigger_id": doors.new_trigger_id(),
-            "channel": {"id": "C0PARTNER"},
-            "container": {"type": "message", "message_ts": "1764000000.000100"},
-            "response_url": url,
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "value": value,
-                    "block_id": "b",
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
+        doors.message_block_actions(
+            [doors.button_action(action_id=action_id, block_id="b", value=value)],
+            user=doors.user_object("U0ALICE", team_id=TEAM),
+            team=doors.team_object(TEAM, domain="saydo-test"),
+            channel={"id": "C0PARTNER", "name": "partnership"},
+            message_ts="1764000000.000100",
+            response_url=url,
+            trigger_id=doors.new_trigger_id(),
+        )
     )
     assert response.status_code == 200, (action_id, value)
     path = "/" + url.split("/", 3)[3]

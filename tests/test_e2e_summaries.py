@@ -17,6 +17,7 @@ from bot.commitments.service import (
     log_commitment,
     save_person,
 )
+from bot.playground import slack_requests as doors
 from storage.db import create_db_engine, transaction
 from storage.models import Partnership
 from tests.test_e2e_scheduler import saydo_cli
@@ -136,13 +137,9 @@ def test_saydo_stats_replies_privately_and_refuses_nonsense(saydo, people, db):
 
 
 def home_event(user):
-    return {
-        "type": "app_home_opened",
-        "user": user,
-        "channel": "D0HOME",
-        "tab": "home",
-        "event_ts": f"{time.time():.6f}",
-    }
+    return doors.app_home_opened_event(
+        user_id=user, channel_id="D0HOME", event_ts=f"{time.time():.6f}"
+    )
 
 
 def test_home_shows_my_commitments_and_switches_partnership(saydo, people, db):
@@ -162,28 +159,17 @@ def test_home_shows_my_commitments_and_switches_partnership(saydo, people, db):
     assert {o["text"]["text"] for o in select["options"]} == {"#care-board", "#housing"}
     assert "commitment_deliver" in text  # her buttons
 
+    choice = doors.static_select_action(
+        action_id=select["action_id"], block_id="b", value=str(housing.id), text="#housing"
+    )
     saydo.interaction(
-        {
-            "type": "block_actions",
-            "team": {"id": "T0001", "domain": "saydo-test"},
-            "user": {"id": "U0ALICE", "team_id": "T0001"},
-            "api_app_id": "A0SAYDO",
-            "trigger_id": "1.trigger",
-            "container": {"type": "view", "view_id": "V1"},
-            "view": {"id": "V1", "type": "home"},
-            "actions": [
-                {
-                    "type": "static_select",
-                    "action_id": select["action_id"],
-                    "block_id": "b",
-                    "selected_option": {
-                        "text": {"type": "plain_text", "text": "#housing"},
-                        "value": str(housing.id),
-                    },
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
+        doors.view_block_actions(
+            [choice],
+            user=doors.user_object("U0ALICE", team_id="T0001"),
+            team=doors.team_object("T0001", domain="saydo-test"),
+            view={"id": "V1", "type": "home"},
+            trigger_id=doors.new_trigger_id(),
+        )
     )
     switched = json.dumps(people.wait_for("views.publish", 2)[1].args["view"])
     assert "send the budget" in switched and "book the room" in switched  # owed to her

@@ -137,43 +137,24 @@ def button(action_id: str, value: Callable[[dict], str], *, outsider_in: str = O
 
     def send(app: App, slack: SlackStandIn, user: str, secret: dict) -> str:
         channel = SECRET if user == MEMBER else outsider_in
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "saydo-test"},
-            "user": {
-                "id": user,
-                "username": user.lower(),
-                "name": user.lower(),
-                "team_id": TEAM_ID,
-            },
-            "api_app_id": doors.APP_ID,
-            "token": doors.VERIFICATION_TOKEN,
-            "container": {
-                "type": "message",
-                "message_ts": "1764000000.000200",
-                "channel_id": channel,
-            },
-            "trigger_id": doors.new_trigger_id(),
-            "channel": {"id": channel, "name": "a-channel"},
-            "response_url": slack.response_url(),
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "text": {"type": "plain_text", "text": "Press"},
-                    "value": value(secret),
-                    "action_ts": "1764000001.000300",
-                }
-            ],
-        }
+        payload = doors.message_block_actions(
+            [doors.button_action(action_id=action_id, block_id="b", value=value(secret))],
+            user=doors.user_object(user, team_id=TEAM_ID),
+            team=doors.team_object(TEAM_ID, domain="saydo-test"),
+            channel={"id": channel, "name": "a-channel"},
+            message_ts="1764000000.000200",
+            response_url=slack.response_url(),
+            trigger_id=doors.new_trigger_id(),
+        )
         return dispatch(app, doors.interaction_body(payload))
 
     return send
 
 
 def home_opened(app: App, slack: SlackStandIn, user: str, secret: dict) -> str:
-    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+    event = doors.app_home_opened_event(
+        user_id=user, channel_id="D0HOME", event_ts=f"{time.time():.6f}"
+    )
     body = doors.event_body(
         event, team_id=TEAM_ID, bot_user_id="UBOT", event_id=f"Ev{time.time_ns()}"
     )
@@ -181,43 +162,30 @@ def home_opened(app: App, slack: SlackStandIn, user: str, secret: dict) -> str:
 
 
 def home_switch(app: App, slack: SlackStandIn, user: str, secret: dict) -> str:
-    option = {"text": {"type": "plain_text", "text": "x"}, "value": str(secret["partnership"].id)}
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM_ID, "domain": "saydo-test"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
-        "api_app_id": doors.APP_ID,
-        "token": doors.VERIFICATION_TOKEN,
-        "container": {"type": "view", "view_id": "V0HOME"},
-        "trigger_id": doors.new_trigger_id(),
-        "view": {"id": "V0HOME", "type": "home", "blocks": [], "hash": "1.a"},
-        "actions": [
-            {
-                "type": "static_select",
-                "action_id": HOME_SWITCH,
-                "block_id": "b",
-                "selected_option": option,
-                "action_ts": "1764000001.000300",
-            }
-        ],
-    }
+    choice = doors.static_select_action(
+        action_id=HOME_SWITCH, block_id="b", value=str(secret["partnership"].id), text="x"
+    )
+    payload = doors.view_block_actions(
+        [choice],
+        user=doors.user_object(user, team_id=TEAM_ID),
+        team=doors.team_object(TEAM_ID, domain="saydo-test"),
+        view={"id": "V0HOME", "type": "home", "blocks": [], "hash": "1.a"},
+        trigger_id=doors.new_trigger_id(),
+    )
     return dispatch(app, doors.interaction_body(payload))
 
 
 def shortcut_in_dm(app: App, slack: SlackStandIn, user: str, secret: dict) -> str:
     """The "Make this a commitment" message shortcut in a DM: the form's partnership picker."""
-    payload = {
-        "type": "message_action",
-        "callback_id": ids.MAKE_COMMITMENT_SHORTCUT,
-        "team": {"id": TEAM_ID, "domain": "saydo-test"},
-        "user": {"id": user, "name": user.lower(), "team_id": TEAM_ID},
-        "channel": {"id": f"D{user}", "name": "directmessage"},
-        "message": {"type": "message", "user": user, "ts": "1764000000.000100", "text": "a note"},
-        "trigger_id": doors.new_trigger_id(),
-        "response_url": slack.response_url(),
-        "api_app_id": doors.APP_ID,
-        "token": doors.VERIFICATION_TOKEN,
-    }
+    payload = doors.message_shortcut(
+        ids.MAKE_COMMITMENT_SHORTCUT,
+        user=doors.user_object(user, team_id=TEAM_ID),
+        team=doors.team_object(TEAM_ID, domain="saydo-test"),
+        channel={"id": f"D{user}", "name": "directmessage"},
+        message={"type": "message", "user": user, "ts": "1764000000.000100", "text": "a note"},
+        response_url=slack.response_url(),
+        trigger_id=doors.new_trigger_id(),
+    )
     return dispatch(app, doors.interaction_body(payload))
 
 

@@ -9,8 +9,6 @@ sent when `dispatch` returns.
 from __future__ import annotations
 
 import logging
-import time
-from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +18,7 @@ from sqlalchemy import text
 
 from bot.app import create_app
 from bot.config import Settings
+from bot.playground import slack_requests as doors
 from bot.slack_client import build_web_client
 from tests.saydo_process import BOT_TOKEN, SIGNING_SECRET, signed_headers
 
@@ -61,17 +60,15 @@ def dispatch(engine, people):
     logging.getLogger().addHandler(spy)
 
     def send(command: str, text_: str, user_id: str = "U0ALICE") -> int:
-        body = urlencode(
-            {
-                "team_id": "T0001",
-                "channel_id": "C0PARTNER",
-                "channel_name": "housing",
-                "user_id": user_id,
-                "command": command,
-                "text": text_,
-                "response_url": people.response_url(),
-                "trigger_id": f"{time.time_ns()}.t",
-            }
+        body = doors.slash_command_body(
+            command=command,
+            text=text_,
+            user_id=user_id,
+            channel_id="C0PARTNER",
+            channel_name="housing",
+            team_id="T0001",
+            response_url=people.response_url(),
+            trigger_id=doors.new_trigger_id(),
         )
         response = app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
         assert not spy.records, [r.getMessage() for r in spy.records]

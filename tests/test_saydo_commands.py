@@ -28,6 +28,7 @@ from bot.commitments.service import (
     save_person,
 )
 from bot.partnerships.members import upsert_member
+from bot.playground import slack_requests as doors
 from storage.db import transaction
 from storage.models import Commitment, CommitmentEvent
 
@@ -137,32 +138,22 @@ def page_buttons(reply: dict) -> dict[str, dict]:
 
 def press(saydo, slack, button: dict, *, user: str = "U0ALICE") -> dict:
     url = slack.response_url()
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM, "domain": "saydo-test"},
-        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
-        "api_app_id": "A0SAYDO",
-        "token": "legacy-verification-token",
-        "container": {
-            "type": "message",
-            "message_ts": "1764000000.000200",
-            "channel_id": HERE,
-            "is_ephemeral": True,
-        },
-        "trigger_id": "1234567890.abcdef",
-        "channel": {"id": HERE, "name": "partnership"},
-        "response_url": url,
-        "actions": [
-            {
-                "type": "button",
-                "action_id": button["action_id"],
-                "block_id": "list_nav",
-                "text": button["text"],
-                "value": button["value"],
-                "action_ts": "1764000001.000300",
-            }
+    payload = doors.message_block_actions(
+        [
+            doors.button_action(
+                action_id=button["action_id"],
+                block_id="list_nav",
+                value=button["value"],
+                text=button["text"]["text"],
+            )
         ],
-    }
+        user=doors.user_object(user, team_id=TEAM),
+        team=doors.team_object(TEAM, domain="saydo-test"),
+        channel={"id": HERE, "name": "partnership"},
+        message_ts="1764000000.000200",
+        response_url=url,
+        trigger_id=doors.new_trigger_id(),
+    )
     assert saydo.interaction(payload).status_code == 200
     return reply_at(slack, url)
 

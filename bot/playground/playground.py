@@ -214,14 +214,13 @@ class Playground:
         """Do what a person does first in Slack: invite Saydo to the partnership channel."""
         self.slack.join(cast.CHANNEL_ID, BOT_USER)
         self._event(
-            {
-                "type": "member_joined_channel",
-                "user": BOT_USER,
-                "channel": cast.CHANNEL_ID,
-                "channel_type": "C",
-                "team": cast.COUNCIL.team_id,
-                "inviter": cast.MEMBERS[0].user_id,
-            }
+            doors.membership_event(
+                "member_joined_channel",
+                user_id=BOT_USER,
+                channel_id=cast.CHANNEL_ID,
+                team_id=cast.COUNCIL.team_id,
+                inviter=cast.MEMBERS[0].user_id,
+            )
         )
 
     # -- what a person does --------------------------------------------------------------------
@@ -239,15 +238,13 @@ class Playground:
         message = self.slack.post_as(user_id, conversation, self._with_mentions(text))
         if f"<@{BOT_USER}>" in message["text"] and not conversation.startswith("D"):
             self._event(
-                {
-                    "type": "app_mention",
-                    "user": user_id,
-                    "text": message["text"],
-                    "ts": message["ts"],
-                    "channel": conversation,
-                    "event_ts": message["ts"],
-                    "team": member.team_id,
-                }
+                doors.app_mention_event(
+                    user_id=user_id,
+                    text=message["text"],
+                    channel_id=conversation,
+                    ts=message["ts"],
+                    team_id=member.team_id,
+                )
             )
 
     def click(
@@ -264,22 +261,16 @@ class Playground:
     ) -> None:
         """A click (or choice) on an interactive element of a message, a modal or the Home tab."""
         member = self._member(user_id)
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": self._user_object(member),
-            "api_app_id": doors.APP_ID,
-            "token": doors.VERIFICATION_TOKEN,
-            "team": self._team_object(),
-            "is_enterprise_install": False,
-            "trigger_id": self._trigger_for(user_id),
-        }
+        user, team = self._user_object(member), self._team_object()
         if view_id is not None:
             view = self.slack.view(view_id)
             if view is None:
                 raise PlaygroundError("That view is no longer open.")
             view["state"] = {"values": render.view_state(view, submitted or {})}
-            blocks = view.get("blocks", [])
-            payload |= {"container": {"type": "view", "view_id": view_id}, "view": view}
+            action = self._action(view.get("blocks", []), block_id, action_id, value)
+            payload = doors.view_block_actions(
+                [action], user=user, team=team, view=view, trigger_id=self._trigger_for(user_id)
+            )
         else:
             if conversation is None or message_ts is None:
                 raise PlaygroundError("Say which message was clicked.")
@@ -288,29 +279,19 @@ class Playground:
                 raise PlaygroundError("That message is gone.")
             ephemeral = bool(message.pop("ephemeral", False))
             message.pop("for", None)
-            blocks = message.get("blocks", [])
-            payload |= {
-                "container": {
-                    "type": "message",
-                    "message_ts": message_ts,
-                    "channel_id": conversation,
-                    "is_ephemeral": ephemeral,
-                },
-                "channel": {"id": conversation, "name": self._channel_name(conversation)},
-                "state": {"values": {}},
-                "response_url": self.slack.response_url(
+            action = self._action(message.get("blocks", []), block_id, action_id, value)
+            payload = doors.message_block_actions(
+                [action],
+                user=user,
+                team=team,
+                channel={"id": conversation, "name": self._channel_name(conversation)},
+                message_ts=message_ts,
+                response_url=self.slack.response_url(
                     ResponseContext(conversation, user_id, message_ts, ephemeral)
                 ),
-            }
-            if not ephemeral:
-                payload["message"] = message
-        try:
-            action = render.block_action(
-                blocks, block_id=block_id, action_id=action_id, value=value
+                trigger_id=self._trigger_for(user_id),
+                message=None if ephemeral else message,
             )
-        except LookupError as missing:
-            raise PlaygroundError(str(missing)) from None
-        payload["actions"] = [action]
         self._answered(self.doors.interaction(payload), "That button")
 
     def submit(
@@ -323,17 +304,12 @@ class Playground:
             raise PlaygroundError("That form is no longer open.")
         view["state"] = {"values": render.view_state(view, submitted)}
         answer = self.doors.interaction(
-            {
-                "type": "view_submission",
-                "team": self._team_object(),
-                "user": self._user_object(member),
-                "api_app_id": doors.APP_ID,
-                "token": doors.VERIFICATION_TOKEN,
-                "trigger_id": self._trigger_for(user_id),
-                "view": view,
-                "response_urls": [],
-                "is_enterprise_install": False,
-            }
+            doors.view_submission(
+                view,
+                user=self._user_object(member),
+                team=self._team_object(),
+                trigger_id=self._trigger_for(user_id),
+            )
         )
         self._answered(answer, "The form")
         reply = answer.json() or {}
@@ -356,16 +332,9 @@ class Playground:
         if view is not None and view.get("notify_on_close"):
             self._answered(
                 self.doors.interaction(
-                    {
-                        "type": "view_closed",
-                        "team": self._team_object(),
-                        "user": self._user_object(member),
-                        "api_app_id": doors.APP_ID,
-                        "token": doors.VERIFICATION_TOKEN,
-                        "view": view,
-                        "is_cleared": False,
-                        "is_enterprise_install": False,
-                    }
+                    doors.view_closed(
+                        view, user=self._user_object(member), team=self._team_object()
+                    )
                 ),
                 "Closing the form",
             )
@@ -374,14 +343,11 @@ class Playground:
         """Open Saydo's Home tab (Slack tells the app, which publishes the view)."""
         member = self._member(user_id)
         self._event(
-            {
-                "type": "app_home_opened",
-                "user": user_id,
-                "channel": dm_id(user_id),
-                "tab": "home",
-                "event_ts": f"{clock.now().timestamp():.6f}",
-                "team": member.team_id,
-            }
+            doors.app_home_opened_event(
+                user_id=member.user_id,
+                channel_id=dm_id(user_id),
+                event_ts=f"{clock.now().timestamp():.6f}",
+            )
         )
 
     def shortcut(self, user_id: str, conversation: str, message_ts: str) -> None:
@@ -392,20 +358,15 @@ class Playground:
             raise PlaygroundError("Shortcuts work on messages everyone can see.")
         self._answered(
             self.doors.interaction(
-                {
-                    "type": "message_action",
-                    "callback_id": ids.MAKE_COMMITMENT_SHORTCUT,
-                    "trigger_id": self._trigger_for(user_id),
-                    "response_url": self.slack.response_url(ResponseContext(conversation, user_id)),
-                    "team": self._team_object(),
-                    "channel": {"id": conversation, "name": self._channel_name(conversation)},
-                    "user": self._user_object(member),
-                    "message": message,
-                    "message_ts": message_ts,
-                    "action_ts": f"{clock.now().timestamp():.6f}",
-                    "token": doors.VERIFICATION_TOKEN,
-                    "is_enterprise_install": False,
-                }
+                doors.message_shortcut(
+                    ids.MAKE_COMMITMENT_SHORTCUT,
+                    user=self._user_object(member),
+                    team=self._team_object(),
+                    channel={"id": conversation, "name": self._channel_name(conversation)},
+                    message=message,
+                    response_url=self.slack.response_url(ResponseContext(conversation, user_id)),
+                    trigger_id=self._trigger_for(user_id),
+                )
             ),
             "The shortcut",
         )
@@ -520,15 +481,20 @@ class Playground:
         return _AT_NAME.sub(mention, text)
 
     def _user_object(self, member: cast.Member) -> dict[str, str]:
-        return {
-            "id": member.user_id,
-            "username": member.name,
-            "name": member.name,
-            "team_id": member.team_id,
-        }
+        return doors.user_object(member.user_id, team_id=member.team_id, name=member.name)
 
     def _team_object(self) -> dict[str, str]:
-        return {"id": cast.COUNCIL.team_id, "domain": cast.COUNCIL.domain}
+        return doors.team_object(cast.COUNCIL.team_id, domain=cast.COUNCIL.domain)
+
+    @staticmethod
+    def _action(
+        blocks: list[dict[str, Any]], block_id: str, action_id: str, value: str | None
+    ) -> dict[str, Any]:
+        """The action Slack reports for the element `action_id` in `blocks`."""
+        try:
+            return render.block_action(blocks, block_id=block_id, action_id=action_id, value=value)
+        except LookupError as missing:
+            raise PlaygroundError(str(missing)) from None
 
     def _channel_name(self, conversation: str) -> str:
         record = self.slack.channel(conversation)

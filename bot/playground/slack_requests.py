@@ -1,9 +1,10 @@
 """The doors Slack uses to reach an app: signed HTTP requests to its events URL.
 
-Builds the bodies Slack sends (slash commands, Events API callbacks, interaction payloads),
-signs them with the app's signing secret as Slack does (``X-Slack-Signature`` over
-``v0:<timestamp>:<body>``) and posts them. The playground uses it to drive the real Saydo; the
-tests' ``SaydoProcess`` uses it to drive ``saydo run``.
+Builds the bodies Slack sends (slash commands, Events API callbacks, interaction payloads):
+the one place they are made, checked against Slack's own samples by
+tests/test_slack_payloads_shape.py. Signs them with the app's signing secret as Slack does
+(``X-Slack-Signature`` over ``v0:<timestamp>:<body>``) and posts them. The playground uses it
+to drive the real Saydo; the tests' ``SaydoProcess`` uses it to drive ``saydo run``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -87,19 +89,229 @@ def slash_command_body(
     )
 
 
+def user_object(user_id: str, *, team_id: str, name: str | None = None) -> dict[str, str]:
+    """The person who acted, as interaction payloads name them."""
+    handle = name or user_id.lower()
+    return {"id": user_id, "username": handle, "name": handle, "team_id": team_id}
+
+
+def team_object(team_id: str, *, domain: str) -> dict[str, str]:
+    return {"id": team_id, "domain": domain}
+
+
+def event_envelope(
+    event: dict[str, Any], *, team_id: str, bot_user_id: str, event_id: str
+) -> dict[str, Any]:
+    """The Events API callback around `event`, with the installation it is delivered for."""
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": team_id,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": team_id,
+                "user_id": bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "event_context": f"4-{secrets.token_urlsafe(24)}",
+    }
+
+
 def event_body(event: dict[str, Any], *, team_id: str, bot_user_id: str, event_id: str) -> str:
     return json.dumps(
-        {
-            "token": VERIFICATION_TOKEN,
-            "team_id": team_id,
-            "api_app_id": APP_ID,
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id,
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": team_id, "user_id": bot_user_id, "is_bot": True}],
-        }
+        event_envelope(event, team_id=team_id, bot_user_id=bot_user_id, event_id=event_id)
     )
+
+
+def app_mention_event(
+    *, user_id: str, text: str, channel_id: str, ts: str, team_id: str
+) -> dict[str, Any]:
+    return {
+        "client_msg_id": str(uuid.uuid4()),
+        "type": "app_mention",
+        "text": text,
+        "user": user_id,
+        "ts": ts,
+        "team": team_id,
+        "channel": channel_id,
+        "event_ts": ts,
+    }
+
+
+def membership_event(
+    kind: str, *, user_id: str, channel_id: str, team_id: str, inviter: str | None = None
+) -> dict[str, Any]:
+    """`member_joined_channel` (with `inviter` when someone added them) or
+    `member_left_channel`."""
+    event = {
+        "type": kind,
+        "user": user_id,
+        "channel": channel_id,
+        "channel_type": "G" if channel_id.startswith("G") else "C",
+        "team": team_id,
+    }
+    return event if inviter is None else event | {"inviter": inviter}
+
+
+def app_home_opened_event(*, user_id: str, channel_id: str, event_ts: str) -> dict[str, Any]:
+    return {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": channel_id,
+        "tab": "home",
+        "event_ts": event_ts,
+    }
+
+
+def button_action(
+    *, action_id: str, block_id: str, value: str, text: str = "Button"
+) -> dict[str, Any]:
+    """A button pressed, as `block_actions` lists it."""
+    return {
+        "action_id": action_id,
+        "block_id": block_id,
+        "text": {"type": "plain_text", "text": text, "emoji": True},
+        "value": value,
+        "type": "button",
+        "action_ts": f"{time.time():.6f}",
+    }
+
+
+def static_select_action(*, action_id: str, block_id: str, value: str, text: str) -> dict[str, Any]:
+    """An option chosen in a static select menu, as `block_actions` lists it."""
+    return {
+        "type": "static_select",
+        "action_id": action_id,
+        "block_id": block_id,
+        "selected_option": {"text": {"type": "plain_text", "text": text}, "value": value},
+        "action_ts": f"{time.time():.6f}",
+    }
+
+
+def message_block_actions(
+    actions: list[dict[str, Any]],
+    *,
+    user: dict[str, str],
+    team: dict[str, str],
+    channel: dict[str, str],
+    message_ts: str,
+    response_url: str,
+    trigger_id: str,
+    message: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A click on a message's element. Without `message` the message was ephemeral (Slack
+    sends no copy of those)."""
+    payload = {
+        "type": "block_actions",
+        "user": user,
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel["id"],
+            "is_ephemeral": message is None,
+        },
+        "trigger_id": trigger_id,
+        "team": team,
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": channel,
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": actions,
+    }
+    return payload if message is None else payload | {"message": message}
+
+
+def view_block_actions(
+    actions: list[dict[str, Any]],
+    *,
+    user: dict[str, str],
+    team: dict[str, str],
+    view: dict[str, Any],
+    trigger_id: str,
+) -> dict[str, Any]:
+    """A click on an element of a modal or the Home tab."""
+    return {
+        "type": "block_actions",
+        "user": user,
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": trigger_id,
+        "team": team,
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+        "actions": actions,
+    }
+
+
+def view_submission(
+    view: dict[str, Any], *, user: dict[str, str], team: dict[str, str], trigger_id: str
+) -> dict[str, Any]:
+    """A modal submitted: `view` as opened, with the state of its inputs."""
+    return {
+        "type": "view_submission",
+        "team": team,
+        "user": user,
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": trigger_id,
+        "view": view,
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+
+
+def view_closed(view: dict[str, Any], *, user: dict[str, str], team: dict[str, str]) -> dict:
+    """A modal cancelled (sent only when the modal asked with `notify_on_close`)."""
+    return {
+        "type": "view_closed",
+        "team": team,
+        "user": user,
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "view": view,
+        "is_cleared": False,
+        "is_enterprise_install": False,
+    }
+
+
+def message_shortcut(
+    callback_id: str,
+    *,
+    user: dict[str, str],
+    team: dict[str, str],
+    channel: dict[str, str],
+    message: dict[str, Any],
+    response_url: str,
+    trigger_id: str,
+) -> dict[str, Any]:
+    """A message shortcut (`message_action`) chosen on `message`; Slack names the person by
+    id and name only."""
+    return {
+        "type": "message_action",
+        "token": VERIFICATION_TOKEN,
+        "action_ts": f"{time.time():.6f}",
+        "team": team,
+        "user": {"id": user["id"], "name": user["name"]},
+        "channel": channel,
+        "is_enterprise_install": False,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "message_ts": message["ts"],
+        "message": message,
+        "response_url": response_url,
+    }
 
 
 def interaction_body(payload: dict[str, Any]) -> str:
