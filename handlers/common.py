@@ -29,7 +29,7 @@ from bot.commitments.service import (
 )
 from bot.partnerships.members import Directory
 from bot.partnerships.people import UnknownPerson, person_for
-from bot.refusal import Refusal
+from bot.refusal import FormRefusal, Refusal
 from bot.slack_client import SlackDirectory
 from handlers.errors import answer_unexpected_error
 from storage import clock
@@ -384,3 +384,19 @@ def _as_seen_by_bolt(listener: Handler, handler: Handler, arguments: list[str]) 
         [inspect.Parameter(name, kind) for name in dict.fromkeys(arguments)]
     )
     return listener
+
+
+def saved_or_refused(ack: Ack, save: Callable[[], Any], *, fields: Mapping[str, str], first: str):
+    """What a form's `save` returns, or None when it was refused: then the form is answered
+    with each problem next to its field (`fields`: field name to block id; `first` for a
+    problem of the whole form) and nothing was saved. On success the form is not yet acked."""
+    try:
+        return save()
+    except FormRefusal as error:
+        errors = {fields[name]: text for name, text in error.problems.items()}
+        ack(response_action="errors", errors=errors or {first: str(error)})
+    except Refusal as error:
+        ack(response_action="errors", errors={first: str(error)})
+    except (KeyError, TypeError, ValueError):
+        ack(response_action="errors", errors={first: "This form is out of date."})
+    return None

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import costs as blocks
 from bot.blocks.modals import decode_metadata, encode_metadata
 from bot.costs import service
-from bot.costs.service import FormRefusal, LedgerDraft
+from bot.costs.service import LedgerDraft
 from bot.objectives.service import owner_choices
 from bot.refusal import Refusal
 from handlers import common
@@ -114,27 +114,21 @@ def draft_from(values: dict) -> LedgerDraft:
 def handle_ledger_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
-    first = blocks.FIELDS[service.AREA][0]
-    try:
-        partnership_id = int(decode_metadata(view.get("private_metadata"))["p"])
+    def save():
         actor = common.person(context, client, body["user"]["id"])
-        ledger = service.save_ledger(
+        return actor, service.save_ledger(
             common.engine_of(context),
-            partnership_id=partnership_id,
+            partnership_id=int(decode_metadata(view.get("private_metadata"))["p"]),
             actor=actor,
             draft=draft_from(view["state"]["values"]),
             now=common.utcnow(),
         )
-    except FormRefusal as error:
-        errors = {blocks.FIELDS[f][0]: text for f, text in error.problems.items()}
-        ack(response_action="errors", errors=errors or {first: str(error)})
+
+    fields = {field_name: field[0] for field_name, field in blocks.FIELDS.items()}
+    saved = common.saved_or_refused(ack, save, fields=fields, first=blocks.FIELDS[service.AREA][0])
+    if saved is None:
         return
-    except Refusal as error:
-        ack(response_action="errors", errors={first: str(error)})
-        return
-    except (KeyError, TypeError, ValueError):
-        ack(response_action="errors", errors={first: "This form is out of date."})
-        return
+    actor, ledger = saved
     ack()
     common.direct_message(client, actor.user_id, blocks.ledger_message(ledger))
 

@@ -15,7 +15,7 @@ from bot.blocks import objectives as blocks
 from bot.blocks.modals import decode_metadata, encode_metadata
 from bot.commitments.service import PartnershipRef, Refusal
 from bot.objectives import service
-from bot.objectives.service import Draft, FormRefusal
+from bot.objectives.service import Draft
 from handlers import common
 from handlers.saydo_command import Subcommand
 
@@ -114,27 +114,22 @@ def handle_new_submission(
     ack: Ack, body: dict, view: dict, client: WebClient, context: BoltContext
 ) -> None:
     """Save the objective, or put each problem next to its field; then tell the channel."""
-    first = blocks.FIELDS[service.TITLE][0]
-    try:
-        partnership_id = int(decode_metadata(view.get("private_metadata"))["p"])
+
+    def save():
         actor = common.person(context, client, body["user"]["id"])
-        objective = service.create_objective(
+        return actor, service.create_objective(
             common.engine_of(context),
-            partnership_id=partnership_id,
+            partnership_id=int(decode_metadata(view.get("private_metadata"))["p"]),
             creator=actor,
             draft=draft_from(view["state"]["values"]),
             now=common.utcnow(),
         )
-    except FormRefusal as error:
-        errors = {blocks.FIELDS[f][0]: text for f, text in error.problems.items()}
-        ack(response_action="errors", errors=errors or {first: str(error)})
+
+    fields = {field_name: field[0] for field_name, field in blocks.FIELDS.items()}
+    saved = common.saved_or_refused(ack, save, fields=fields, first=blocks.FIELDS[service.TITLE][0])
+    if saved is None:
         return
-    except Refusal as error:
-        ack(response_action="errors", errors={first: str(error)})
-        return
-    except (KeyError, TypeError, ValueError):
-        ack(response_action="errors", errors={first: "This form is out of date."})
-        return
+    actor, objective = saved
     ack()
     message = blocks.created(objective, by_user_id=actor.user_id)
     try:
