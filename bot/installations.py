@@ -25,7 +25,9 @@ from bot.slack_client import build_web_client
 from storage.db import transaction
 from storage.models import Member, Partnership, Person
 
-MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+# The app manifest at the top of the repository, shipped with the package as bot/manifest.yml (a
+# link to it in the checkout, a copy in an installed wheel): one file, wherever Saydo runs from.
+MANIFEST = Path(__file__).parent / "manifest.yml"
 # What a person of a workspace without an installation is told (privately) when they use a
 # slash command, shortcut or button.
 NOT_INSTALLED = (
