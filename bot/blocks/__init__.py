@@ -31,6 +31,24 @@ def context(*texts: str) -> Block:
     return {"type": "context", "elements": [mrkdwn(t) for t in texts]}
 
 
+def text_input(
+    *,
+    max_length: int,
+    multiline: bool = False,
+    initial: str | None = None,
+    placeholder: str | None = None,
+) -> Block:
+    """A plain-text input element for a form."""
+    element: Block = {"type": "plain_text_input", "max_length": max_length}
+    if multiline:
+        element["multiline"] = True
+    if initial:
+        element["initial_value"] = initial
+    if placeholder:
+        element["placeholder"] = plain(placeholder)
+    return element
+
+
 def button(text: str, action_id: str, value: str, *, style: str | None = None) -> Block:
     element: Block = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
     if style:

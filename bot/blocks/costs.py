@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from bot.blocks import Block, Message, context, plain, section
+from bot.blocks import Block, Message, context, plain, section, text_input
 from bot.costs import service
 from bot.costs.service import AreaView, Ledger, ProjectView, money
 from bot.text import escape_mrkdwn
@@ -102,17 +102,6 @@ def _input(
     return block
 
 
-def _text(max_length: int, placeholder: str, *, multiline: bool = False) -> Block:
-    element: Block = {
-        "type": "plain_text_input",
-        "max_length": max_length,
-        "placeholder": plain(placeholder),
-    }
-    if multiline:
-        element["multiline"] = True
-    return element
-
-
 def _orgs(organisations: Sequence[str]) -> Block:
     return {
         "type": "static_select",
@@ -139,7 +128,7 @@ def ledger_modal(ledger: Ledger, organisations: Sequence[str], *, metadata: str)
             _input(
                 service.AREA,
                 "Service area",
-                _text(service.MAX_NAME, "Home care brokerage"),
+                text_input(max_length=service.MAX_NAME, placeholder="Home care brokerage"),
                 optional=False,
                 hint="An existing area's name adds to it.",
             ),
@@ -147,19 +136,33 @@ def ledger_modal(ledger: Ledger, organisations: Sequence[str], *, metadata: str)
             _input(
                 service.BASELINE,
                 "Baseline: annual end-to-end cost before",
-                _text(30, "e.g. 120,000"),
+                text_input(max_length=30, placeholder="e.g. 120,000"),
             ),
             _input(
                 service.NOTE,
                 "How the baseline was worked out",
-                _text(
-                    service.MAX_NOTE, "Staff time, contracts and overheads, 2024-25", multiline=True
+                text_input(
+                    max_length=service.MAX_NOTE,
+                    placeholder="Staff time, contracts and overheads, 2024-25",
+                    multiline=True,
                 ),
             ),
-            _input(service.MARKET, "Market price a year (optional)", _text(30, "e.g. 95,000")),
-            _input(service.PROJECT, "Project", _text(service.MAX_NAME, "Brokerage pilot")),
+            _input(
+                service.MARKET,
+                "Market price a year (optional)",
+                text_input(max_length=30, placeholder="e.g. 95,000"),
+            ),
+            _input(
+                service.PROJECT,
+                "Project",
+                text_input(max_length=service.MAX_NAME, placeholder="Brokerage pilot"),
+            ),
             _input(service.SUPPLIER, "Supplier (organisation)", _orgs(organisations)),
-            _input(service.BUDGET, "Agreed budget for the period", _text(30, "e.g. 40,000")),
+            _input(
+                service.BUDGET,
+                "Agreed budget for the period",
+                text_input(max_length=30, placeholder="e.g. 40,000"),
+            ),
             _input(service.START, "Period starts", {"type": "datepicker"}),
             _input(service.END, "Period ends", {"type": "datepicker"}),
         ],

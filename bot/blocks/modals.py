@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.blocks import Block, context, ids, plain, section
+from bot.blocks import Block, context, ids, plain, section, text_input
 from bot.blocks.commitments import due_text, title_text
 from bot.commitments.grammar import MAX_TITLE
 from bot.commitments.service import CommitmentView, PartnershipRef
@@ -103,23 +103,6 @@ def _input(
     return block
 
 
-def _text_input(
-    *,
-    max_length: int,
-    multiline: bool = False,
-    initial: str | None = None,
-    placeholder: str | None = None,
-) -> Block:
-    element: Block = {"type": "plain_text_input", "max_length": max_length}
-    if multiline:
-        element["multiline"] = True
-    if initial:
-        element["initial_value"] = initial
-    if placeholder:
-        element["placeholder"] = plain(placeholder)
-    return element
-
-
 def _datepicker(initial: date | None = None) -> Block:
     element: Block = {"type": "datepicker", "placeholder": plain("Pick a date")}
     if initial is not None:
@@ -198,7 +181,7 @@ def create_modal(
         _input(
             TITLE,
             "What will be done?",
-            _text_input(
+            text_input(
                 max_length=MAX_TITLE,
                 initial=shorten(title, MAX_TITLE) if title else None,
                 placeholder="Send the draft budget to finance",
@@ -220,7 +203,7 @@ def create_modal(
             optional=True,
             hint="They are asked to confirm delivery.",
         ),
-        _input(NOTES, "Notes", _text_input(max_length=MAX_NOTES, multiline=True), optional=True),
+        _input(NOTES, "Notes", text_input(max_length=MAX_NOTES, multiline=True), optional=True),
     ]
     return _modal(ids.CREATE_MODAL, "New commitment", "Log it", blocks, metadata)
 
@@ -232,7 +215,7 @@ def deliver_modal(commitment: CommitmentView, *, metadata: str) -> View:
         _input(
             EVIDENCE,
             "Evidence",
-            _text_input(
+            text_input(
                 max_length=MAX_EVIDENCE,
                 multiline=True,
                 placeholder="Sent to finance, see https://example.org/budget",
@@ -265,7 +248,7 @@ def move_modal(commitment: CommitmentView, *, metadata: str, mode: str = MOVE) -
         _input(
             REASON,
             "Because…",
-            _text_input(max_length=MAX_REASON, placeholder="The data arrived late"),
+            text_input(max_length=MAX_REASON, placeholder="The data arrived late"),
             optional=True,
         ),
     ]
@@ -281,7 +264,7 @@ def dispute_modal(commitment: CommitmentView, *, metadata: str) -> View:
         _input(
             DISPUTE_NOTE,
             "What's missing?",
-            _text_input(max_length=MAX_REASON, placeholder="The attachment wasn't there"),
+            text_input(max_length=MAX_REASON, placeholder="The attachment wasn't there"),
             optional=True,
             hint="The owner sees this, and the commitment is open again.",
         ),

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from bot.blocks import Block, Message, button, context, plain, section
+from bot.blocks import Block, Message, button, context, plain, section, text_input
 from bot.objectives import service
 from bot.objectives.service import ObjectiveView, Status
 from bot.text import escape_mrkdwn
@@ -75,17 +75,6 @@ def _input(field: tuple[str, str], label: str, element: Block, **extra: Any) -> 
     return block
 
 
-def _text(max_length: int, placeholder: str, *, multiline: bool = False) -> Block:
-    element: Block = {
-        "type": "plain_text_input",
-        "max_length": max_length,
-        "placeholder": plain(placeholder),
-    }
-    if multiline:
-        element["multiline"] = True
-    return element
-
-
 def _date() -> Block:
     return {"type": "datepicker", "placeholder": plain("Pick a date")}
 
@@ -116,27 +105,43 @@ def objective_modal(partnership_name: str, organisations: Sequence[str], *, meta
                 "what is measured, where it starts, where it should be and by when."
             ),
             _input(
-                f[service.TITLE], "Objective", _text(service.MAX_TITLE, "Faster hospital discharge")
+                f[service.TITLE],
+                "Objective",
+                text_input(max_length=service.MAX_TITLE, placeholder="Faster hospital discharge"),
             ),
             _input(
                 f[service.GOOD],
                 "What good looks like",
-                _text(service.MAX_GOOD, "Patients go home the day they are ready", multiline=True),
+                text_input(
+                    max_length=service.MAX_GOOD,
+                    placeholder="Patients go home the day they are ready",
+                    multiline=True,
+                ),
                 optional=True,
             ),
             _input(
                 f[service.MEASURE],
                 "Measure (with its unit)",
-                _text(service.MAX_MEASURE, "days from referral to discharge"),
+                text_input(
+                    max_length=service.MAX_MEASURE, placeholder="days from referral to discharge"
+                ),
             ),
             _input(
                 f[service.DIRECTION],
                 "Which way is better",
                 {"type": "radio_buttons", "options": directions},
             ),
-            _input(f[service.BASELINE_VALUE], "Baseline value", _text(30, "e.g. 12")),
+            _input(
+                f[service.BASELINE_VALUE],
+                "Baseline value",
+                text_input(max_length=30, placeholder="e.g. 12"),
+            ),
             _input(f[service.BASELINE_DATE], "Baseline measured on", _date()),
-            _input(f[service.TARGET_VALUE], "Target value", _text(30, "e.g. 5")),
+            _input(
+                f[service.TARGET_VALUE],
+                "Target value",
+                text_input(max_length=30, placeholder="e.g. 5"),
+            ),
             _input(f[service.TARGET_DATE], "Target date", _date()),
             _input(
                 f[service.OWNER], "Owning organisation", {"type": "static_select", "options": orgs}
@@ -171,11 +176,14 @@ def record_modal(objective: ObjectiveView, *, metadata: str) -> View:
                 f"{escape_mrkdwn(objective.measure)}. {last} "
                 f"Target: {number(objective.target_value)} by {_day(objective.target_date)}."
             ),
-            _input(VALUE, "Value today", _text(30, "e.g. 9.5")),
+            _input(VALUE, "Value today", text_input(max_length=30, placeholder="e.g. 9.5")),
             _input(
                 EVIDENCE,
                 "Evidence",
-                _text(service.MAX_EVIDENCE, "A link or a note of where the figure comes from"),
+                text_input(
+                    max_length=service.MAX_EVIDENCE,
+                    placeholder="A link or a note of where the figure comes from",
+                ),
                 optional=True,
             ),
         ],
