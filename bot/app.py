@@ -14,10 +14,12 @@ from sqlalchemy import Engine
 
 import handlers
 from bot.config import Settings
+from bot.erasure import note_uninstalled
 from bot.installations import NOT_INSTALLED, home_teams, oauth_flow
 from bot.slack_client import SlackDirectory, build_web_client
 from handlers.common import FIRST_DELIVERY, SHARED_CHANNEL_HOME, Services, Workers
 from handlers.errors import answer_unexpected_error
+from storage import clock
 from storage.events import claim_event
 
 logger = logging.getLogger(__name__)
@@ -67,9 +69,7 @@ def create_app(
     app.middleware(_once_per_delivery(engine))
     if settings.oauth:
         app.middleware(_shared_channel_home(engine))
-        # Bolt's own listeners: `app_uninstalled` and `tokens_revoked` delete the affected
-        # installations from the store at once; the outbox reads the store for every send.
-        app.enable_token_revocation_listeners()
+        _listen_for_uninstalls(app, engine)
     app.error(_answer_unexpected_error)
     services = Services(engine=engine, directory=SlackDirectory(app.client))
     handlers.register_all(app, services, workers or workers_for(settings))
@@ -77,6 +77,27 @@ def create_app(
     # answered 200, or Slack retries it and may switch off the app's event subscriptions.
     app.event(re.compile(".*"))(_ignore_event)
     return app
+
+
+def _listen_for_uninstalls(app: App, engine: Engine) -> None:
+    """`app_uninstalled`, and `tokens_revoked` naming a bot token: Bolt's own listeners delete
+    the workspace's installations from the store at once (the outbox reads the store for every
+    send, so nothing more goes out with them); then the workspace's retention period starts,
+    after which its people's data is erased (`bot.erasure`)."""
+    delete_all = app.default_app_uninstalled_event_listener()
+    delete_revoked = app.default_tokens_revoked_event_listener()
+
+    @app.event("app_uninstalled")
+    def uninstalled(context: BoltContext) -> None:
+        delete_all(context)
+        if context.team_id:
+            note_uninstalled(engine, team_id=context.team_id, now=clock.now())
+
+    @app.event("tokens_revoked")
+    def revoked(event: dict, context: BoltContext) -> None:
+        delete_revoked(event, context)
+        if context.team_id and event.get("tokens", {}).get("bot"):
+            note_uninstalled(engine, team_id=context.team_id, now=clock.now())
 
 
 def workers_for(settings: Settings) -> Workers:

@@ -17,6 +17,12 @@ from storage import clock
 from storage.db import database_problem
 
 EXIT_USAGE = 2
+DETAIL = " " * 6  # a check's further lines, under its first
+WITHOUT_AN_INSTALLATION = (
+    "Where an organisation has not installed Saydo, its people mention @saydo in the shared "
+    "channel (no slash commands, shortcuts or Home tab for them) and get their nudges as "
+    "private messages in the channel instead of DMs."
+)
 _SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{2,31}")
 
 
@@ -140,14 +146,19 @@ def _parser() -> argparse.ArgumentParser:
 
     forget = commands.add_parser(
         "forget",
-        help="erase a person's personal data, keeping the counts (see README 'Data and privacy')",
-        description="Replace a person by a tombstone: their name, Slack id and profile copy, "
-        "and the free text they wrote, are erased; every count and ratio stays. Prints what "
-        "changed; running it again changes nothing.",
+        help="erase a person's (or a workspace's) personal data, keeping the counts (see "
+        "README 'Data and privacy')",
+        description="Replace a person (--user), or everyone of a workspace (--team alone), by "
+        "a tombstone: their name, Slack id and profile copy, and the free text they wrote, are "
+        "erased; every count and ratio stays. Prints what changed; running it again changes "
+        "nothing.",
     )
-    forget.add_argument("--user", required=True, metavar="USER_ID", help="their Slack user id")
+    forget.add_argument("--user", metavar="USER_ID", help="their Slack user id")
     forget.add_argument(
-        "--team", metavar="TEAM_ID", help="only in this workspace (default: in every workspace)"
+        "--team",
+        metavar="TEAM_ID",
+        help="with --user: only in this workspace (default: in every workspace); alone: "
+        "everyone of this workspace, and its installations of Saydo",
     )
     forget.set_defaults(handler=_forget)
 
@@ -223,7 +234,8 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
-    from bot.installations import installed
+    from bot.erasure import pending_erasures
+    from bot.installations import coverage, installed
     from bot.slack_client import build_web_client
     from storage import migrate
     from storage.db import create_db_engine, ping
@@ -283,12 +295,43 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
             raise RuntimeError(report)
         return report
 
+    def partnerships() -> str:
+        listed = coverage(settings, engine)
+        if not listed:
+            return "none yet (a channel becomes one at its first /commit or @saydo)"
+        missing = sum(any(not w.installed for w in each.workspaces) for each in listed)
+        lines = [
+            f"{len(listed)} partnership(s), {missing} with organisations that have not "
+            "installed Saydo",
+            *(each.describe() for each in listed),
+        ]
+        if missing:
+            lines.append(WITHOUT_AN_INSTALLATION)
+        return f"\n{DETAIL}".join(lines)
+
+    def erasure() -> str:
+        retention = settings.uninstall_retention
+        waiting = pending_erasures(engine, retention=retention)
+        kept = f"data kept {retention.days} day(s) after an uninstall (UNINSTALL_RETENTION_DAYS)"
+        if not waiting:
+            return f"{kept}; no workspace is waiting to be erased"
+        return f"\n{DETAIL}".join(
+            [f"{kept}; {len(waiting)} workspace(s) waiting to be erased"]
+            + [
+                f"{each.team_id}: uninstalled Saydo on {each.uninstalled_at:%Y-%m-%d}, its "
+                f"people's data is erased from {each.erase_at:%Y-%m-%d %H:%M} UTC"
+                for each in waiting
+            ]
+        )
+
     checks: list[tuple[str, Callable[[], str]]] = [
         ("configuration", configuration),
         ("database", database),
         ("migrations", migrations),
         ("slack", slack),
     ]
+    if settings.oauth:
+        checks += [("partnerships", partnerships), ("erasure", erasure)]
     failures = 0
     for name, check in checks:
         try:
@@ -304,18 +347,29 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _forget(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.erasure import forget
+    from bot.erasure import forget, forget_team
 
-    if not _SLACK_ID.fullmatch(args.user) or (args.team and not _SLACK_ID.fullmatch(args.team)):
+    if args.user is None and args.team is None:
+        raise ConfigError(
+            "say whom to erase: --user USER_ID (a person), --team TEAM_ID (a workspace), or both."
+        )
+    given = [value for value in (args.user, args.team) if value is not None]
+    if not all(_SLACK_ID.fullmatch(value) for value in given):
         raise ConfigError("--user and --team take Slack ids such as U0123ABCD and T0123ABCD.")
     engine = _migrated_engine(settings)
     try:
-        erased = forget(engine, user_id=args.user, team_id=args.team)
+        if args.user is None:
+            erased = forget_team(engine, team_id=args.team, now=clock.now())
+        else:
+            erased = forget(engine, user_id=args.user, team_id=args.team)
     finally:
         engine.dispose()
-    where = f" in {args.team}" if args.team else ""
-    if not erased.people:
-        print(f"No personal data of {args.user}{where} is kept: nothing to erase.")
+    if args.user is None:
+        whose = f"workspace {args.team}"
+    else:
+        whose = args.user + (f" in {args.team}" if args.team else "")
+    if not erased.lines():
+        print(f"No personal data of {whose} is kept: nothing to erase.")
     for line in erased.lines():
         print(line)
     return 0
@@ -384,9 +438,10 @@ def _migrated_engine(settings: Settings):
 
 
 def _tick(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.erasure import pending_erasures
     from bot.installations import router_for
     from bot.slack_client import build_web_client
-    from scheduler.jobs import build_sweeper, run_sweeps
+    from scheduler.jobs import build_sweeper, erase_uninstalled, run_sweeps
 
     now = _instant(args.now)
     if not args.dry_run and not (settings.bot_token or settings.oauth):
@@ -394,8 +449,18 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
             "sending needs SLACK_BOT_TOKEN, or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
             "(or use --dry-run)."
         )
+    retention = settings.uninstall_retention
     engine = _migrated_engine(settings)
     try:
+        if args.dry_run:
+            erased = [
+                f"Would erase workspace {each.team_id} (uninstalled Saydo on "
+                f"{each.uninstalled_at:%Y-%m-%d})."
+                for each in pending_erasures(engine, retention=retention)
+                if each.erase_at <= now
+            ]
+        else:  # run_sweeps erases them too; done first here to say what it erased
+            erased = erase_uninstalled(engine, now=now, retention=retention)
         reports = run_sweeps(
             build_sweeper(
                 engine,
@@ -405,12 +470,15 @@ def _tick(settings: Settings, args: argparse.Namespace) -> int:
             ),
             now=now,
             dry_run=args.dry_run,
+            retention=retention,
         )
     finally:
         engine.dispose()
+    for line in erased:
+        print(line)
     for report in reports:
         print(report.line())
-    if not reports:
+    if not (reports or erased):
         print(f"Nothing due at {now:%Y-%m-%dT%H:%MZ}.")
     return 0
 

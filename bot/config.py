@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -24,6 +25,8 @@ MAX_OUTBOX_CONCURRENCY = 16  # each sender may hold one of the 20 pooled connect
 DEFAULT_WORKER_THREADS = 32
 DEFAULT_FORM_THREADS = 64
 MAX_THREADS = 256
+DEFAULT_UNINSTALL_RETENTION_DAYS = 30
+MAX_UNINSTALL_RETENTION_DAYS = 3650
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CREDENTIALS_HELP = "README.md, section 'Create the Slack app'"
 
@@ -49,6 +52,8 @@ class Settings:
     # Threads for listeners' work after the acknowledgement (see handlers.common.Workers).
     worker_threads: int = DEFAULT_WORKER_THREADS
     form_threads: int = DEFAULT_FORM_THREADS
+    # OAuth mode: days after a workspace uninstalls Saydo until its people's data is erased.
+    uninstall_retention_days: int = DEFAULT_UNINSTALL_RETENTION_DAYS
 
     @property
     def socket_mode(self) -> bool:
@@ -58,6 +63,10 @@ class Settings:
     def oauth(self) -> bool:
         """Workspaces install Saydo through OAuth; each request uses its workspace's token."""
         return self.client_id is not None
+
+    @property
+    def uninstall_retention(self) -> timedelta:
+        return timedelta(days=self.uninstall_retention_days)
 
     @property
     def has_credentials(self) -> bool:
@@ -118,6 +127,12 @@ def load_settings(
         ),
         form_threads=_count(
             get("FORM_THREADS"), "FORM_THREADS", DEFAULT_FORM_THREADS, maximum=MAX_THREADS
+        ),
+        uninstall_retention_days=_count(
+            get("UNINSTALL_RETENTION_DAYS"),
+            "UNINSTALL_RETENTION_DAYS",
+            DEFAULT_UNINSTALL_RETENTION_DAYS,
+            maximum=MAX_UNINSTALL_RETENTION_DAYS,
         ),
     )
 
@@ -205,7 +220,7 @@ def _port(value: str) -> int:
 
 
 def _count(value: str | None, name: str, default: int, *, maximum: int) -> int:
-    """A number of threads (or senders) from 1 to `maximum`; `default` when unset."""
+    """A count (threads, senders, days) from 1 to `maximum`; `default` when unset."""
     if value is None or value == "":
         return default
     if not value.isdigit() or not 1 <= int(value) <= maximum:

@@ -101,6 +101,77 @@ def installed(settings: Settings, engine: Engine) -> list[Installed]:
     return sorted(rows.values(), key=lambda i: (i.enterprise_id or "", i.team_id or ""))
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """An organisation's workspace in a partnership, and whether it installed Saydo."""
+
+    team_id: str
+    name: str
+    installed: bool
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.team_id})" if self.name != self.team_id else self.team_id
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A partnership (its channel) and the workspaces of its members, as `saydo doctor` lists
+    them."""
+
+    channel_id: str
+    name: str
+    workspaces: tuple[Workspace, ...]
+
+    def describe(self) -> str:
+        parts = []
+        for label, installed in (("installed", True), ("not installed", False)):
+            listed = [w.describe() for w in self.workspaces if w.installed is installed]
+            if listed:
+                parts.append(f"{label}: {', '.join(listed)}")
+        return f"#{self.name} ({self.channel_id}): {'; '.join(parts)}"
+
+
+def coverage(settings: Settings, engine: Engine) -> list[Coverage]:
+    """Per partnership, which workspaces of its active members (and the one it was set up in)
+    have installed Saydo. A workspace is named as its installation says, else as most of its
+    members' organisation is named there (by default, the workspace's name)."""
+    names = {each.team_id: each.team_name for each in installed(settings, engine)}
+    with transaction(engine) as session:
+        partnerships = session.execute(
+            select(Partnership.channel_id, Partnership.name, Partnership.team_id).order_by(
+                Partnership.id
+            )
+        ).all()
+        members = session.execute(
+            select(Partnership.channel_id, Person.team_id, Member.organisation)
+            .join(Member, Member.partnership_id == Partnership.id)
+            .join(Person, Person.id == Member.person_id)
+            .where(Member.active)
+            .order_by(Member.id)
+        ).all()
+    channels: dict[str, tuple[str, dict[str, list[str]]]] = {}
+    for channel_id, name, team_id in partnerships:
+        channels.setdefault(channel_id, (name, {}))[1].setdefault(team_id, [])
+    for channel_id, team_id, organisation in members:
+        channels[channel_id][1].setdefault(team_id, []).append(organisation)
+    return [
+        Coverage(
+            channel_id,
+            name,
+            tuple(
+                Workspace(
+                    team_id,
+                    names.get(team_id)
+                    or max(organisations, key=organisations.count, default=team_id),
+                    team_id in names,
+                )
+                for team_id, organisations in teams.items()
+            ),
+        )
+        for channel_id, (name, teams) in channels.items()
+    ]
+
+
 def router_for(settings: Settings, engine: Engine) -> Routes | None:
     """The outbox's router in OAuth mode; None in single-workspace mode (the one token)."""
     return Routes(settings, engine) if settings.oauth else None

@@ -62,7 +62,8 @@ def run(settings: Settings, *, with_scheduler: bool = True) -> int:
                     client,
                     concurrency=settings.outbox_concurrency,
                     router=router_for(settings, engine),
-                )
+                ),
+                retention=settings.uninstall_retention,
             )
         )
         if with_scheduler

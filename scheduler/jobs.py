@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 
+from bot import erasure
 from bot.coffee import service as coffee
-from bot.config import DEFAULT_OUTBOX_CONCURRENCY
+from bot.config import DEFAULT_OUTBOX_CONCURRENCY, DEFAULT_UNINSTALL_RETENTION_DAYS
 from bot.objectives import sweeps as objective_sweeps
 from bot.outbox.sending import Report, Router, Sweeper, worker_name
 from bot.partnerships.members import refresh_all_members
@@ -18,7 +20,10 @@ from scheduler import Sweep
 from scheduler.renderers import RENDERERS
 from storage import clock
 
+logger = logging.getLogger(__name__)
+
 OUTBOX_SWEEP_SECONDS = 15
+DEFAULT_RETENTION = timedelta(days=DEFAULT_UNINSTALL_RETENTION_DAYS)
 MEMBERS_REFRESH_SECONDS = 6 * 60 * 60
 
 # Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
@@ -49,15 +54,36 @@ def build_sweeper(
     )
 
 
-def run_sweeps(sweeper: Sweeper, *, now: datetime, dry_run: bool = False) -> list[Report]:
-    """Every sweep once, as of `now`."""
+def run_sweeps(
+    sweeper: Sweeper,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    retention: timedelta = DEFAULT_RETENTION,
+) -> list[Report]:
+    """Every sweep once, as of `now`: the planners, the erasure of workspaces that uninstalled
+    Saydo at least `retention` ago, then the outbox."""
     if not dry_run:  # planning sweeps only enqueue (idempotent slot keys); the outbox sends
         for plan in PLANNERS.values():
             plan(sweeper.engine, now=now)
+        erase_uninstalled(sweeper.engine, now=now, retention=retention)
     return sweeper.sweep(now=now, dry_run=dry_run)
 
 
-def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
+def erase_uninstalled(engine: Engine, *, now: datetime, retention: timedelta) -> list[str]:
+    """The retention sweep (`bot.erasure.erase_uninstalled`); one line per workspace erased,
+    also logged."""
+    lines = [
+        f"Erased workspace {team_id}, {retention.days} day(s) after it uninstalled Saydo: "
+        + ("; ".join(erased.lines()) or "nothing was kept")
+        for team_id, erased in erasure.erase_uninstalled(engine, now=now, retention=retention)
+    ]
+    for line in lines:
+        logger.info(line)
+    return lines
+
+
+def scheduled(sweeper: Sweeper, *, retention: timedelta = DEFAULT_RETENTION) -> tuple[Sweep, ...]:
     """The fixed jobs of a running Saydo, with stable ids.
 
     "members" re-reads every partnership channel's members from Slack (joins and leaves also
@@ -67,7 +93,7 @@ def scheduled(sweeper: Sweeper) -> tuple[Sweep, ...]:
     return (
         Sweep(
             id="outbox",
-            func=lambda: run_sweeps(sweeper, now=clock.now()),
+            func=lambda: run_sweeps(sweeper, now=clock.now(), retention=retention),
             seconds=OUTBOX_SWEEP_SECONDS,
         ),
         Sweep(

@@ -423,6 +423,18 @@ class CostEntry(SQLModel, table=True):
     evidence: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+class WorkspaceUninstall(SQLModel, table=True):
+    """A workspace that uninstalled Saydo (OAuth mode). Once the retention period has passed
+    its people's personal data is erased (`erased_at`), unless it installs Saydo again first;
+    uninstalling again starts the period afresh."""
+
+    __tablename__ = "workspace_uninstall"
+
+    team_id: str = Field(primary_key=True, max_length=32)
+    uninstalled_at: datetime = Field(sa_column=utc_column())
+    erased_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
 # slack_sdk's installation and OAuth state stores (`bot.installations`) keep their own tables;
 # declared here as the library builds them, so the migrations are checked against them too.
 INSTALLATIONS_TABLE = SQLAlchemyInstallationStore.default_installations_table_name

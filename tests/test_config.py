@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
@@ -88,6 +89,16 @@ def test_incomplete_or_mixed_oauth_settings_are_refused_in_one_line(tmp_path, en
         ("OUTBOX_CONCURRENCY", "lots", "OUTBOX_CONCURRENCY must be a number from 1 to 16"),
         ("WORKER_THREADS", "0", "WORKER_THREADS must be a number from 1 to 256"),
         ("FORM_THREADS", "lots", "FORM_THREADS must be a number from 1 to 256"),
+        (
+            "UNINSTALL_RETENTION_DAYS",
+            "0",
+            "UNINSTALL_RETENTION_DAYS must be a number from 1 to 3650",
+        ),
+        (
+            "UNINSTALL_RETENTION_DAYS",
+            "a month",
+            "UNINSTALL_RETENTION_DAYS must be a number from 1 to 3650",
+        ),
     ],
 )
 def test_invalid_values_name_the_variable_in_one_line(tmp_path, name, value, expected):
@@ -100,6 +111,13 @@ def test_invalid_values_name_the_variable_in_one_line(tmp_path, name, value, exp
 def test_thread_pools_are_sized_from_the_environment(tmp_path):
     settings = settings_from({"WORKER_THREADS": "4", "FORM_THREADS": "2"}, tmp_path)
     assert (settings.worker_threads, settings.form_threads) == (4, 2)
+
+
+def test_data_is_kept_thirty_days_after_an_uninstall_unless_told_otherwise(tmp_path):
+    assert settings_from({}, tmp_path).uninstall_retention == timedelta(days=30)
+    assert settings_from({"UNINSTALL_RETENTION_DAYS": "7"}, tmp_path).uninstall_retention == (
+        timedelta(days=7)
+    )
 
 
 def test_a_wrong_token_is_not_echoed_in_full(tmp_path):

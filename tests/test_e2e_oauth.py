@@ -24,7 +24,7 @@ from bot.outbox.sending import Planned, enqueue
 from bot.partnerships.members import refresh_all_members, upsert_member
 from bot.slack_client import build_web_client, directories
 from storage.db import transaction
-from storage.models import OutboxMessage, Partnership
+from storage.models import OutboxMessage, Partnership, Person, WorkspaceUninstall
 from tests.saydo_process import SIGNING_SECRET, SaydoProcess
 from tests.test_cli import run_saydo
 
@@ -364,3 +364,157 @@ def test_members_are_refreshed_through_an_installation_in_the_channel(oauth_sayd
 
     (read,) = people.calls_to("conversations.members")
     assert read.args["channel"] == "C0PARTNER" and read.token == token_of(people)["T0PARTNER"]
+
+
+def doctor_env(slack, database_url) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "SLACK_API_URL": slack.url,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    }
+
+
+def test_doctor_lists_per_partnership_who_has_installed_saydo_and_what_the_others_can_do(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    now = datetime.now(UTC)
+    partnership = ensure_partnership(
+        engine, team_id="T0001", channel_id="C0PARTNER", name="housing-partnership"
+    )
+    for team, user, name, organisation in (
+        ("T0001", "U0ALICE", "alice", "Northshire County Council"),
+        ("T0PARTNER", "U0CAROL", "carol", "Northshire NHS Trust"),
+    ):
+        person = save_person(
+            engine, team_id=team, user_id=user, name=name, tz="UTC", locale=None, now=now
+        )
+        upsert_member(
+            engine,
+            partnership_id=partnership.id,
+            person=person,
+            organisation=organisation,
+            now=now,
+        )
+
+    result = run_saydo("doctor", env=doctor_env(people, database_url), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    start = lines.index(
+        "ok    partnerships: 1 partnership(s), 1 with organisations that have not installed Saydo"
+    )
+    listed, explained = lines[start + 1], lines[start + 2]
+    assert listed == (
+        "      #housing-partnership (C0PARTNER): installed: Northshire NHS Trust (T0PARTNER); "
+        "not installed: Northshire County Council (T0001)"
+    )
+    assert explained.startswith("      Where an organisation has not installed Saydo, its people")
+    assert "mention @saydo in the shared channel" in explained
+    assert "private messages in the channel instead of DMs" in explained
+    assert (
+        "ok    erasure: data kept 30 day(s) after an uninstall (UNINSTALL_RETENTION_DAYS); "
+        "no workspace is waiting to be erased" in lines
+    )
+
+
+def carols_name(engine) -> str | None:
+    with transaction(engine) as session:
+        return session.execute(
+            select(Person.name).where(Person.team_id == "T0PARTNER")
+        ).scalar_one_or_none()
+
+
+def tick_at(slack, database_url, tmp_path, at: datetime) -> str:
+    """`saydo tick --now at` in OAuth mode, keeping data 30 days after an uninstall."""
+    result = run_saydo(
+        "tick",
+        "--now",
+        at.isoformat(),
+        env={
+            "DATABASE_URL": database_url,
+            "SLACK_API_URL": slack.url,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "UNINSTALL_RETENTION_DAYS": "30",
+            **OAUTH_ENV,
+        },
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def uninstalled(saydo: SaydoProcess, slack, engine, team_id: str) -> datetime:
+    """`team_id` uninstalls Saydo; returns an instant just before Saydo heard of it."""
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    slack.uninstall(team_id)
+    assert saydo.event({"type": "app_uninstalled"}, team_id=team_id).status_code == 200
+    waiting_since = time.monotonic()
+    while stored_bot_token(engine, team_id) is not None:
+        assert time.monotonic() - waiting_since < 30, "the installation was never deleted"
+        time.sleep(0.05)
+    return before
+
+
+def test_a_workspace_is_erased_once_when_the_retention_period_after_its_uninstall_has_passed(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    shared_channel(engine, home="T0001")
+    at = uninstalled(oauth_saydo, people, engine, "T0PARTNER")
+
+    early = tick_at(people, database_url, tmp_path, at + timedelta(days=29, hours=23))
+    assert "Erased" not in early and carols_name(engine) == "carol"
+
+    due = tick_at(people, database_url, tmp_path, at + timedelta(days=30, minutes=1))
+    assert due.splitlines()[0] == (
+        "Erased workspace T0PARTNER, 30 day(s) after it uninstalled Saydo: "
+        "1 person(s): name, Slack id and profile replaced by a tombstone"
+    )
+    assert carols_name(engine) == "Former member"
+    with transaction(engine) as session:
+        alice = session.execute(select(Person.name).where(Person.team_id == "T0001")).scalar()
+    assert alice == "alice"  # the workspace that kept Saydo keeps its people
+
+    again = tick_at(people, database_url, tmp_path, at + timedelta(days=31))
+    assert "Erased" not in again  # once
+
+
+def test_installing_again_before_the_period_ends_cancels_the_erasure(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    shared_channel(engine, home="T0001")
+    at = uninstalled(oauth_saydo, people, engine, "T0PARTNER")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+
+    later = tick_at(people, database_url, tmp_path, at + timedelta(days=45))
+
+    assert "Erased" not in later and carols_name(engine) == "carol"
+    with transaction(engine) as session:
+        assert session.execute(select(WorkspaceUninstall)).scalars().all() == []
+
+
+def test_doctor_says_when_an_uninstalled_workspace_will_be_erased(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    uninstalled(oauth_saydo, people, engine, "T0PARTNER")
+    with transaction(engine) as session:
+        at = session.execute(select(WorkspaceUninstall.uninstalled_at)).scalar_one()
+
+    result = run_saydo("doctor", env=doctor_env(people, database_url), cwd=tmp_path)
+
+    lines = result.stdout.splitlines()
+    start = lines.index(
+        "ok    erasure: data kept 30 day(s) after an uninstall (UNINSTALL_RETENTION_DAYS); "
+        "1 workspace(s) waiting to be erased"
+    )
+    assert lines[start + 1] == (
+        f"      T0PARTNER: uninstalled Saydo on {at:%Y-%m-%d}, its people's data is erased "
+        f"from {at + timedelta(days=30):%Y-%m-%d %H:%M} UTC"
+    )
