@@ -30,6 +30,7 @@ from typing import Any
 from bot.app import create_app
 from bot.blocks import ids
 from bot.config import Settings
+from bot.installations import router_for
 from bot.outbox.sending import next_due
 from bot.playground import render
 from bot.playground import slack_requests as doors
@@ -53,6 +54,10 @@ logger = logging.getLogger(__name__)
 
 SLASH_COMMANDS = ("/saydo", "/commit", "/done")  # as in manifest.yml (a test keeps them equal)
 BOT_NAME = "saydo"
+# The organisations whose installation of Saydo the page lets you choose; the council's is given.
+CHOOSING = (cast.TRUST, cast.SUPPLIER)
+# The app credentials Saydo has in OAuth mode (the stand-in's `oauth.v2.access` accepts them).
+CLIENT_ID = "1000000001.2000000002"
 PLANNING_STEP = timedelta(hours=6)
 # What may follow an `@` in the composer, typed in any case: a person's full (display) name or
 # their handle, and Saydo's name, each with its user id and handle.
@@ -103,6 +108,11 @@ class Playground:
         self.database = database
         self.slack = SlackStandIn(contract=contract, clock=lambda: clock.now().timestamp())
         self._signing_secret = secrets.token_hex(16)
+        self._client_secret = secrets.token_hex(16)
+        # None: one installation, the council's single token (the default). Otherwise OAuth
+        # mode, and the workspaces that have installed Saydo through it (the council's always).
+        self.installed: set[str] | None = None
+        self._retention = Settings().uninstall_retention
         self._time = threading.RLock()  # sweeps and clock moves, one at a time
         self._stopping = threading.Event()
         self._saving = threading.Lock()
@@ -117,29 +127,55 @@ class Playground:
 
     def start(self) -> None:
         self.slack.start()
+        self.slack.accept_oauth_client(CLIENT_ID, self._client_secret)
         fresh = not self._restore()
         if fresh:
             cast.furnish(self.slack)
-        settings = Settings(
-            bot_token="xoxb-playground",
+        self.engine = create_db_engine(f"sqlite:///{self.database}")
+        migrate.upgrade(self.engine)
+        self._serve_saydo()
+        if fresh:
+            self._invite_saydo()
+        # The stand-in forgets the tokens it issued when the playground stops: the workspaces
+        # that had installed Saydo install it again (the newest installation is the one used).
+        for team_id in sorted(self.installed or ()):
+            self._install(team_id)
+        self._scheduler.start()
+        self.save()
+
+    def _settings(self) -> Settings:
+        """Saydo's settings: one workspace's token, or app credentials for OAuth mode."""
+        credentials = (
+            {"bot_token": "xoxb-playground"}
+            if self.installed is None
+            else {"client_id": CLIENT_ID, "client_secret": self._client_secret}
+        )
+        return Settings(
+            **credentials,
             signing_secret=self._signing_secret,
             database_url=f"sqlite:///{self.database}",
             slack_api_url=self.slack.url,
             host="127.0.0.1",
             port=0,
         )
-        self.engine = create_db_engine(settings.database_url)
-        migrate.upgrade(self.engine)
+
+    def _serve_saydo(self) -> None:
+        """Serve Saydo (in the mode `installed` calls for) on a loopback port, with its
+        scheduler built but not started."""
+        settings = self._settings()
         client = build_web_client(settings)
         # Finishing each listener before answering makes the page's view of a request whole
         # once it returns; the stand-in Slack has no three-second deadline to respect.
         app = create_app(settings, engine=self.engine, client=client, process_before_response=True)
         # Nothing limits how fast the stand-in takes messages: no need to pace them.
-        self.sweeper = dataclasses.replace(jobs.build_sweeper(self.engine, client), pace_seconds=0)
+        self.sweeper = dataclasses.replace(
+            jobs.build_sweeper(self.engine, client, router=router_for(settings, self.engine)),
+            pace_seconds=0,
+        )
         self._scheduler = build_scheduler(
             tuple(
                 Sweep(sweep.id, self._one_at_a_time(sweep.func), sweep.seconds)
-                for sweep in jobs.scheduled(self.sweeper)
+                for sweep in jobs.scheduled(self.sweeper, retention=self._retention)
             )
         )
         self._server = build_server(
@@ -158,10 +194,14 @@ class Playground:
         self.doors = Doors(
             f"http://{host}:{port}{EVENTS_PATH}", signing_secret=self._signing_secret
         )
-        if fresh:
-            self._invite_saydo()
-        self._scheduler.start()
-        self.save()
+
+    def _stop_saydo(self) -> None:
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)
+        if self._server is not None:
+            self._server.stop()
+        if self._serving is not None:
+            self._serving.join()
 
     def interrupt(self) -> None:
         """Cut short a clock move (or a quarter being played) at its next sweep: stopping."""
@@ -169,12 +209,7 @@ class Playground:
 
     def stop(self) -> None:
         self.interrupt()
-        if self._scheduler is not None and self._scheduler.running:
-            self._scheduler.shutdown(wait=True)
-        if self._server is not None:
-            self._server.stop()
-        if self._serving is not None:
-            self._serving.join()
+        self._stop_saydo()
         if self.doors is not None:  # it started: there is a workspace worth keeping
             self.save()
         self.slack.stop()
@@ -188,6 +223,7 @@ class Playground:
             state = {
                 "clock_offset_seconds": clock.offset().total_seconds(),
                 "slack": self.slack.snapshot(),
+                "installed": None if self.installed is None else sorted(self.installed),
             }
             target = state_file(self.database)
             partial = target.with_name(target.name + ".partial")
@@ -201,6 +237,8 @@ class Playground:
         state = json.loads(path.read_text(encoding="utf-8"))
         self.slack.restore(state["slack"])
         clock.set_offset(timedelta(seconds=state["clock_offset_seconds"]))
+        installed = state.get("installed")  # absent from playgrounds saved before the choice
+        self.installed = None if installed is None else set(installed)
         return True
 
     def _one_at_a_time(self, func: Callable[[], object]) -> Callable[[], object]:
@@ -223,6 +261,58 @@ class Playground:
             )
         )
 
+    # -- who has installed Saydo ---------------------------------------------------------------
+
+    def choose_install(self, team_id: str, installed: bool) -> None:
+        """Whether the NHS trust's or the supplier's workspace has installed Saydo, through
+        Slack's OAuth flow (or uninstalled it: Slack revokes its tokens and tells Saydo). The
+        first choice moves Saydo from the council's single token to OAuth mode, where the
+        council has installed it too."""
+        if team_id not in {o.team_id for o in CHOOSING}:
+            raise PlaygroundError(
+                f"Choose for {' or '.join(o.name for o in CHOOSING)}; "
+                f"{cast.COUNCIL.name} has installed Saydo."
+            )
+        if self.installed is None and self._scheduler.running:
+            self._scheduler.shutdown(wait=True)  # not holding `_time`: its sweeps take it
+        with self._time:
+            if self.installed is None:
+                self._stop_saydo()
+                self.installed = set()
+                self._serve_saydo()
+                self._install(cast.COUNCIL.team_id)
+                self._scheduler.start()
+            if installed and team_id not in self.installed:
+                self._install(team_id)
+            elif not installed and team_id in self.installed:
+                self._uninstall(team_id)
+
+    def has_saydo(self, user_id: str) -> bool:
+        """Whether Saydo is installed in `user_id`'s own workspace, so they have its slash
+        commands, shortcuts, direct messages and Home tab (in single-token mode, everyone)."""
+        return self.installed is None or self._member(user_id).team_id in self.installed
+
+    def _install(self, team_id: str) -> None:
+        """A Slack admin of `team_id` installs Saydo from its "Add to Slack" page."""
+        installer = next(m.user_id for m in cast.MEMBERS if m.team_id == team_id)
+        answer = self.doors.install(
+            lambda scopes: self.slack.approve_install(team_id, installer, scopes)
+        )
+        self._answered(answer, "Installing Saydo")
+        self.installed.add(team_id)
+
+    def _uninstall(self, team_id: str) -> None:
+        self.slack.uninstall(team_id)
+        self._event({"type": "app_uninstalled"}, team_id=team_id)
+        self.installed.discard(team_id)
+
+    def _team_of(self, member: cast.Member) -> cast.Organisation:
+        """The workspace whose installation of Saydo a person's requests come through: their
+        own when it has installed Saydo in OAuth mode, else the council's."""
+        if self.installed is not None and member.team_id in self.installed:
+            return cast.organisation_of(member.user_id)
+        return cast.COUNCIL
+
     # -- what a person does --------------------------------------------------------------------
 
     def type(self, user_id: str, conversation: str, text: str) -> None:
@@ -232,6 +322,8 @@ class Playground:
         text = text.strip()
         if not text:
             raise PlaygroundError("Type a message or a command first.")
+        if conversation == dm_id(user_id) and not self.has_saydo(user_id):
+            raise PlaygroundError(self._not_installed(member))
         if text.startswith("/"):
             self._command(member, conversation, text)
             return
@@ -261,7 +353,7 @@ class Playground:
     ) -> None:
         """A click (or choice) on an interactive element of a message, a modal or the Home tab."""
         member = self._member(user_id)
-        user, team = self._user_object(member), self._team_object()
+        user, team = self._user_object(member), self._team_object(member)
         if view_id is not None:
             view = self.slack.view(view_id)
             if view is None:
@@ -307,7 +399,7 @@ class Playground:
             doors.view_submission(
                 view,
                 user=self._user_object(member),
-                team=self._team_object(),
+                team=self._team_object(member),
                 trigger_id=self._trigger_for(user_id),
             )
         )
@@ -333,7 +425,7 @@ class Playground:
             self._answered(
                 self.doors.interaction(
                     doors.view_closed(
-                        view, user=self._user_object(member), team=self._team_object()
+                        view, user=self._user_object(member), team=self._team_object(member)
                     )
                 ),
                 "Closing the form",
@@ -342,12 +434,15 @@ class Playground:
     def open_home(self, user_id: str) -> None:
         """Open Saydo's Home tab (Slack tells the app, which publishes the view)."""
         member = self._member(user_id)
+        if not self.has_saydo(user_id):
+            raise PlaygroundError(self._not_installed(member))
         self._event(
             doors.app_home_opened_event(
                 user_id=member.user_id,
                 channel_id=dm_id(user_id),
                 event_ts=f"{clock.now().timestamp():.6f}",
-            )
+            ),
+            team_id=self._team_of(member).team_id,
         )
 
     def shortcut(self, user_id: str, conversation: str, message_ts: str) -> None:
@@ -361,7 +456,7 @@ class Playground:
                 doors.message_shortcut(
                     ids.MAKE_COMMITMENT_SHORTCUT,
                     user=self._user_object(member),
-                    team=self._team_object(),
+                    team=self._team_object(member),
                     channel={"id": conversation, "name": self._channel_name(conversation)},
                     message=message,
                     response_url=self.slack.response_url(ResponseContext(conversation, user_id)),
@@ -387,7 +482,7 @@ class Playground:
                 due = next_due(self.engine, after=at)
                 at = min(to, at + PLANNING_STEP, due or to)
                 clock.move_to(at)
-                reports = jobs.run_sweeps(self.sweeper, now=at)
+                reports = jobs.run_sweeps(self.sweeper, now=at, retention=self._retention)
                 sweeps += 1
                 sent += sum(report.result == "sent" for report in reports)
             return Advanced(started, at, sweeps, sent)
@@ -397,7 +492,7 @@ class Playground:
     def _command(self, member: cast.Member, conversation: str, text: str) -> None:
         command, _, rest = text.partition(" ")
         context = ResponseContext(conversation, member.user_id)
-        if command in SLASH_COMMANDS and self._shared_with_partners(conversation, member):
+        if command in SLASH_COMMANDS and not self._commands_for(member, conversation):
             self.slack.show_reply(
                 context,
                 {
@@ -422,8 +517,8 @@ class Playground:
             user_id=member.user_id,
             channel_id=conversation,
             channel_name=self._channel_name(conversation),
-            team_id=cast.COUNCIL.team_id,
-            team_domain=cast.COUNCIL.domain,
+            team_id=self._team_of(member).team_id,
+            team_domain=self._team_of(member).domain,
             response_url=self.slack.response_url(context),
             trigger_id=self._trigger_for(member.user_id),
         )
@@ -439,16 +534,30 @@ class Playground:
         if reply:
             self.slack.show_reply(context, reply)
 
-    def _shared_with_partners(self, conversation: str, member: cast.Member) -> bool:
-        """Whether `member` is a partner from another organisation in a Slack Connect channel,
-        where the host's slash commands are not available to them."""
+    def _commands_for(self, member: cast.Member, conversation: str) -> bool:
+        """Whether Saydo's slash commands are there for `member` in `conversation`: in OAuth
+        mode, when their own workspace has installed Saydo; with the council's single token,
+        except in a Slack Connect channel, where the host's slash commands are not shared with
+        partners from other organisations."""
+        if self.installed is not None:
+            return member.team_id in self.installed
         record = self.slack.channel(conversation)
-        return bool(record and record["is_ext_shared"]) and member.team_id != cast.COUNCIL.team_id
+        shared = bool(record and record["is_ext_shared"])
+        return not shared or member.team_id == cast.COUNCIL.team_id
 
-    def _event(self, event: dict[str, Any]) -> None:
+    def _not_installed(self, member: cast.Member) -> str:
+        organisation = cast.organisation_of(member.user_id).name
+        return (
+            f"Saydo is not installed in {organisation}'s Slack, so {member.real_name} has no "
+            f"direct messages or Home tab with it: mention @{BOT_NAME} in "
+            f"#{cast.CHANNEL_NAME} instead (or choose that {organisation} has installed it)."
+        )
+
+    def _event(self, event: dict[str, Any], *, team_id: str = cast.COUNCIL.team_id) -> None:
+        """An Events API delivery, through the installation of workspace `team_id`."""
         answer = self.doors.event(
             event,
-            team_id=cast.COUNCIL.team_id,
+            team_id=team_id,
             bot_user_id=BOT_USER,
             event_id=f"Ev{uuid.uuid4().hex[:10].upper()}",
         )
@@ -483,8 +592,9 @@ class Playground:
     def _user_object(self, member: cast.Member) -> dict[str, str]:
         return doors.user_object(member.user_id, team_id=member.team_id, name=member.name)
 
-    def _team_object(self) -> dict[str, str]:
-        return doors.team_object(cast.COUNCIL.team_id, domain=cast.COUNCIL.domain)
+    def _team_object(self, member: cast.Member) -> dict[str, str]:
+        team = self._team_of(member)
+        return doors.team_object(team.team_id, domain=team.domain)
 
     @staticmethod
     def _action(

@@ -9,15 +9,18 @@ to drive the real Saydo; the tests' ``SaydoProcess`` uses it to drive ``saydo ru
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import secrets
 import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -25,6 +28,9 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 APP_ID = "A0SAYDO"
 VERIFICATION_TOKEN = "legacy-verification-token"  # deprecated by Slack; sent, never checked
+INSTALL_PATH, OAUTH_REDIRECT_PATH = "/slack/install", "/slack/oauth_redirect"
+STATE_COOKIE = "slack-app-oauth-state"  # Bolt's: ties the state to the installer's browser
+_AUTHORIZE_LINK = re.compile(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -338,6 +344,9 @@ class Doors:
             },
             method="POST",
         )
+        return self._answer(request)
+
+    def _answer(self, request: urllib.request.Request) -> Answer:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return Answer(response.status, response.read().decode())
@@ -356,3 +365,26 @@ class Doors:
 
     def interaction(self, payload: dict[str, Any]) -> Answer:
         return self.post(interaction_body(payload))
+
+    def install(self, approve: Callable[[str], str]) -> Answer:
+        """A workspace's admin installs the app through OAuth, as their browser does: opens its
+        "Add to Slack" page, follows the link to Slack's authorize page, where `approve(scopes)`
+        is their "Allow" (it returns the code Slack sends back), and returns to the app's
+        redirect URL with that code and the page's state, carrying the state cookie."""
+        url = urlsplit(self.events_url)
+        base = f"{url.scheme}://{url.netloc}"
+        page = self._get(base + INSTALL_PATH)
+        link = _AUTHORIZE_LINK.search(page.body) if page.status == 200 else None
+        if link is None:
+            return page
+        query = parse_qs(urlsplit(html.unescape(link.group(1))).query)
+        state = query["state"][0]
+        code = approve(query["scope"][0])
+        return self._get(
+            f"{base}{OAUTH_REDIRECT_PATH}?{urlencode({'code': code, 'state': state})}",
+            headers={"Cookie": f"{STATE_COOKIE}={state}"},
+        )
+
+    def _get(self, url: str, *, headers: dict[str, str] | None = None) -> Answer:
+        request = urllib.request.Request(url, headers=headers or {}, method="GET")
+        return self._answer(request)

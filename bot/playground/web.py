@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot.playground import render
 from bot.playground import workspace as cast
-from bot.playground.playground import Playground, PlaygroundError
+from bot.playground.playground import CHOOSING, Playground, PlaygroundError
 from bot.playground.seed_quarter import WEEKS, seed_quarter
 from bot.playground.standin import BOT_USER, dm_id
 from storage import clock
@@ -81,6 +81,7 @@ def make_app(playground: Playground) -> Callable:
         "home": lambda body: _home(playground, body),
         "advance": lambda body: _advance(playground, body),
         "seed": lambda body: _seed(playground, seeding),
+        "install": lambda body: _install(playground, body),
     }
 
     def application(environ: dict, start_response) -> Iterable[bytes]:
@@ -232,6 +233,15 @@ def _advance(playground: Playground, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _install(playground: Playground, body: dict[str, Any]) -> dict[str, Any]:
+    """Choose whether an organisation (`team`) has installed Saydo (`installed`: true/false)."""
+    installed = body.get("installed")
+    if not isinstance(installed, bool):
+        raise PlaygroundError("'installed' must be true or false.")
+    playground.choose_install(_text(body, "team"), installed)
+    return {}
+
+
 def _seed(playground: Playground, seeding: _Seeding) -> dict[str, Any]:
     if not seeding.one_at_a_time.acquire(blocking=False):
         raise PlaygroundError("A quarter is already being played; wait for it to finish.")
@@ -255,7 +265,8 @@ def _state(playground: Playground, query: dict[str, str]) -> dict[str, Any]:
     names = _names(playground)
     place = query.get("in") or cast.CHANNEL_ID
     sidebar = _sidebar(playground, viewer.user_id, names)
-    if place != HOME and place not in {entry["id"] for entry in sidebar}:
+    with_saydo = playground.has_saydo(viewer.user_id)
+    if place not in {entry["id"] for entry in sidebar} and not (place == HOME and with_saydo):
         place = cast.CHANNEL_ID
     state: dict[str, Any] = {
         "version": version,
@@ -264,8 +275,9 @@ def _state(playground: Playground, query: dict[str, str]) -> dict[str, Any]:
             "utc": clock.now().isoformat(timespec="minutes"),
             "tz": viewer.tz,
         },
-        "me": _person(viewer),
+        "me": _person(viewer) | {"has_saydo": with_saydo},
         "members": [_person(m) for m in cast.MEMBERS],
+        "installs": _installs(playground),
         "sidebar": sidebar,
         "in": place,
         "modal": _modal(playground, viewer.user_id, names),
@@ -296,8 +308,25 @@ def _sidebar(playground: Playground, viewer: str, names: dict[str, str]) -> list
         elif record["kind"] == "mpim":
             others = [names.get(u, u) for u in record["members"] if u not in (viewer, BOT_USER)]
             entries.append({"id": record["id"], "label": ", ".join(others), "kind": "group"})
-    entries.append({"id": dm_id(viewer), "label": "Saydo", "kind": "app"})
+    if playground.has_saydo(viewer):
+        entries.append({"id": dm_id(viewer), "label": "Saydo", "kind": "app"})
     return entries
+
+
+def _installs(playground: Playground) -> dict[str, Any]:
+    """Who has installed Saydo: `oauth` false while the council's single token serves all."""
+    installed = playground.installed
+    return {
+        "oauth": installed is not None,
+        "choices": [
+            {
+                "team": organisation.team_id,
+                "name": organisation.name,
+                "installed": installed is not None and organisation.team_id in installed,
+            }
+            for organisation in CHOOSING
+        ],
+    }
 
 
 def _modal(playground: Playground, viewer: str, names: dict[str, str]) -> dict[str, str] | None:

@@ -97,6 +97,7 @@ function show(state) {
   $("#advance-to-when").lang = state.me.locale;
   showClock(state.clock);
   showPeople(state);
+  showInstalls(state.installs);
   showSidebar(state);
   $("#title").textContent = state.title;
   document.title = `${state.title} · Saydo playground`;
@@ -172,10 +173,49 @@ function showPeople(state) {
   $("#me").textContent = `You are ${state.me.name}, ${state.me.role}, ${state.me.tz}.`;
 }
 
+// Which organisations have installed Saydo: a checkbox each for the trust and the supplier.
+function showInstalls(installs) {
+  const box = $("#install-choices");
+  const key = JSON.stringify(installs);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.innerHTML = "";
+  for (const choice of installs.choices) {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.checked = choice.installed;
+    input.dataset.team = choice.team;
+    input.addEventListener("change", () => chooseInstall(choice, input.checked));
+    label.append(input, " " + choice.name);
+    box.append(label);
+  }
+  $("#install-mode").textContent = installs.oauth
+    ? "(each through OAuth)"
+    : "(one token: the council's reaches everyone)";
+}
+
+async function chooseInstall(choice, installed) {
+  $("#install-choices").dataset.key = ""; // shown afresh, as the playground says, whatever happens
+  if (!installed) {
+    const sure = await ask(
+      `Uninstall Saydo from ${choice.name}?`,
+      "Its people lose Saydo's slash commands, direct messages and Home tab, and use @saydo " +
+        "in the shared channel. As in production, their personal data is erased 30 days of " +
+        "playground time later, unless Saydo is installed there again before then.",
+      "Uninstall",
+    );
+    if (!sure) { await refresh(false); return; }
+  }
+  await act("/api/install", { team: choice.team, installed },
+    installed ? `Installing Saydo in ${choice.name}…` : `Uninstalling Saydo from ${choice.name}…`);
+}
+
 function showSidebar(state) {
   const lists = { channel: $("#channels"), group: $("#groups"), app: $("#apps") };
   for (const list of Object.values(lists)) list.innerHTML = "";
-  const entries = [...state.sidebar, { id: "home", label: "Saydo · Home", kind: "app" }];
+  const home = { id: "home", label: "Saydo · Home", kind: "app" };
+  const entries = state.me.has_saydo ? [...state.sidebar, home] : state.sidebar;
   for (const entry of entries) {
     const item = document.createElement("li");
     const link = document.createElement("a");
