@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 import handlers
 from bot.config import Settings
 from bot.erasure import note_uninstalled
-from bot.installations import NOT_INSTALLED, home_teams, oauth_flow
+from bot.installations import NOT_INSTALLED, home_teams, oauth_flow, partnership_teams_of
 from bot.slack_client import SlackDirectory, build_web_client
 from handlers.common import FIRST_DELIVERY, SHARED_CHANNEL_HOME, Services, Workers
 from handlers.errors import answer_unexpected_error
@@ -130,14 +130,19 @@ def _once_per_delivery(engine: Engine):
 
 def _shared_channel_home(engine: Engine):
     """Middleware (OAuth mode): a request in a channel that is already a partnership is
-    scoped to that partnership's workspace (`handlers.common.workspace_id`). One small read
-    before the acknowledgement."""
+    scoped to that partnership's workspace (`handlers.common.workspace_id`). Elsewhere (a
+    direct message with Saydo, the Home tab), a request of someone whose partnerships were all
+    set up in one workspace is scoped to that workspace, so a partner acting through their own
+    workspace's installation reaches the commitments they made in the shared channel. One or
+    two small reads before the acknowledgement."""
 
     def middleware(context: BoltContext, next) -> BoltResponse | None:
-        if context.channel_id:
-            home = home_teams(engine, context.channel_id)
-            if home:
-                context[SHARED_CHANNEL_HOME] = home[0]
+        home = home_teams(engine, context.channel_id) if context.channel_id else []
+        if not home and context.user_id:
+            theirs = partnership_teams_of(engine, context.user_id)
+            home = theirs if len(theirs) == 1 else []
+        if home:
+            context[SHARED_CHANNEL_HOME] = home[0]
         return next()
 
     return middleware

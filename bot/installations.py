@@ -231,6 +231,20 @@ def home_teams(engine: Engine, channel_id: str) -> list[str]:
         return _home_teams(session, channel_id)
 
 
+def partnership_teams_of(engine: Engine, user_id: str) -> list[str]:
+    """The workspaces the partnerships `user_id` is a current member of were set up in."""
+    with transaction(engine) as session:
+        return list(
+            session.execute(
+                select(Partnership.team_id)
+                .join(Member, Member.partnership_id == Partnership.id)
+                .join(Person, Person.id == Member.person_id)
+                .where(Person.user_id == user_id, Member.active)
+                .distinct()
+            ).scalars()
+        )
+
+
 def _home_teams(session, channel_id: str) -> list[str]:
     return list(
         session.execute(
