@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.erasure import pending_erasures
 from bot.playground import workspace as cast
 from bot.playground.playground import Playground, PlaygroundError
+from bot.playground.seed_quarter import seed_quarter
 from bot.playground.standin import dm_id
 from bot.playground.web import make_app
 from storage import clock
@@ -29,6 +30,7 @@ ALICE, CHLOE, PRIYA = "U0ALICE", "U0CHLOE", "U0PRIYA"
 CHANNEL = cast.CHANNEL_ID
 TRUST, SUPPLIER, COUNCIL = cast.TRUST.team_id, cast.SUPPLIER.team_id, cast.COUNCIL.team_id
 NUDGED = "Only you can see this"  # every nudge says so
+NUDGE_FOOTER = "Snooze moves the reminder, not the due date."
 
 
 @pytest.fixture
@@ -206,3 +208,50 @@ def test_only_the_trust_and_the_supplier_choose(playground):
     with pytest.raises(PlaygroundError, match="has installed Saydo"):
         playground.choose_install(COUNCIL, False)
     assert playground.installed is None
+
+
+def test_a_quarter_seeded_through_each_workspaces_installation_keeps_private_things_private(
+    playground,
+):
+    playground.choose_install(TRUST, True)
+    playground.choose_install(SUPPLIER, True)
+
+    seed_quarter(playground)
+
+    team_of = {m.user_id: m.team_id for m in cast.MEMBERS}
+    with transaction(playground.engine) as session:
+        rows = session.execute(
+            select(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.sent_by_team).where(
+                OutboxMessage.state == "sent"
+            )
+        ).all()
+    nudges = [(channel, team) for kind, channel, team in rows if kind == "nudge"]
+    assert nudges and all(team == team_of[channel] for channel, team in nudges)  # their own
+    assert {team for _, team in nudges} == {COUNCIL, TRUST, SUPPLIER}
+    posts = [(kind, team) for kind, channel, team in rows if channel == CHANNEL]
+    assert ("summary", COUNCIL) in posts and all(team == COUNCIL for _, team in posts)
+    issued = playground.slack.installed_teams()
+    for call in playground.slack.calls_to("chat.postMessage"):
+        if call.succeeded and call.args["channel"] in team_of:  # a DM, through their workspace
+            assert issued[call.token] == team_of[call.args["channel"]]
+    for member in cast.MEMBERS:  # each nudge sent once: one message per sent row
+        shown = texts(playground, dm_id(member.user_id), member.user_id)
+        nudged = sum(NUDGE_FOOTER in t for t in shown)
+        assert nudged == nudges.count((member.user_id, member.team_id))
+    in_public = [
+        m for m in playground.slack.conversation(CHANNEL, viewer=ALICE) if not m.get("ephemeral")
+    ]
+    summaries = [m for m in in_public if m["text"].startswith(("Weekly say/do", "A quiet week"))]
+    assert len(summaries) == posts.count(("summary", COUNCIL))
+    private = ("Only you can see", "projected to spend")
+    assert not any(marker in str(m) for m in in_public for marker in private)
+
+
+def test_a_quarter_is_not_seeded_while_an_organisation_has_not_installed_saydo(playground):
+    playground.choose_install(TRUST, True)
+    before = clock.now()
+
+    with pytest.raises(PlaygroundError, match="Kestrel Digital has not installed Saydo"):
+        seed_quarter(playground)
+
+    assert commitments(playground) == [] and clock.now() - before < timedelta(hours=1)

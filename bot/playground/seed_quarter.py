@@ -7,6 +7,10 @@ their coffee intros and log lessons, while the clock moves on and the sweeps sen
 coffee rounds, weekly summaries and review reminders. Owners act by typing Saydo's commands in
 their direct message with it; recipients confirm deliveries with the **Received** button.
 
+Played with the council's single token (the default) or, once installations are chosen, in
+OAuth mode with every organisation installed, each person acting through their own
+workspace's installation.
+
 The script is fixed (a seeded random choice), so every seeded quarter tells the same story:
 the council keeps most of its word, the trust nearly all of it, the supplier slips and then
 recovers after a course-correction coffee.
@@ -36,7 +40,7 @@ from bot.costs.service import LedgerDraft, save_ledger
 from bot.objectives.service import Draft, create_objective
 from bot.playground import render
 from bot.playground import workspace as cast
-from bot.playground.playground import Playground
+from bot.playground.playground import Playground, PlaygroundError
 from bot.playground.standin import dm_id
 from storage import clock
 from storage.db import transaction
@@ -124,6 +128,13 @@ class _Step:
 def seed_quarter(playground: Playground, progress: Callable[[int], None] = lambda _: None) -> str:
     """Play the quarter, telling `progress` each week played so far (up to `WEEKS`); returns
     one line saying what happened."""
+    without = [o.name for o in cast.ORGANISATIONS if not playground.has_saydo(_someone_of(o))]
+    if without:
+        raise PlaygroundError(
+            f"{' and '.join(without)} ha{'ve' if len(without) > 1 else 's'} not installed "
+            "Saydo, and in the quarter's script everyone also acts in their direct message with "
+            "Saydo: tick both organisations to seed a quarter."
+        )
     started = clock.now()
     script = _Script(playground, started)
     steps = script.steps()
@@ -377,6 +388,10 @@ def _click_latest(
                 )
                 return message["ts"]
     return None
+
+
+def _someone_of(organisation: cast.Organisation) -> str:
+    return next(m.user_id for m in cast.MEMBERS if m.team_id == organisation.team_id)
 
 
 def _latest_ref(playground: Playground) -> int:
