@@ -514,3 +514,35 @@ def test_seeding_asks_in_the_page_and_the_chosen_time_is_written_the_persons_way
     picker.fill("2027-03-05T14:30")
     expect(page.locator("#advance-to-shown")).to_have_text("Fri, Mar 5, 2027, 2:30 PM")
     steps.shot("us-format")
+
+
+def test_ticking_an_organisations_installation_gives_its_people_saydo(
+    page: Page, playground: PlaygroundProcess, steps: Steps
+) -> None:
+    installs = page.locator("#installs")
+    expect(installs).to_contain_text("one token: the council's reaches everyone")
+    act_as(page, "U0CHLOE", "Chloe Hughes")
+    steps.shot("single-token")
+
+    installs.get_by_role("checkbox", name="Northshire NHS Trust").check()
+    expect(installs).to_contain_text("each through OAuth")
+    expect(page.locator("#sidebar").get_by_role("link", name="Saydo · Home")).to_be_visible()
+    due = playground_today(playground) + timedelta(days=7)
+    send(page, f"/commit send the ward list by {due.isoformat()}")
+    expect(message_with(page, "Logged #1")).to_contain_text("send the ward list")
+    steps.shot("trust-installed")
+
+    act_as(page, "U0PRIYA", "Priya Nair")  # Kestrel Digital has not installed Saydo
+    expect(page.locator("#sidebar").get_by_role("link", name="Saydo · Home")).to_have_count(0)
+    send(page, f"/commit share the prototype by {due.isoformat()}")
+    expect(message_with(page, "Only visible to you")).to_contain_text("@saydo")
+    steps.shot("supplier-not-installed")
+
+    act_as(page, "U0CHLOE", "Chloe Hughes")
+    installs.get_by_role("checkbox", name="Northshire NHS Trust").uncheck()
+    dialog = page.get_by_role("dialog", name="Uninstall Saydo from Northshire NHS Trust?")
+    expect(dialog).to_contain_text("erased 30 days")
+    dialog.get_by_role("button", name="Uninstall").click()
+    expect(page.locator("#sidebar").get_by_role("link", name="Saydo · Home")).to_have_count(0)
+    expect(installs.get_by_role("checkbox", name="Northshire NHS Trust")).not_to_be_checked()
+    steps.shot("trust-uninstalled")
