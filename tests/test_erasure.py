@@ -278,3 +278,21 @@ def test_a_workspace_that_installs_again_is_not_erased(engine):
     assert ("T0PARTNER", "Carol Chen") in names(engine)
     with transaction(engine) as session:
         assert session.execute(select(WorkspaceUninstall)).scalars().all() == []
+
+
+def test_tick_dry_run_says_which_workspaces_it_would_erase_and_erases_none(
+    engine, database_url, tmp_path
+):
+    partnership_with_history(engine)
+    note_uninstalled(engine, team_id="T0PARTNER", now=UNINSTALLED_AT)
+    at = (UNINSTALLED_AT + RETENTION).isoformat()
+
+    result = run_saydo(
+        "tick", "--dry-run", "--now", at, env={"DATABASE_URL": database_url}, cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "Would erase workspace T0PARTNER (uninstalled Saydo on 2026-03-02)."
+    )
+    assert ("T0PARTNER", "Carol Chen") in names(engine)
