@@ -120,6 +120,54 @@ def build_web_client(settings: Settings, *, token: str | None = None) -> WebClie
     )
 
 
+class ThroughTheirWorkspace(WebClient):
+    """OAuth mode: a request's client (its installation's token), except that a call addressed
+    to one person (a DM to their user id, opening that DM, publishing their Home tab) goes
+    through an installation of the person's own workspace when there is one (`router`, the
+    rule the outbox follows too). Listeners and `handlers.notify` use it without knowing."""
+
+    def __init__(self, request_client: WebClient, router: Router) -> None:
+        super().__init__(
+            token=request_client.token,
+            base_url=request_client.base_url,
+            timeout=request_client.timeout,
+            ssl=request_client.ssl,
+            proxy=request_client.proxy,
+            headers=dict(request_client.headers),
+            team_id=request_client.default_params.get("team_id"),
+            logger=request_client.logger,
+            retry_handlers=request_client.retry_handlers,
+        )
+        self.router = router
+
+    def api_call(self, api_method: str, **kwargs):
+        person = addressee(api_method, kwargs)
+        route = self.router(person) if person else None
+        if route is not None and route.client.token != self.token:
+            return route.client.api_call(api_method, **kwargs)
+        return super().api_call(api_method, **kwargs)
+
+
+def addressee(api_method: str, call: dict) -> str | None:
+    """The one person a Web API call is addressed to, if it is: `chat.postMessage` to a user
+    id, `conversations.open` of one user, `views.publish` of a Home tab."""
+    args = {
+        **(call.get("params") or {}),
+        **(call.get("data") or {}),
+        **(call.get("json") or {}),
+    }
+    if api_method == "chat.postMessage":
+        person = args.get("channel")
+    elif api_method == "conversations.open":
+        person = args.get("users")
+    elif api_method == "views.publish":
+        person = args.get("user_id")
+    else:
+        return None
+    one_person = isinstance(person, str) and person[:1] in ("U", "W") and "," not in person
+    return person if one_person else None
+
+
 class SlackDirectory:
     """`bot.partnerships.members.Directory` answered by the Web API. Workspace names are cached for
     the life of the object (one is built at start-up and shared by the listeners)."""
