@@ -16,6 +16,7 @@ import handlers
 from bot.config import Settings
 from bot.installations import NOT_INSTALLED, authorize, home_teams, oauth_flow, router_for
 from bot.outbox.sending import Router
+from bot.partnerships.members import shared_channels
 from bot.slack_client import SlackDirectory, ThroughTheirWorkspace, build_web_client
 from handlers.common import FIRST_DELIVERY, SHARED_CHANNEL_HOME, Services, Workers
 from handlers.errors import answer_unexpected_error
@@ -71,7 +72,7 @@ def create_app(
     router = router_for(settings, engine)
     if router is not None:
         app.middleware(_shared_channel_home(engine))
-        app.middleware(_through_their_workspace(router))
+        app.middleware(_through_their_workspace(engine, router))
         # Bolt's own listeners: `app_uninstalled` and `tokens_revoked` delete the affected
         # installations from the store at once; the outbox reads the store for every send.
         app.enable_token_revocation_listeners()
@@ -127,13 +128,18 @@ def _shared_channel_home(engine: Engine):
     return middleware
 
 
-def _through_their_workspace(router: Router):
+def _through_their_workspace(engine: Engine, router: Router):
     """Middleware (OAuth mode): the listeners' client sends what is addressed to one person (a
-    DM, their Home tab) through an installation of that person's own workspace."""
+    DM, their Home tab) through an installation of that person's own workspace; a DM none can
+    send goes privately to them in a partnership channel, this request's channel first."""
 
     def middleware(context: BoltContext, next) -> BoltResponse | None:
+        def channels_of(person: str) -> list[str]:
+            found = shared_channels(engine, person, None)
+            return sorted(found, key=lambda channel: channel != context.channel_id)
+
         if context.client is not None:
-            context["client"] = ThroughTheirWorkspace(context.client, router)
+            context["client"] = ThroughTheirWorkspace(context.client, router, channels_of)
         return next()
 
     return middleware

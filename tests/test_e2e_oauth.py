@@ -582,3 +582,25 @@ def test_a_dm_from_a_listener_goes_through_the_persons_own_workspace(oauth_saydo
     assert proposal.token == tokens["T0PARTNER"] and proposal.succeeded
     (home,) = [c for c in people.wait_for("views.publish") if c.args["user_id"] == "U0CAROL"]
     assert home.token == tokens["T0PARTNER"] and home.succeeded
+
+
+def test_a_dm_from_a_listener_to_a_workspace_without_saydo_arrives_privately_in_the_channel(
+    oauth_saydo, people, engine
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")  # Carol's workspace never installs Saydo
+    shared_channel(engine, home="T0001")
+    people.clear()
+
+    oauth_saydo.command("/commit", f"<@U0CAROL> share the risk register by {in_a_month()}")
+
+    (proposal,) = people.wait_for("chat.postEphemeral")
+    assert (proposal.args["channel"], proposal.args["user"]) == ("C0PARTNER", "U0CAROL")
+    assert proposal.token == token_of(people)["T0001"] and proposal.succeeded, proposal.args
+    seen_by_carol = people.conversation("C0PARTNER", viewer="U0CAROL")
+    assert [m.get("ephemeral") for m in seen_by_carol if is_proposal(m)] == [True]
+    seen_by_alice = people.conversation("C0PARTNER", viewer="U0ALICE")
+    assert not [m for m in seen_by_alice if is_proposal(m)]  # never posted publicly
+
+
+def is_proposal(message: dict) -> bool:
+    return any(b.get("block_id", "").startswith("proposal_") for b in message.get("blocks") or [])
