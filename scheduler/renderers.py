@@ -107,6 +107,12 @@ def coffee_intro(engine: Engine, item: Item, now: datetime) -> Send | Skip | Lat
     pairing = coffee.get_pairing(engine, pairing_id=int(item.slot_key.split(":")[1]))
     if pairing.kind == coffee.CORRECTION:
         message = coffee_messages.correction_intro(pairing)
+    elif pairing.kind == coffee.OBJECTIVE_CORRECTION:
+        objective_id = coffee.correction_objective(pairing)
+        objective = get_objective(engine, objective_id=objective_id, now=now)
+        if objective is None:
+            return Skip(State.CANCELLED, "the objective no longer exists")
+        message = coffee_messages.objective_correction_intro(pairing, objective)
     else:
         message = coffee_messages.intro(
             pairing, coffee.starters(engine, partnership_id=pairing.partnership.id, now=now)
