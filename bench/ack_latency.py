@@ -346,8 +346,9 @@ def slow_requests(concurrency: int) -> int:
     return max(20, 2 * concurrency)
 
 
-def open_refs(engine: Engine, clients: int) -> tuple[tuple[int, ...], ...]:
-    """Each bench user's open commitments (for `/done`), oldest first."""
+def open_refs(engine: Engine, clients: int) -> tuple[tuple[int, int], ...]:
+    """The bench users' open commitments (for `/done`) as (client, ref), taking each user's
+    oldest in turn, so a burst closes commitments of every client."""
     with engine.connect() as connection:
         rows = connection.execute(
             text(
@@ -358,7 +359,13 @@ def open_refs(engine: Engine, clients: int) -> tuple[tuple[int, ...], ...]:
     refs: dict[str, list[int]] = {}
     for user, ref in rows:
         refs.setdefault(user, []).append(ref)
-    return tuple(tuple(refs.get(f"U0BENCH{i:02d}", ())) for i in range(clients))
+    owned = [refs.get(f"U0BENCH{i:02d}", []) for i in range(clients)]
+    return tuple(
+        (client, mine[turn])
+        for turn in range(max(map(len, owned), default=0))
+        for client, mine in enumerate(owned)
+        if turn < len(mine)
+    )
 
 
 def wait_for_replies(slack: SlackStandIn, scenario: str, sent: dict[str, float]) -> list[float]:
@@ -404,7 +411,7 @@ def run_slow_slack(delays: list[float], concurrencies: list[int], backend: str) 
                         refs = open_refs(database.engine, concurrency)
                         scenario = Scenario(name, reply_base=slack.base, due=due, refs=refs)
                         if name == "done":
-                            requests_ = min(requests_, concurrency * min(map(len, refs)))
+                            requests_ = min(requests_, len(refs))
                         slack.clear()
                         result = generator.submit(
                             run_load,

@@ -56,8 +56,9 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    signing_secret = os.environ["SLACK_SIGNING_SECRET"]
     app = create_bare_app(
-        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        signing_secret=signing_secret,
         token=os.environ["SLACK_BOT_TOKEN"],
         slack_api_url=os.environ["SLACK_API_URL"],
     )
@@ -65,7 +66,9 @@ def main() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
 
-    server = build_server(make_wsgi_app(app, healthy), host=args.host, port=args.port)
+    server = build_server(
+        make_wsgi_app(app, healthy, signing_secret=signing_secret), host=args.host, port=args.port
+    )
     server.prepare()
     serving = threading.Thread(target=server.serve, name="http", daemon=True)
     serving.start()

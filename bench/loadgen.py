@@ -42,17 +42,19 @@ class LoadResult:
 class Scenario:
     """What each request is. `help`: `/saydo help` (answered in the acknowledgement); `commit`:
     `/commit <text> by <due>`; `form`: `/commit` with no text (opens the form); `done`:
-    `/done <ref>`, client `i` closing `refs[i]` in turn (its own commitments); `mention`: an
-    `app_mention` logging a commitment. Client `i` speaks as `U0BENCH<i>`; replies go to
+    `/done <ref>`, request `n` closing `refs[n]` as its owner (`(client, ref)`: the commitment
+    of `U0BENCH<client>`); `mention`: an `app_mention` logging a commitment. Otherwise client
+    `i` speaks as `U0BENCH<i>`; replies go to
     `<reply_base>/response/<token>`; `due` is a date Saydo's grammar reads."""
 
     name: str = "help"
     reply_base: str = "http://127.0.0.1:9"
     due: str = ""
-    refs: tuple[tuple[int, ...], ...] = ()
+    refs: tuple[tuple[int, int], ...] = ()
 
-    def request(self, client: int, turn: int) -> tuple[str, str, str]:
-        """Client `client`'s request number `turn`: (body, content type, reply key)."""
+    def request(self, client: int, number: int) -> tuple[str, str, str]:
+        """Request `number` of the run, sent by client `client`: (body, content type, reply
+        key)."""
         user = f"U0BENCH{client:02d}"
         token = uuid.uuid4().hex
         if self.name == "mention":
@@ -74,7 +76,8 @@ class Scenario:
         elif self.name == "commit":
             text = f"send report {token[:8]} by {self.due}"
         elif self.name == "done":
-            command, text = "/done", str(self.refs[client][turn])
+            owner, ref = self.refs[number]
+            command, text, user = "/done", str(ref), f"U0BENCH{owner:02d}"
         trigger_id = doors.new_trigger_id()
         path = f"/response/{token}"
         body = doors.slash_command_body(
@@ -95,10 +98,10 @@ CHANNEL = "C0BENCH"
 
 
 def signed_request(
-    verifier: SignatureVerifier, scenario: Scenario = Scenario(), client: int = 0, turn: int = 0
+    verifier: SignatureVerifier, scenario: Scenario = Scenario(), client: int = 0, number: int = 0
 ) -> tuple[bytes, dict[str, str], str]:
     """A fresh body, its Slack signature headers (timestamp: now) and its reply key."""
-    body, content_type, key = scenario.request(client, turn)
+    body, content_type, key = scenario.request(client, number)
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": content_type,
@@ -141,10 +144,8 @@ def run_load(
                 result.errors.append(f"warm-up: {type(error).__name__}: {error}")
                 connection.close()
             barrier.wait()
-            for turn in itertools.count():
-                if next(counter) >= requests:
-                    break
-                body, headers, key = signed_request(verifier, scenario, number, turn)
+            while (request_number := next(counter)) < requests:
+                body, headers, key = signed_request(verifier, scenario, number, request_number)
                 result.sent[key] = time.time()
                 started = time.perf_counter()
                 try:

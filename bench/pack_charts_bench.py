@@ -31,7 +31,6 @@ from bot.commitments.service import (
 )
 from bot.costs.service import LedgerDraft, record_cost, save_ledger
 from bot.objectives.service import Draft, create_objective, record_measurement
-from bot.objectives.sweeps import pack_ratio_chart
 from bot.reports import reviews
 from storage import migrate
 from storage.db import create_db_engine, transaction
@@ -113,7 +112,12 @@ def build(engine, partnership_id: int) -> int:
     review_blocks.reminder(pack, days_before=14)
     pngs = [charts.render_png(charts.objective_chart(o)) for o in pack.objectives]
     pngs.append(charts.render_png(charts.spend_chart(pack.costs)))
-    pngs.append(charts.render_png(pack_ratio_chart(engine, partnership_id, REVIEW, NOW)))
+    weekly = reviews.weekly_ratios(
+        engine, partnership_id=partnership_id, review_date=REVIEW, now=NOW
+    )
+    pngs.append(
+        charts.render_png(charts.ratio_chart(weekly.weeks, weekly.ratios, target=weekly.target))
+    )
     return len(pngs)
 
 

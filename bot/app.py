@@ -15,8 +15,17 @@ from sqlalchemy import Engine
 import handlers
 from bot.config import Settings
 from bot.erasure import note_uninstalled
-from bot.installations import NOT_INSTALLED, home_teams, oauth_flow, partnership_teams_of
-from bot.slack_client import SlackDirectory, build_web_client
+from bot.installations import (
+    NOT_INSTALLED,
+    authorize,
+    home_teams,
+    oauth_flow,
+    partnership_teams_of,
+    router_for,
+)
+from bot.outbox.sending import Router
+from bot.partnerships.members import shared_channels
+from bot.slack_client import SlackDirectory, ThroughTheirWorkspace, build_web_client
 from handlers.common import FIRST_DELIVERY, SHARED_CHANNEL_HOME, Services, Workers
 from handlers.errors import answer_unexpected_error
 from storage import clock
@@ -55,8 +64,10 @@ def create_app(
     # parses them (`bot.server`); Socket Mode requests are not signed.
     app = App(
         client=client,
-        # OAuth mode: each request is authorised with its workspace's installation.
+        # OAuth mode: each request is authorised with its workspace's installation, whose
+        # token is refreshed first when it is about to expire (token rotation).
         oauth_flow=oauth_flow(settings, engine, client) if settings.oauth else None,
+        authorize=authorize(settings, engine, client) if settings.oauth else None,
         user_facing_authorize_error_message=NOT_INSTALLED,
         signing_secret=settings.signing_secret,
         request_verification_enabled=False,
@@ -67,8 +78,10 @@ def create_app(
         process_before_response=True,
     )
     app.middleware(_once_per_delivery(engine))
-    if settings.oauth:
+    router = router_for(settings, engine)
+    if router is not None:
         app.middleware(_shared_channel_home(engine))
+        app.middleware(_through_their_workspace(engine, router))
         _listen_for_uninstalls(app, engine)
     app.error(_answer_unexpected_error)
     services = Services(engine=engine, directory=SlackDirectory(app.client))
@@ -143,6 +156,23 @@ def _shared_channel_home(engine: Engine):
             home = theirs if len(theirs) == 1 else []
         if home:
             context[SHARED_CHANNEL_HOME] = home[0]
+        return next()
+
+    return middleware
+
+
+def _through_their_workspace(engine: Engine, router: Router):
+    """Middleware (OAuth mode): the listeners' client sends what is addressed to one person (a
+    DM, their Home tab) through an installation of that person's own workspace; a DM none can
+    send goes privately to them in a partnership channel, this request's channel first."""
+
+    def middleware(context: BoltContext, next) -> BoltResponse | None:
+        def channels_of(person: str) -> list[str]:
+            found = shared_channels(engine, person, None)
+            return sorted(found, key=lambda channel: channel != context.channel_id)
+
+        if context.client is not None:
+            context["client"] = ThroughTheirWorkspace(context.client, router, channels_of)
         return next()
 
     return middleware

@@ -90,7 +90,8 @@ COMMANDS: tuple[CommandHelp, ...] = (
     ),
     CommandHelp(
         "/saydo measure objective value [evidence: link or note]",
-        "Record a value, e.g. `/saydo measure O1 9.5 evidence: https://example.org/dash`.",
+        "Record a value, e.g. `/saydo measure O1 9.5 evidence: https://example.org/dash`; "
+        "in a shared channel, `@Saydo measure O1 9.5`.",
     ),
     CommandHelp(
         "/saydo costs",
@@ -99,7 +100,8 @@ COMMANDS: tuple[CommandHelp, ...] = (
     ),
     CommandHelp(
         "/saydo cost project amount [for period] [evidence: …]",
-        "Record spend, e.g. `/saydo cost Brokerage pilot 1,250.50 for November`.",
+        "Record spend, e.g. `/saydo cost Brokerage pilot 1,250.50 for November`; "
+        "in a shared channel, `@Saydo cost …`.",
     ),
     CommandHelp("/saydo help", "Show this help."),
 )

@@ -3,20 +3,31 @@
 The installation store and the OAuth state store are slack_sdk's SQLAlchemy stores in Saydo's
 own database (tables created by migration 0008). Bolt authorises every request with the
 installation of the team (or Enterprise Grid org) it came from.
+
+Token rotation: when the app opts in, Slack issues bot tokens that expire (12 hours) with a
+refresh token. Bolt's `InstallationStoreAuthorize` refreshes a request's installation, and
+`Routes` the outbox's, `ROTATE_MINUTES_BEFORE_EXPIRY` before the token expires (slack_sdk's
+`TokenRotator`), and both save the rotated installation in the store.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackTokenRotationError
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import Engine, select
 
 from bot.config import ConfigError, Settings
@@ -35,6 +46,11 @@ NOT_INSTALLED = (
     "Saydo's /slack/install page; until then, mention @saydo in a shared channel."
 )
 STATE_EXPIRATION_SECONDS = 10 * 60  # an "Add to Slack" page is good for ten minutes
+# Token rotation: a token is refreshed once it has less than this left (Bolt's default; Slack's
+# tokens live 12 hours), for requests and outbox messages alike.
+ROTATE_MINUTES_BEFORE_EXPIRY = 120
+
+logger = logging.getLogger(__name__)
 
 
 def bot_scopes(manifest: Path = MANIFEST) -> list[str]:
@@ -51,6 +67,19 @@ def bot_scopes(manifest: Path = MANIFEST) -> list[str]:
 
 def installation_store(settings: Settings, engine: Engine) -> SQLAlchemyInstallationStore:
     return SQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine)
+
+
+def authorize(settings: Settings, engine: Engine, client: WebClient) -> InstallationStoreAuthorize:
+    """Bolt's authorisation of each request by its workspace's installation, refreshing an
+    expiring token (token rotation) through `client` (at SLACK_API_URL, not slack.com)."""
+    return InstallationStoreAuthorize(
+        logger=logger,
+        installation_store=installation_store(settings, engine),
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        token_rotation_expiration_minutes=ROTATE_MINUTES_BEFORE_EXPIRY,
+        client=client,
+    )
 
 
 def oauth_flow(settings: Settings, engine: Engine, client: WebClient) -> OAuthFlow:
@@ -178,25 +207,61 @@ def router_for(settings: Settings, engine: Engine) -> Routes | None:
 
 
 class Routes:
-    """OAuth mode's outbox router: a conversation is reached through the installation of a
-    workspace that is in it. A DM (or group DM) goes through the person's own workspace; a
-    channel through the workspace its partnership was set up in, else through the workspace of
-    any active member. The store is read for every message, so an uninstalled workspace's
-    token is never used again; one client is kept per token."""
+    """OAuth mode's router (the outbox's, and listeners' calls addressed to a person): a
+    conversation is reached through the installation of a workspace that is in it. A DM (or
+    group DM) goes through the person's own workspace; a channel through the workspace its
+    partnership was set up in, else through the workspace of any active member. The store is
+    read for every message, so an uninstalled workspace's token is never used again, and an
+    expiring token is refreshed (and saved) first; one client is kept per token."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
         self.store = installation_store(settings, engine)
+        self.rotator = TokenRotator(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            client=build_web_client(settings, token=None),
+        )
         self._clients: dict[str, WebClient] = {}
         self._lock = threading.Lock()
+        self._rotating = threading.Lock()  # one refresh at a time: a refresh token works once
 
     def __call__(self, channel: str) -> Route | None:
         for team in teams_reaching(self.engine, channel):
-            bot = self.store.find_bot(enterprise_id=None, team_id=team)
-            if bot is not None and bot.bot_token:
-                return Route(team, self._client(bot.bot_token))
+            installation = self._installation(team)
+            if installation is not None and installation.bot_token:
+                return Route(team, self._client(installation.bot_token))
         return None
+
+    def _installation(self, team: str) -> Installation | None:
+        """The team's installation, its bot token refreshed first when it is about to expire.
+
+        A refresh refused (its refresh token used meanwhile by another process, which saved
+        the new one) is read again from the store; if that one expires too, the error goes up
+        and the message is tried again later."""
+        installation = self.store.find_installation(enterprise_id=None, team_id=team)
+        if installation is None or installation.bot_refresh_token is None:
+            return installation
+        with self._rotating:
+            installation = self.store.find_installation(enterprise_id=None, team_id=team)
+            if installation is None:
+                return None
+            try:
+                rotated = self.rotator.perform_token_rotation(
+                    installation=installation,
+                    minutes_before_expiration=ROTATE_MINUTES_BEFORE_EXPIRY,
+                )
+            except SlackTokenRotationError:
+                again = self.store.find_installation(enterprise_id=None, team_id=team)
+                if again is None or (again.bot_token_expires_at or 0) <= time.time():
+                    raise
+                return again
+            if rotated is None:
+                return installation
+            self.store.save(rotated)
+            logger.info("Refreshed the bot token of %s (token rotation)", team)
+            return rotated
 
     def _client(self, token: str) -> WebClient:
         with self._lock:

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
-from bot.outbox.sending import Router
+from bot.outbox.sending import DM_IMPOSSIBLE, EPHEMERAL_FIELDS, Router
 from bot.partnerships.members import DirectoryUnavailable
 from bot.partnerships.people import Profile, UnknownPerson, profile_from_users_info
 
@@ -118,6 +118,77 @@ def build_web_client(settings: Settings, *, token: str | None = None) -> WebClie
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+class ThroughTheirWorkspace(WebClient):
+    """OAuth mode: a request's client (its installation's token), except that a call addressed
+    to one person (a DM to their user id, opening that DM, publishing their Home tab) goes
+    through an installation of the person's own workspace when there is one (`router`, the
+    rule the outbox follows too). A DM that no installation can send goes to the person
+    privately (`chat.postEphemeral`) in the first of `shared_channels(person)` an installation
+    reaches, as the outbox does. Listeners and `handlers.notify` use it without knowing."""
+
+    def __init__(
+        self,
+        request_client: WebClient,
+        router: Router,
+        shared_channels: Callable[[str], list[str]],
+    ) -> None:
+        super().__init__(
+            token=request_client.token,
+            base_url=request_client.base_url,
+            timeout=request_client.timeout,
+            ssl=request_client.ssl,
+            proxy=request_client.proxy,
+            headers=dict(request_client.headers),
+            team_id=request_client.default_params.get("team_id"),
+            logger=request_client.logger,
+            retry_handlers=request_client.retry_handlers,
+        )
+        self.router = router
+        self.shared_channels = shared_channels
+
+    def api_call(self, api_method: str, **kwargs):
+        person = addressee(api_method, kwargs)
+        route = self.router(person) if person else None
+        try:
+            if route is not None and route.client.token != self.token:
+                return route.client.api_call(api_method, **kwargs)
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            impossible = error.response.get("error") in DM_IMPOSSIBLE
+            if person is None or api_method != "chat.postMessage" or not impossible:
+                raise
+            return self._privately(person, _arguments(kwargs), error)
+
+    def _privately(self, person: str, message: dict, error: SlackApiError):
+        for channel in self.shared_channels(person):
+            route = self.router(channel)
+            if route is not None:
+                fields = {k: v for k, v in message.items() if k in EPHEMERAL_FIELDS}
+                return route.client.chat_postEphemeral(channel=channel, user=person, **fields)
+        raise error
+
+
+def addressee(api_method: str, call: dict) -> str | None:
+    """The one person a Web API call is addressed to, if it is: `chat.postMessage` to a user
+    id, `conversations.open` of one user, `views.publish` of a Home tab."""
+    args = _arguments(call)
+    if api_method == "chat.postMessage":
+        person = args.get("channel")
+    elif api_method == "conversations.open":
+        person = args.get("users")
+    elif api_method == "views.publish":
+        person = args.get("user_id")
+    else:
+        return None
+    one_person = isinstance(person, str) and person[:1] in ("U", "W") and "," not in person
+    return person if one_person else None
+
+
+def _arguments(call: dict) -> dict:
+    """A Web API call's arguments, however the client sends them."""
+    return {**(call.get("params") or {}), **(call.get("data") or {}), **(call.get("json") or {})}
 
 
 class SlackDirectory:

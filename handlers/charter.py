@@ -32,7 +32,13 @@ from bot.partnerships.members import (
     organisations,
     refresh_members,
 )
-from bot.policy.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings, check_country
+from bot.policy.charter_settings import (
+    BY_ORGANISATION,
+    BY_PERSON,
+    CharterSettings,
+    check_country,
+    check_currency,
+)
 from bot.refusal import Refusal
 from bot.reports import reviews
 from handlers import common
@@ -474,6 +480,13 @@ def read_draft(
     if not (raw_tolerance.isdigit() and 0 <= int(raw_tolerance) <= 100):
         errors[forms.TOLERANCE[0]] = "The tolerance is a whole percentage from 0 to 100."
 
+    # Likewise the currency (ISO 4217; GBP by default).
+    currency = old.currency
+    try:
+        currency = check_currency(common.input_value(values, forms.CURRENCY) or old.currency)
+    except ValueError as error:
+        errors[forms.CURRENCY[0]] = str(error)
+
     visibility = _selected(values, forms.VISIBILITY)
     if visibility not in (BY_ORGANISATION, BY_PERSON):
         errors[forms.VISIBILITY[0]] = "Please choose what summaries show."
@@ -519,7 +532,7 @@ def read_draft(
         holiday_calendars=calendars,
         course_correction=correction,
         objective_tolerance_percent=int(raw_tolerance),
-        currency=old.currency,
+        currency=currency,
     )
     return Draft(texts[forms.PURPOSE], texts[forms.BEHAVIOURS], texts[forms.ESCALATION], settings)
 

@@ -227,11 +227,11 @@ class Workers:
 @dataclass(frozen=True)
 class Marked:
     """A listener that needs more than "acknowledge, then work": see `opens_form` and
-    `acks_itself`."""
+    `answers_at_once`."""
 
     handler: Handler
     opens_form: Callable[[Mapping[str, Any]], bool] | None = None
-    acks_itself: bool = False
+    answer_at_once: Callable[[Mapping[str, Any]], dict | None] | None = None
 
 
 def opens_form(handler: Handler, when: Callable[[Mapping[str, Any]], bool] | None = None) -> Marked:
@@ -240,11 +240,12 @@ def opens_form(handler: Handler, when: Callable[[Mapping[str, Any]], bool] | Non
     return Marked(handler, opens_form=when or (lambda _args: True))
 
 
-def acks_itself(handler: Handler) -> Marked:
-    """`handler` decides what its acknowledgement says (form errors, an answer in the
-    acknowledgement): it runs on the forms workers, and Slack gets the answer the moment the
-    handler calls `ack(...)`, while what follows the call runs on."""
-    return Marked(handler, acks_itself=True)
+def answers_at_once(handler: Handler, answer: Callable[[Mapping[str, Any]], dict | None]) -> Marked:
+    """`answer(body)` is tried first, in the request's own thread: a message it returns (one
+    that needs neither the database nor Slack, such as help) is the acknowledgement itself, and
+    nothing else runs. When it returns None the request is acknowledged and `handler` runs on
+    the workers like any other."""
+    return Marked(handler, answer_at_once=answer)
 
 
 # What a failure needs to answer the person (`handlers.errors`), whatever the listener asked for.
@@ -255,6 +256,23 @@ def _already_acked(*_args, **_kwargs) -> None:
     """The `ack` deferred work gets: Slack already has the acknowledgement."""
 
 
+class _RepeatedDelivery(Exception):
+    """Raised by the `ack` of a listener that acknowledges itself when the delivery it just
+    acknowledged was handled before: what follows its `ack` must not run again."""
+
+
+def _preparing_after(ack: Callable[..., Any], prepare: Callable[[], None]):
+    """`ack` for a listener that acknowledges itself: the acknowledgement first (its answer
+    never waits for the database), then `prepare`, before anything after the `ack` runs."""
+
+    def acknowledge_then_prepare(*args, **kwargs):
+        answer = ack(*args, **kwargs)
+        prepare()
+        return answer
+
+    return acknowledge_then_prepare
+
+
 def _run(
     handler: Handler,
     context: BoltContext,
@@ -263,16 +281,28 @@ def _run(
     acknowledged: Callable[[], bool] = lambda: True,
 ) -> None:
     """Run a listener's work: once per delivery, and a failure after the acknowledgement is
-    answered privately (`handlers.errors`); one before it is left to Bolt's error handler."""
+    answered privately (`handlers.errors`); one before it is left to Bolt's error handler.
+
+    The delivery's claim and the `before_work` steps come first, or, for a listener that
+    acknowledges itself (a form submission: it may answer in its acknowledgement), right after its
+    `ack`, so the answer never waits for them; such a listener changes nothing before its `ack`
+    unless its request is never repeated (form submissions are not claimed)."""
     first_delivery = context.get(FIRST_DELIVERY)
-    try:
+
+    def prepare() -> None:
         if first_delivery is not None and not first_delivery():
-            logger.info("Skipping a repeated delivery for %s", handler.__name__)
-            arguments.get("ack", _already_acked)()
-            return
+            raise _RepeatedDelivery
         for step in context.get(BEFORE_WORK, ()):
             step()
+
+    try:
+        if arguments.get("ack", _already_acked) is _already_acked:
+            prepare()
+        else:
+            arguments = {**arguments, "ack": _preparing_after(arguments["ack"], prepare)}
         handler(**arguments)
+    except _RepeatedDelivery:
+        logger.info("Skipping a repeated delivery for %s", handler.__name__)
     except Exception as error:
         if not acknowledged():
             raise
@@ -285,9 +315,10 @@ class Listening:
     Bolt runs with `process_before_response=True`, so each listener below runs in the HTTP
     request's own thread (no executor queue, no polling for `ack()`), and does only this:
     acknowledge, then hand the handler to a bounded pool (`Workers`). Events are acknowledged
-    by Bolt when the listener returns. Listeners marked `acks_itself` (and every form
-    submission) are handed over first, and the request waits only until they call `ack`.
-    Anything else (`middleware`, ...) is the app's own."""
+    by Bolt when the listener returns. Form submissions are handed over first, and the
+    request waits only until they call `ack`; a listener marked `answers_at_once` may answer
+    in the acknowledgement without any work. Anything else (`middleware`, ...) is the app's
+    own."""
 
     def __init__(self, app: App, workers: Workers):
         self._app = app
@@ -309,12 +340,12 @@ class Listening:
         return self._wrap(self._app.event(*args, **kwargs))
 
     def view(self, *args, **kwargs):
-        return self._wrap(self._app.view(*args, **kwargs), acks_itself=True)
+        return self._wrap(self._app.view(*args, **kwargs), hand_over=True)
 
-    def _wrap(self, register: Callable[[Handler], Any], *, acks_itself: bool = False):
+    def _wrap(self, register: Callable[[Handler], Any], *, hand_over: bool = False):
         def wrap(listener: Handler | Marked):
             marked = listener if isinstance(listener, Marked) else Marked(listener)
-            if acks_itself or marked.acks_itself:
+            if hand_over:
                 register(self._handed_over(marked.handler))
             else:
                 register(self._deferred(marked))
@@ -328,6 +359,11 @@ class Listening:
 
         def acknowledge_then_defer(context: BoltContext, **kwargs) -> None:
             ack = kwargs.get("ack")
+            if marked.answer_at_once is not None:
+                answer = marked.answer_at_once(kwargs["body"])
+                if answer is not None:
+                    ack(**answer)
+                    return
             if ack is not None:
                 ack()
                 kwargs["ack"] = _already_acked
@@ -338,7 +374,8 @@ class Listening:
             request = {name: given[name] for name in _REQUEST}
             pool.submit(_run, handler, context, arguments, request)
 
-        return _as_seen_by_bolt(acknowledge_then_defer, handler, [*wanted, "context", *_REQUEST])
+        asked = [*wanted, "ack"] if marked.answer_at_once is not None else wanted
+        return _as_seen_by_bolt(acknowledge_then_defer, handler, [*asked, "context", *_REQUEST])
 
     def _handed_over(self, handler: Handler) -> Handler:
         wanted = [name for name in _arguments(handler) if name != "ack"]

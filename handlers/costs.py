@@ -24,8 +24,8 @@ logger = logging.getLogger(__name__)
 
 IN_CHANNEL = "The cost ledger belongs to a partnership: use this in its channel."
 COST_USAGE = (
-    "Tell me the project and the amount: `/saydo cost Brokerage pilot 1,250.50`, optionally "
-    "`for November` and `evidence: invoice 42`."
+    "Tell me the project and the amount: `/saydo cost Brokerage pilot 1,250.50` (or `@Saydo "
+    "cost Brokerage pilot 1,250.50`), optionally `for November` and `evidence: invoice 42`."
 )
 _EVIDENCE = re.compile(r"\s*\bevidence\s*:\s*", re.IGNORECASE)
 _COST = re.compile(

@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 
 IN_CHANNEL = "Objectives belong to a partnership: use this in its channel."
 MEASURE_USAGE = (
-    "Tell me which objective and the value: `/saydo measure O1 9.5`, or with evidence, "
-    "`/saydo measure O1 9.5 evidence: https://example.org/dashboard`."
+    "Tell me which objective and the value: `/saydo measure O1 9.5` (or `@Saydo measure O1 "
+    "9.5`), optionally with `evidence: https://example.org/dashboard` at the end."
 )
 _EVIDENCE = re.compile(r"^evidence\s*:?\s*", re.IGNORECASE)
 

@@ -237,26 +237,38 @@ def list_page(
 # --- listeners -----------------------------------------------------------------------------
 
 
+def split_subcommand(text: str | None) -> tuple[str, str, str]:
+    """`/saydo <name> <rest>`: (name as typed, its lower case, the rest); no text is help."""
+    words = (text or "").split(maxsplit=1)
+    typed = words[0] if words else "help"
+    return typed, typed.lower(), words[1] if len(words) > 1 else ""
+
+
+def help_answer(subcommands: Mapping[str, Subcommand]):
+    """`/saydo help`, or a word that is no subcommand: the help, answered in the
+    acknowledgement itself (ephemeral, no extra round trip, no database work); None for a
+    subcommand, which is worked on after the acknowledgement."""
+
+    def answer(body: Mapping) -> dict | None:
+        typed, name, _rest = split_subcommand(body.get("text"))
+        if name in subcommands:
+            return None
+        unknown = None if name == "help" else typed
+        return {"response_type": "ephemeral", **blocks.help_message(unknown=unknown)}
+
+    return answer
+
+
 def handle_saydo(
-    ack: Ack,
     command: dict,
     client: WebClient,
     context: BoltContext,
     respond: Respond,
     subcommands: Mapping[str, Subcommand],
 ) -> None:
-    words = (command.get("text") or "").split(maxsplit=1)
-    name = words[0].lower() if words else "help"
-    rest = words[1] if len(words) > 1 else ""
-    handler = subcommands.get(name)
-    if handler is None:
-        # Answered in the acknowledgement itself: ephemeral, with no extra round trip.
-        unknown = None if name == "help" else words[0]
-        ack(response_type="ephemeral", **blocks.help_message(unknown=unknown))
-        return
-    ack()
+    _typed, name, rest = split_subcommand(command.get("text"))
     try:
-        reply = handler(context, client, command, rest)
+        reply = subcommands[name](context, client, command, rest)
     except USER_ERRORS as error:
         respond(**common.refusal(str(error)))
         return
@@ -289,14 +301,14 @@ SUBCOMMANDS: dict[str, Subcommand] = {
 
 
 def register(app: App, subcommands: Mapping[str, Subcommand] = SUBCOMMANDS) -> None:
-    """`/saydo` answering `subcommands` (by default only this module's own); it decides what
-    its acknowledgement says (`common.acks_itself`)."""
+    """`/saydo` answering `subcommands` (by default only this module's own); help is answered
+    in the acknowledgement (`common.answers_at_once`)."""
     table = dict(subcommands)
 
     def handle_saydo_command(
-        ack: Ack, command: dict, client: WebClient, context: BoltContext, respond: Respond
+        command: dict, client: WebClient, context: BoltContext, respond: Respond
     ) -> None:
-        handle_saydo(ack, command, client, context, respond, table)
+        handle_saydo(command, client, context, respond, table)
 
-    app.command("/saydo")(common.acks_itself(handle_saydo_command))
+    app.command("/saydo")(common.answers_at_once(handle_saydo_command, help_answer(table)))
     app.action(ids.LIST_PAGE)(handle_list_page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 
@@ -13,7 +14,7 @@ from bot.coffee import service as coffee
 from bot.config import DEFAULT_OUTBOX_CONCURRENCY, DEFAULT_UNINSTALL_RETENTION_DAYS
 from bot.objectives import sweeps as objective_sweeps
 from bot.outbox.sending import Report, Router, Sweeper, worker_name
-from bot.partnerships.members import refresh_all_members
+from bot.partnerships.members import refresh_all_members, shared_channels
 from bot.reports import reviews, summaries
 from bot.slack_client import directories
 from scheduler import Sweep
@@ -48,6 +49,7 @@ def build_sweeper(
         engine=engine,
         client=client,
         router=router,
+        shared_channels=functools.partial(shared_channels, engine),
         renderers=RENDERERS,
         worker=worker_name(),
         concurrency=concurrency,

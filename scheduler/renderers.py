@@ -8,8 +8,7 @@ They sit above both the domain and `bot.blocks`, so the domain never imports mes
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
@@ -35,7 +34,6 @@ from bot.outbox.sending import Item, Later, Renderer, Send, Skip, State, Upload
 from bot.policy.charter_settings import nudge_policy_in
 from bot.policy.visibility import sees_partnership
 from bot.policy.working_hours import in_working_hours, next_working_instant
-from bot.reports import figures as report_data
 from bot.reports import reviews, summaries
 from bot.text import escape_mrkdwn
 from storage.db import transaction
@@ -109,6 +107,12 @@ def coffee_intro(engine: Engine, item: Item, now: datetime) -> Send | Skip | Lat
     pairing = coffee.get_pairing(engine, pairing_id=int(item.slot_key.split(":")[1]))
     if pairing.kind == coffee.CORRECTION:
         message = coffee_messages.correction_intro(pairing)
+    elif pairing.kind == coffee.OBJECTIVE_CORRECTION:
+        objective_id = coffee.correction_objective(pairing)
+        objective = get_objective(engine, objective_id=objective_id, now=now)
+        if objective is None:
+            return Skip(State.CANCELLED, "the objective no longer exists")
+        message = coffee_messages.objective_correction_intro(pairing, objective)
     else:
         message = coffee_messages.intro(
             pairing, coffee.starters(engine, partnership_id=pairing.partnership.id, now=now)
@@ -243,9 +247,15 @@ def pack_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
     """One chart of the evidence pack, drawn from the data as it is, into the channel."""
     _, partnership_id, review, name = item.slot_key.split(":")
     if name == reviews.PACK_RATIO:
-        chart = _pack_ratio_chart(engine, int(partnership_id), date.fromisoformat(review), now)
-        if chart is None:
+        data = reviews.weekly_ratios(
+            engine,
+            partnership_id=int(partnership_id),
+            review_date=date.fromisoformat(review),
+            now=now,
+        )
+        if data is None:
             return Skip(State.CANCELLED, "the partnership no longer exists")
+        chart = charts.ratio_chart(data.weeks, data.ratios, target=data.target)
     elif name == reviews.PACK_SPEND:
         ledger = partnership_ledger(engine, partnership_id=int(partnership_id), now=now)
         chart = charts.spend_chart(ledger)
@@ -266,23 +276,6 @@ def pack_chart(engine: Engine, item: Item, now: datetime) -> Send | Skip:
     upload = Upload(chart.filename, charts.render_png(chart), chart.title, chart.alt_text)
     comment = {"text": f"Evidence pack for the review on {review}: {escape_mrkdwn(chart.title)}"}
     return Send(item.channel, comment, f"pack chart {name} for {review}", upload=upload)
-
-
-def _pack_ratio_chart(engine: Engine, partnership_id: int, review: date, now: datetime):
-    """The say/do ratio per organisation for each of the 13 weeks before the review."""
-    with report_data.reading(engine) as connection:
-        header = report_data.header(connection, partnership_id)
-        if header is None:
-            return None
-        tz = header.partnership.tz
-        end = datetime.combine(review, time(0), ZoneInfo(tz)).astimezone(UTC)
-        bounds = report_data.week_starts(end, tz, weeks=reviews.QUARTER_WEEKS)
-        counted = report_data.tallies(
-            connection, partnership_id=partnership_id, bounds=bounds, now=now
-        )
-    weeks = [b.astimezone(ZoneInfo(tz)).date() for b in bounds[:-1]]
-    ratios = {str(org): [t.ratio for t in series] for org, series in counted.series.items()}
-    return charts.ratio_chart(weeks, ratios, target=header.settings.kept_target)
 
 
 def cost_over_budget(engine: Engine, item: Item, now: datetime) -> Send | Skip:

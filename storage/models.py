@@ -198,6 +198,8 @@ class OutboxMessage(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
     # OAuth mode: the workspace whose installation sent it.
     sent_by_team: str | None = Field(default=None, max_length=32)
+    # A DM that could not be sent, told privately instead: "ephemeral in C…: <why no DM>".
+    fallback: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=utc_column())
 

@@ -180,12 +180,14 @@ class SaydoProcess:
         event_id: str | None = None,
         team_id: str = TEAM_ID,
         retry_num: int | None = None,
+        authorized_teams: list[str] | None = None,
     ) -> requests.Response:
         body = doors.event_body(
             event,
             team_id=team_id,
             bot_user_id="UBOT",
             event_id=event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+            authorized_teams=authorized_teams,
         )
         headers = {}
         if retry_num is not None:

@@ -46,7 +46,12 @@ SPEC_GAPS: dict[str, frozenset[str]] = {
     "files.completeUploadExternal": frozenset(
         {"files", "channel_id", "channels", "initial_comment", "thread_ts"}
     ),
+    # Token rotation (2021): a refresh is `grant_type=refresh_token` with the refresh token
+    # (docs.slack.dev/authentication/using-token-rotation).
+    "oauth.v2.access": frozenset({"grant_type", "refresh_token"}),
 }
+# Arguments the spec requires that Slack no longer always does: a refresh sends no `code`.
+NO_LONGER_REQUIRED: dict[str, frozenset[str]] = {"oauth.v2.access": frozenset({"code"})}
 _VIEW_DEFS = {"modal": "modal_view", "home": "home_view"}
 _MESSAGE_METHODS = ("chat.postMessage", "chat.postEphemeral", "chat.update", "chat.scheduleMessage")
 RESPONSE_URL = "response_url"
@@ -65,6 +70,7 @@ def web_api_methods() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
         params = [p for op in operations.values() for p in op.get("parameters", [])]
         names = frozenset(p["name"] for p in params)
         required = frozenset(p["name"] for p in params if p.get("required")) - ALWAYS_ALLOWED
+        required -= NO_LONGER_REQUIRED.get(path.removeprefix("/"), frozenset())
         methods[path.removeprefix("/")] = (names, required)
     return methods
 

@@ -18,7 +18,7 @@ from bot.coffee import service as coffee
 from bot.commitments.service import ensure_partnership, get_partnership, log_commitment, save_person
 from bot.config import Settings
 from bot.partnerships.members import list_members, make_admin, organisations, upsert_member
-from bot.policy.charter_settings import BY_PERSON, CharterSettings
+from bot.policy.charter_settings import BY_PERSON, CharterSettings, check_currency
 from bot.refusal import Refusal
 from bot.slack_client import build_web_client
 from handlers.charter import read_calendars, read_draft
@@ -188,7 +188,26 @@ def test_setup_refuses_bad_settings_and_saves_nothing(world):
             draft=Draft("", "", "", CharterSettings()),
             now=SETUP_AT,
         )
+    with pytest.raises(Refusal, match="`GBPX` isn't a currency code"):
+        domain.setup(
+            engine,
+            partnership_id=p.id,
+            actor=alice,
+            agreed_by="Alice",
+            name="X",
+            tz="Europe/London",
+            draft=Draft("", "", "", CharterSettings(currency="GBPX")),
+            now=SETUP_AT,
+        )
     assert domain.current_charter(engine, partnership_id=p.id).version == 0
+
+
+def test_a_currency_is_an_iso_4217_code_in_capitals():
+    assert check_currency(" eur ") == "EUR"
+    assert check_currency("JPY") == "JPY"
+    for bad in ("", "EU", "EURO", "XYZ", "XAU", "£", "gb p"):
+        with pytest.raises(ValueError, match="isn't a currency code"):
+            check_currency(bad)
 
 
 # --- agreeing changes ------------------------------------------------------------------------

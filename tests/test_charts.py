@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 from sqlalchemy import select, update
 
@@ -199,3 +200,17 @@ def test_the_ratio_chart_has_a_line_per_organisation_with_gaps_and_the_target():
     assert "Council latest 75.0%; NHS latest 100.0%" in chart.alt_text
     png = Image.open(io.BytesIO(charts.render_png(chart)))
     assert (png.format, png.size) == ("PNG", (800, 450))
+
+
+def test_the_legend_goes_in_a_corner_the_data_leaves_empty():
+    def corner(draw, series):
+        axes = Figure().add_subplot()
+        return charts._emptiest_corner(axes, draw(axes, series))
+
+    start, end = date(2026, 1, 1), date(2026, 7, 1)
+    rising = [charts.Series("Baseline to target", (start, end), (Decimal(0), Decimal(100)))]
+    falling = [charts.Series("Baseline to target", (start, end), (Decimal(100), Decimal(0)))]
+    assert corner(charts._lines, rising) in ("upper left", "lower right")
+    assert corner(charts._lines, falling) in ("upper right", "lower left")
+    tall_then_short = [charts.Series("Budget", ("P1", "P2"), (Decimal(90), Decimal(10)))]
+    assert corner(charts._bars, tall_then_short) == "upper right"

@@ -8,7 +8,8 @@ second Tuesday at 10:00 local time: 6 Oct, 20 Oct (09:00 UTC, summer time), 3 No
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -24,6 +25,7 @@ from bot.commitments.service import (
     save_person,
 )
 from bot.config import Settings
+from bot.objectives import service as objective_service
 from bot.partnerships.members import set_coffee, upsert_member
 from bot.policy.charter_settings import CharterSettings
 from bot.slack_client import build_web_client
@@ -467,3 +469,124 @@ def test_at_or_above_the_target_there_is_no_correction(world):
         )
     world["sweep"](WEEKLY)
     assert [r for r in rounds(engine) if r.kind == "correction"] == []
+
+
+# --- course correction for objectives -------------------------------------------------------
+
+
+def _objective(world, creator):
+    """O1, owned by Northshire Council: 20 days on 1 Oct falling to 10 by 31 Dec (91 days), so
+    10% tolerance allows one day behind the line (at about 19.3 on 7 Oct, 17.8 on 21 Oct,
+    14.5 on 20 Nov and 14.0 on 25 Nov)."""
+    return objective_service.create_objective(
+        world["engine"],
+        partnership_id=world["partnership"].id,
+        creator=creator,
+        draft=objective_service.Draft(
+            title="Faster discharge",
+            good_looks_like="",
+            measure="days from referral to discharge",
+            direction=objective_service.LOWER,
+            baseline_value="20",
+            baseline_date=date(2026, 10, 1),
+            target_value="10",
+            target_date=date(2026, 12, 31),
+            owner_organisation="Northshire Council",
+            cadence="weekly",
+        ),
+        now=BEGAN,
+    )
+
+
+def _value(world, objective, value, *, by, at):
+    objective_service.record_measurement(
+        world["engine"], objective_id=objective.id, actor=by, value=value, evidence=None, now=at
+    )
+
+
+def objective_rounds(engine):
+    return [r.round_key for r in rounds(engine) if r.kind == coffee.OBJECTIVE_CORRECTION]
+
+
+def objective_intros(slack):
+    return [c for c in posts(slack) if c.args["text"].startswith("A cup of coffee about")]
+
+
+def test_an_objective_on_the_agenda_gets_one_private_coffee_per_stretch(world):
+    engine, slack = world["engine"], world["slack"]
+    m = world["member"]
+    alice = m("U0ALICE", "Northshire Council", admin=True)
+    bob = m("U0BOB", "Northshire Council")
+    carol = m("U0CAROL", "Northshire NHS Trust", admin=True)
+    m("U0ERIN", "Northshire NHS Trust")
+    objective = _objective(world, alice)
+    _value(world, objective, "22", by=bob, at=utc(2026, 10, 7, 12))  # at risk once: not yet
+    world["sweep"](WEEKLY)
+    assert objective_rounds(engine) == []
+
+    _value(world, objective, "23", by=bob, at=utc(2026, 10, 21, 12))  # twice in a row
+    tuesday = utc(2026, 10, 27, 10)  # 10:00 GMT, the weekly coffee time (not a round week)
+    world["sweep"](tuesday)
+    world["sweep"](tuesday + timedelta(minutes=5))
+    key = f"objective:{objective.id}:0"
+    assert objective_rounds(engine) == [key]
+    # Bob recorded the latest value, so he speaks for the Council; Carol is the NHS's admin.
+    assert pairings(engine, key) == [tuple(sorted((bob.id, carol.id)))]
+    [intro] = objective_intros(slack)
+    assert intro.args["channel"] == _group(slack)  # their group DM, nobody else's
+    assert opened(slack) == [("U0BOB", "U0CAROL")]
+    assert "O1 Faster discharge" in _visible(intro)
+    assert "at risk twice in a row" in _visible(intro)
+    assert not any(c.args["channel"] == "C0PARTNER" for c in slack.calls_to("chat.postMessage"))
+
+    # Still at risk the next week: the same stretch on the agenda, no second coffee.
+    _value(world, objective, "21", by=bob, at=utc(2026, 10, 28, 12))
+    world["sweep"](tuesday + timedelta(weeks=2))
+    assert objective_rounds(engine) == [key]
+
+    # Back on track, then off course twice again: a new stretch, a new coffee.
+    _value(world, objective, "12", by=alice, at=utc(2026, 11, 20, 12))
+    _value(world, objective, "17", by=alice, at=utc(2026, 11, 23, 12))
+    _value(world, objective, "17", by=alice, at=utc(2026, 11, 25, 12))
+    world["sweep"](utc(2026, 12, 1, 10))  # Tue 1 Dec 10:00 GMT
+    again = f"objective:{objective.id}:4"
+    assert objective_rounds(engine) == [key, again]
+    assert pairings(engine, again) == [tuple(sorted((alice.id, carol.id)))]
+
+    # Missed once the target date has passed, still off course: the same stretch again.
+    world["sweep"](utc(2027, 1, 5, 10))  # Tue 5 Jan 10:00 GMT
+    assert objective_rounds(engine) == [key, again]
+    intros = objective_intros(slack)
+    assert len(intros) == 2
+    assert all(c.args["channel"].startswith("G") for c in intros)
+    channel = [_text(c) for c in posts(slack) if c.args["channel"] == "C0PARTNER"]
+    assert not any("cup of coffee about" in text for text in channel)
+
+
+def test_no_objective_coffee_when_the_charter_turns_course_correction_off(world):
+    engine = world["engine"]
+    world["charter"](course_correction=False)
+    alice, bob, _carol, _erin = four_members(world)
+    objective = _objective(world, alice)
+    _value(world, objective, "22", by=bob, at=utc(2026, 10, 7, 12))
+    _value(world, objective, "23", by=bob, at=utc(2026, 10, 9, 12))
+    world["sweep"](WEEKLY)
+    assert objective_rounds(engine) == []
+    assert objective_intros(world["slack"]) == []
+
+
+def test_the_objective_coffee_message_is_valid_block_kit_and_escapes_the_title(world):
+    engine = world["engine"]
+    alice, bob, _carol, _erin = four_members(world)
+    objective = _objective(world, alice)
+    _value(world, objective, "22", by=bob, at=utc(2026, 10, 7, 12))
+    _value(world, objective, "23", by=bob, at=utc(2026, 10, 9, 12))
+    world["sweep"](WEEKLY)
+    [key] = objective_rounds(engine)
+    view = coffee.get_pairing(engine, pairing_id=_pairing_id(engine, pairings(engine, key)[0]))
+    shown = objective_service.get_objective(engine, objective_id=objective.id, now=WEEKLY)
+    message = coffee_messages.objective_correction_intro(
+        view, replace(shown, title="Beds <!channel> & more")
+    )
+    assert_valid_blocks(message["blocks"])
+    assert "&lt;!channel&gt;" in str(message)

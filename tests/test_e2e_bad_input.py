@@ -151,6 +151,32 @@ def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
     assert count_commitments(engine) == 2
 
 
+def test_a_saydo_command_replayed_is_answered_but_changes_nothing(saydo, people, engine):
+    """`/saydo` answers in its acknowledgement, before its delivery is claimed: a replay is
+    acknowledged again, and what the first delivery saved is not saved twice."""
+    body = doors.slash_command_body(
+        command="/saydo",
+        text="lesson agree the agenda a week early",
+        user_id="U0ALICE",
+        channel_id="C0PARTNER",
+        team_id="T0001",
+        response_url=people.response_url(),
+        trigger_id=doors.new_trigger_id(),
+    )
+    headers = signed_headers(body)
+    url = saydo.base_url + "/slack/events"
+    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+    assert "Lesson logged" in people.wait_for("response_url")[0].args["text"]
+    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+    # A different lesson, answered after the replay would have been.
+    saydo.command("/saydo", "lesson check who owns each action", user_id="U0ALICE")
+    answers = people.wait_for("response_url", count=2)
+    assert "Lesson logged" in answers[1].args["text"]
+    with engine.connect() as connection:
+        lessons = connection.execute(text("SELECT text FROM lesson ORDER BY id")).scalars().all()
+    assert lessons == ["agree the agenda a week early", "check who owns each action"]
+
+
 def test_slacks_escapes_are_decoded_once_and_escaped_once(saydo, people, engine):
     saydo.command("/commit", f"R&amp;D report &lt;draft&gt; by {in_ten_days()}")
     reply = people.wait_for("response_url")[0].args

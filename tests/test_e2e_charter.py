@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.blocks import charter as forms
 from bot.charter import service as domain
-from bot.commitments.service import ensure_partnership, get_partnership
+from bot.commitments.service import ensure_partnership, find_person, get_partnership
+from bot.costs import service as costs
 from bot.partnerships.members import is_admin
 from bot.playground import slack_requests as doors
 from bot.policy.charter_settings import CharterSettings
-from storage.db import create_db_engine
+from storage.db import create_db_engine, transaction
+from storage.models import CharterProposal, utcnow
 
 pytestmark = pytest.mark.e2e
 
@@ -215,9 +219,6 @@ def test_setup_charter_propose_agree_adopt_and_history(saydo, slack, people, db)
 
 
 def domain_person(db, user_id: str) -> int:
-    from bot.commitments.service import find_person
-    from storage.models import utcnow
-
     found = find_person(db, user_id=user_id, fresh_since=utcnow().replace(year=2000))
     assert found is not None
     return found.id
@@ -292,3 +293,63 @@ def test_charter_before_setup_shows_the_defaults_and_how_to_start(saydo, slack, 
     assert forms.PROPOSE not in text_of(shown)
     wrong = saydo_says(saydo, slack, "charter nonsense")
     assert "charter history" in wrong["text"]
+
+
+def test_the_currency_is_changed_on_the_charter_form_and_costs_are_shown_in_it(
+    saydo, slack, people, db
+):
+    set_up(saydo, slack, db)
+    partnership = ensure_partnership(db, team_id="T0001", channel_id=CHANNEL)
+    assert domain.current_charter(db, partnership_id=partnership.id).settings.currency == "GBP"
+    press(saydo, slack, forms.PROPOSE, str(partnership.id), "U0CAROL", ts="1764000000.000100")
+    proposing = slack.wait_for("views.open", count=2)[1].args["view"]
+    values = state_of(proposing)
+    assert values[forms.CURRENCY[0]][forms.CURRENCY[1]]["value"] == "GBP"
+
+    # Not a currency: the mistake comes back next to the field, nothing is proposed.
+    for typed in ("euro", "XYZ", "£"):
+        values[forms.CURRENCY[0]][forms.CURRENCY[1]]["value"] = typed
+        refused = submit(saydo, proposing, "U0CAROL", values).json()
+        assert refused["response_action"] == "errors"
+        assert set(refused["errors"]) == {forms.CURRENCY[0]}
+        assert f"`{typed}` isn't a currency code" in refused["errors"][forms.CURRENCY[0]]
+    with transaction(db) as session:
+        assert session.execute(select(func.count()).select_from(CharterProposal)).scalar() == 0
+
+    values[forms.CURRENCY[0]][forms.CURRENCY[1]]["value"] = " eur "
+    assert submit(saydo, proposing, "U0CAROL", values).text == ""
+    proposal_post = posted(slack, 2)[1]
+    assert "Currency: GBP → EUR" in text_of(proposal_post.args)
+    proposal_id = next(
+        e["value"]
+        for b in proposal_post.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == forms.ADOPT
+    )
+    ts = posted_ts(db, proposal_id)
+    said = reply_at(slack, press(saydo, slack, forms.ADOPT, proposal_id, "U0ALICE", ts=ts))
+    assert "version 2" in said["text"]
+    adopted = domain.current_charter(db, partnership_id=partnership.id)
+    assert adopted.settings.currency == "EUR"
+    assert "Currency: GBP → EUR" in adopted.change_summary
+
+    alice = find_person(db, user_id="U0ALICE", fresh_since=utcnow().replace(year=2000))
+    today = utcnow().date()
+    costs.save_ledger(
+        db,
+        partnership_id=partnership.id,
+        actor=alice,
+        draft=costs.LedgerDraft(
+            area="Home care brokerage",
+            project="Brokerage pilot",
+            supplier=TRUST,
+            budget="36,500",
+            start=today - timedelta(days=30),
+            end=today + timedelta(days=334),
+        ),
+        now=utcnow(),
+    )
+    recorded = text_of(saydo_says(saydo, slack, "cost P1 1,250.50"))
+    assert "Recorded EUR 1,250.50 against P1 Brokerage pilot" in recorded
+    assert "of EUR 36,500.00" in recorded and "GBP" not in recorded

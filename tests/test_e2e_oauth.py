@@ -15,22 +15,36 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from bot.commitments.service import ensure_partnership, save_person
+from bot.commitments.service import (
+    PartnershipRef,
+    PersonRef,
+    ensure_partnership,
+    log_commitment,
+    save_person,
+)
 from bot.config import load_settings
 from bot.installations import Routes, bot_scopes
 from bot.outbox.sending import Planned, enqueue
 from bot.partnerships.members import refresh_all_members, upsert_member
+from bot.playground import slack_requests as doors
 from bot.slack_client import build_web_client, directories
 from storage.db import transaction
-from storage.models import OutboxMessage, Partnership, Person, WorkspaceUninstall
+from storage.models import (
+    Commitment,
+    OutboxMessage,
+    Partnership,
+    Person,
+    WorkspaceUninstall,
+)
 from tests.saydo_process import SIGNING_SECRET, SaydoProcess
 from tests.test_cli import run_saydo
 
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "0123456789abcdef0123456789abcdef"
 STATE_COOKIE = "slack-app-oauth-state"
+NUDGED_TITLE = "send the housing budget"
 
 
 OAUTH_ENV = {
@@ -208,17 +222,53 @@ def test_commands_from_two_workspaces_in_one_shared_channel_are_one_partnership(
     assert channels == ["C0PARTNER"]
 
 
-def shared_channel(engine, *, home: str) -> None:
+def shared_channel(engine, *, home: str) -> tuple[PartnershipRef, dict[str, PersonRef]]:
     """C0PARTNER set up in workspace `home`, with Alice (T0001) and Carol (T0PARTNER)."""
     now = datetime.now(UTC)
     partnership = ensure_partnership(engine, team_id=home, channel_id="C0PARTNER")
+    people = {}
     for team, user, name in (("T0001", "U0ALICE", "alice"), ("T0PARTNER", "U0CAROL", "carol")):
-        person = save_person(
+        people[user] = save_person(
             engine, team_id=team, user_id=user, name=name, tz="UTC", locale=None, now=now
         )
         upsert_member(
-            engine, partnership_id=partnership.id, person=person, organisation=team, now=now
+            engine, partnership_id=partnership.id, person=people[user], organisation=team, now=now
         )
+    return partnership, people
+
+
+def carols_first_nudge(engine, *, home: str = "T0PARTNER") -> datetime:
+    """Carol's commitment in the shared channel, due in five days: when its first nudge is."""
+    partnership, people = shared_channel(engine, home=home)
+    now = datetime.now(UTC)
+    log_commitment(
+        engine,
+        partnership=partnership,
+        creator=people["U0CAROL"],
+        owner=people["U0CAROL"],
+        recipient=None,
+        title=NUDGED_TITLE,
+        due_at=(now + timedelta(days=5)).replace(hour=17, minute=0, second=0, microsecond=0),
+        has_time=True,
+        now=now,
+    )
+    with transaction(engine) as session:
+        return session.execute(
+            select(func.min(OutboxMessage.due_at)).where(OutboxMessage.kind == "nudge")
+        ).scalar_one()
+
+
+def nudges(engine) -> list[tuple[str, str, str | None, str | None]]:
+    """The nudges sent (or failed): to whom, state, through which workspace, any fallback."""
+    with transaction(engine) as session:
+        return [
+            (r.channel, r.state, r.sent_by_team, r.fallback or r.last_error)
+            for r in session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.kind == "nudge", OutboxMessage.state != "pending")
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        ]
 
 
 def queue(engine, channels: list[str]) -> None:
@@ -254,7 +304,19 @@ def rows(engine) -> list[tuple[str, str, str | None, str | None]]:
         ]
 
 
-def tick(slack, database_url, tmp_path, **extra) -> subprocess.Popen:
+def fallbacks(engine) -> list[str | None]:
+    """The queued test messages' fallbacks (a DM told privately instead)."""
+    with transaction(engine) as session:
+        return list(
+            session.execute(
+                select(OutboxMessage.fallback)
+                .where(OutboxMessage.slot_key.startswith("test:"))
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        )
+
+
+def tick(slack, database_url, tmp_path, now: str | None = None, **extra) -> subprocess.Popen:
     env = {
         "DATABASE_URL": database_url,
         "SLACK_API_URL": slack.url,
@@ -265,7 +327,7 @@ def tick(slack, database_url, tmp_path, **extra) -> subprocess.Popen:
     }
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", "tick"],
+        [sys.executable, "-m", "bot", "tick", *(["--now", now] if now else [])],
         env={**clean, **env},
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -324,13 +386,23 @@ def test_uninstall_mid_fan_out_sends_nothing_with_a_revoked_token_and_loses_noth
 
     with_revoked = [c for c in people.calls_to("chat.postMessage") if c.token == revoked]
     assert [c.answered for c in with_revoked] == ["error:token_revoked"], output  # in flight
+    privately = "ephemeral in C0PARTNER: no installation of Saydo reaches this conversation"
     assert rows(engine) == [
         ("U0CAROL", "pending", None, "token_revoked"),  # routed afresh at the next sweep
         ("U0ALICE", "sent", "T0001", None),
-        ("U0CAROL", "failed", None, "no installation of Saydo reaches this conversation"),
+        ("U0CAROL", "sent", "T0001", None),  # told privately in the shared channel instead
         ("C0PARTNER", "sent", "T0001", None),  # rerouted through Alice's workspace
         ("C0PARTNER", "sent", "T0001", None),
     ]
+    assert fallbacks(engine) == [None, None, privately, None, None]
+
+    later = f"{datetime.now(UTC) + timedelta(seconds=5):%Y-%m-%dT%H:%M:%S}Z"
+    output, _ = tick(people, database_url, tmp_path, now=later).communicate(timeout=60)
+
+    assert rows(engine)[0] == ("U0CAROL", "sent", "T0001", None), output
+    assert fallbacks(engine)[0] == privately
+    assert [c.args["user"] for c in people.calls_to("chat.postEphemeral")] == ["U0CAROL"] * 2
+    assert not [c for c in people.calls if c.token == revoked and c.succeeded]
 
 
 def test_revoked_bot_tokens_are_deleted_at_once(oauth_saydo, people, engine):
@@ -518,3 +590,177 @@ def test_doctor_says_when_an_uninstalled_workspace_will_be_erased(
         f"      T0PARTNER: uninstalled Saydo on {at:%Y-%m-%d}, its people's data is erased "
         f"from {at + timedelta(days=30):%Y-%m-%d %H:%M} UTC"
     )
+
+
+def test_a_nudge_to_a_person_whose_workspace_has_no_installation_arrives_privately(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")  # Carol's workspace never installs Saydo
+    due = carols_first_nudge(engine)
+    people.clear()
+
+    output, _ = tick(people, database_url, tmp_path, now=f"{due:%Y-%m-%dT%H:%M:%S}Z").communicate(
+        timeout=60
+    )
+
+    assert nudges(engine) == [
+        (
+            "U0CAROL",
+            "sent",
+            "T0001",
+            "ephemeral in C0PARTNER: no installation of Saydo reaches this conversation",
+        )
+    ], output
+    seen_by_carol = people.conversation("C0PARTNER", viewer="U0CAROL")
+    (nudge,) = [m for m in seen_by_carol if is_nudge(m)]
+    assert nudge["ephemeral"] and nudge["for"] == "U0CAROL" and NUDGED_TITLE in nudge["text"]
+    everyone_sees = people.conversation("C0PARTNER", viewer="U0ALICE")
+    assert not [m for m in everyone_sees if is_nudge(m)]  # never posted publicly
+    assert not [c for c in people.calls_to("chat.postMessage") if is_nudge(c.args)]
+
+
+def is_nudge(message: dict) -> bool:
+    return any(b.get("block_id", "").startswith("nudge_") for b in message.get("blocks") or [])
+
+
+def test_a_dm_slack_refuses_to_open_goes_privately_or_fails_saying_why(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    shared_channel(engine, home="T0001")
+    save_person(  # Bob is in no partnership Saydo knows
+        engine,
+        team_id="T0001",
+        user_id="U0BOB",
+        name="bob",
+        tz="UTC",
+        locale=None,
+        now=datetime.now(UTC),
+    )
+    queue(engine, ["U0CAROL", "U0BOB"])
+    people.refuse_dms("U0CAROL")
+    people.refuse_dms("U0BOB")
+    people.clear()
+
+    output, _ = tick(people, database_url, tmp_path).communicate(timeout=60)
+
+    assert [(channel, state, team) for channel, state, team, _ in rows(engine)] == [
+        ("U0CAROL", "sent", "T0001"),
+        ("U0BOB", "failed", None),
+    ], output
+    assert fallbacks(engine) == ["ephemeral in C0PARTNER: cannot_dm_bot", None]
+    assert rows(engine)[1][3] == (
+        "cannot_dm_bot; no partnership channel of theirs to tell them privately"
+    )
+    (ephemeral,) = people.calls_to("chat.postEphemeral")
+    assert (ephemeral.args["channel"], ephemeral.args["user"]) == ("C0PARTNER", "U0CAROL")
+
+
+def test_an_expired_token_is_refreshed_before_commands_and_nudges_use_it(
+    oauth_saydo, people, engine, database_url, tmp_path
+):
+    # Ten-minute tokens: inside the two hours before expiry, so Saydo refreshes before each use.
+    people.rotate_tokens(expires_in=600)
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    expired = people.newest_token("T0PARTNER")
+    people.expire_tokens()
+    people.clear()
+
+    opened = oauth_saydo.command("/commit", user_id="U0CAROL", team_id="T0PARTNER")
+
+    assert opened.status_code == 200
+    (form,) = people.wait_for("views.open")
+    refreshed = people.newest_token("T0PARTNER")
+    assert form.token == refreshed != expired and form.succeeded
+    assert stored_bot_token(engine, "T0PARTNER") == refreshed
+    (refresh,) = people.calls_to("oauth.v2.access")
+    assert refresh.args["grant_type"] == "refresh_token" and refresh.succeeded
+
+    due = carols_first_nudge(engine)
+    people.expire_tokens()
+    people.clear()
+    output, _ = tick(people, database_url, tmp_path, now=f"{due:%Y-%m-%dT%H:%M:%S}Z").communicate(
+        timeout=60
+    )
+
+    assert nudges(engine) == [("U0CAROL", "sent", "T0PARTNER", None)], output
+    (nudge,) = [c for c in people.calls_to("chat.postMessage") if c.args["channel"] == "U0CAROL"]
+    assert nudge.succeeded and nudge.token not in (expired, refreshed)  # refreshed again
+    assert stored_bot_token(engine, "T0PARTNER") == people.newest_token("T0PARTNER")
+    assert not [c for c in people.calls if c.answered == "error:token_expired"]
+
+
+def test_the_same_event_delivered_through_two_installations_is_handled_once(
+    oauth_saydo, people, engine
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    mention = people.post_as(
+        "U0CAROL", "C0PARTNER", f"<@UBOT> I'll {NUDGED_TITLE} by {in_a_month()}"
+    )
+    event = doors.app_mention_event(
+        user_id="U0CAROL",
+        text=mention["text"],
+        channel_id="C0PARTNER",
+        ts=mention["ts"],
+        team_id="T0PARTNER",
+    )
+    people.clear()
+
+    for through in ("T0001", "T0PARTNER"):
+        delivered = oauth_saydo.event(
+            event,
+            event_id="Ev0SHARED01",
+            team_id=through,
+            authorized_teams=people.authorizations_for("C0PARTNER", through=through),
+        )
+        assert delivered.status_code == 200
+    waiting_since = time.monotonic()
+    while "Skipping a repeated delivery" not in oauth_saydo.log():
+        assert time.monotonic() - waiting_since < 30, "the second delivery was never handled"
+        time.sleep(0.05)
+    people.wait_for("chat.postMessage")
+
+    replies = [c for c in people.calls_to("chat.postMessage") if c.args.get("thread_ts")]
+    assert [(c.args["thread_ts"], c.succeeded) for c in replies] == [(mention["ts"], True)]
+    assert "Logged *#1*" in replies[0].args["text"]
+    with transaction(engine) as session:
+        assert session.execute(select(func.count(Commitment.id))).scalar_one() == 1
+
+
+def test_a_dm_from_a_listener_goes_through_the_persons_own_workspace(oauth_saydo, people):
+    install(oauth_saydo, people, "T0001", "U0ALICE")
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    people.clear()
+
+    oauth_saydo.command("/commit", f"<@U0CAROL> share the risk register by {in_a_month()}")
+
+    (proposal,) = [c for c in people.wait_for("chat.postMessage") if c.args["channel"] == "U0CAROL"]
+    tokens = token_of(people)
+    assert proposal.token == tokens["T0PARTNER"] and proposal.succeeded
+    (home,) = [c for c in people.wait_for("views.publish") if c.args["user_id"] == "U0CAROL"]
+    assert home.token == tokens["T0PARTNER"] and home.succeeded
+
+
+def test_a_dm_from_a_listener_to_a_workspace_without_saydo_arrives_privately_in_the_channel(
+    oauth_saydo, people, engine
+):
+    install(oauth_saydo, people, "T0001", "U0ALICE")  # Carol's workspace never installs Saydo
+    shared_channel(engine, home="T0001")
+    people.clear()
+
+    oauth_saydo.command("/commit", f"<@U0CAROL> share the risk register by {in_a_month()}")
+
+    (proposal,) = people.wait_for("chat.postEphemeral")
+    assert (proposal.args["channel"], proposal.args["user"]) == ("C0PARTNER", "U0CAROL")
+    assert proposal.token == token_of(people)["T0001"] and proposal.succeeded, proposal.args
+    seen_by_carol = people.conversation("C0PARTNER", viewer="U0CAROL")
+    assert [m.get("ephemeral") for m in seen_by_carol if is_proposal(m)] == [True]
+    seen_by_alice = people.conversation("C0PARTNER", viewer="U0ALICE")
+    assert not [m for m in seen_by_alice if is_proposal(m)]  # never posted publicly
+
+
+def is_proposal(message: dict) -> bool:
+    return any(b.get("block_id", "").startswith("proposal_") for b in message.get("blocks") or [])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from bot.blocks import objectives as blocks
 from bot.commitments.service import ensure_partnership, save_person
 from bot.costs import service as costs
 from bot.objectives import service
+from bot.playground import slack_requests as doors
 from storage import clock
 from storage.db import create_db_engine, transaction
 from storage.models import Member, Objective, ObjectiveMeasurement
@@ -273,3 +275,99 @@ def test_the_cost_ledger_form_and_recording_spend(saydo, people, db, partnership
     assert "can't find the project" in says(saydo, slack, "cost Nothing 12")
     assert "isn't an amount of money" in says(saydo, slack, "cost P1 12.345")
     assert "members only" in says(saydo, slack, "cost P1 12", "U0DAVE")
+
+
+def test_partners_measure_and_record_spend_by_mentioning_saydo(saydo, people, db, partnership):
+    """Slack Connect shares no slash commands: `@Saydo measure …` and `@Saydo cost …` do what
+    `/saydo measure` and `/saydo cost` do, and answer only the person, in the thread."""
+    slack = people
+    today = clock.now().date()
+    carol, alice = _person(db, "U0CAROL"), _person(db, "U0ALICE")
+    service.create_objective(
+        db,
+        partnership_id=partnership.id,
+        creator=carol,
+        draft=service.Draft(
+            title="Faster hospital discharge",
+            good_looks_like="",
+            measure="days from referral to discharge",
+            direction=service.LOWER,
+            baseline_value="20",
+            baseline_date=today - timedelta(days=20),
+            target_value="10",
+            target_date=today + timedelta(days=160),
+            owner_organisation="NHS",
+        ),
+        now=clock.now(),
+    )
+    costs.save_ledger(
+        db,
+        partnership_id=partnership.id,
+        actor=alice,
+        draft=costs.LedgerDraft(
+            area="Home care brokerage",
+            project="Brokerage pilot",
+            supplier="NHS",
+            budget="36,500",
+            start=today - timedelta(days=30),
+            end=today + timedelta(days=334),
+        ),
+        now=clock.now(),
+    )
+    sent = iter(range(100, 200))
+
+    def mention(text: str, **changes) -> dict:
+        """Carol (a partner organisation's member) mentions Saydo; what she alone is told."""
+        ts = f"1764000000.000{next(sent)}"
+        before = len(slack.calls_to("chat.postEphemeral"))
+        event = doors.app_mention_event(
+            user_id="U0CAROL", text=f"<@UBOT> {text}", channel_id=CHANNEL, ts=ts,
+            team_id="T0PARTNER",
+        )  # fmt: skip
+        saydo.event(event | changes)
+        told = slack.wait_for("chat.postEphemeral", count=before + 1)[-1].args
+        assert (told["user"], told["channel"], told["thread_ts"]) == ("U0CAROL", CHANNEL, ts)
+        return told["text"] + json.dumps(told.get("blocks", []), ensure_ascii=False)
+
+    assert "Recorded 16 for O1" in mention("measure O1 16 evidence: https://example.org/dash")
+    assert "Recorded GBP 1,250.50 against P1 Brokerage pilot" in mention(
+        "cost Brokerage pilot £1,250.50 for November evidence: invoice 42"
+    )
+    # Bad input: the same friendly errors as the slash commands, saying how to mention.
+    assert "isn't a number" in mention("measure O1 lots")
+    assert "There is no objective O9" in mention("measure O9 12")
+    usage = mention("measure")
+    assert "Tell me which objective and the value" in usage and "@Saydo measure O1" in usage
+    assert "Tell me the project and the amount" in mention("cost Brokerage pilot lots")
+    assert "isn't an amount of money" in mention("cost P1 12.345")
+    # An edit is never read again: nothing recorded twice.
+    edited = {"edited": {"user": "U0CAROL", "ts": "1764000001.000000"}}
+    assert "post it as a new message" in mention("measure O1 15", **edited)
+
+    with transaction(db) as session:
+        [kept] = session.execute(select(ObjectiveMeasurement)).scalars().all()
+    assert (kept.value, kept.evidence) == (16, "https://example.org/dash")
+    [spend] = (
+        costs.partnership_ledger(db, partnership_id=partnership.id, now=clock.now())
+        .areas[0]
+        .projects
+    )
+    assert spend.figures.spent == Decimal("1250.50")
+    assert not [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL]
+
+    # "measure" that reads as a commitment, not a value, is logged as one, in the thread.
+    due = (today + timedelta(days=10)).strftime("%d %b %Y")
+    saydo.event(
+        doors.app_mention_event(
+            user_id="U0CAROL",
+            text=f"<@UBOT> measure the footfall by {due}",
+            channel_id=CHANNEL,
+            ts="1764000000.000300",
+            team_id="T0PARTNER",
+        )
+    )
+    [logged] = wait_until(
+        lambda: [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == CHANNEL],
+        "the commitment was not logged",
+    )
+    assert "Logged *#1*" in logged.args["text"] and logged.args["thread_ts"] == "1764000000.000300"

@@ -117,6 +117,38 @@ def test_a_quiet_partnership_gets_one_line(db, database_url, slack, people, tmp_
     assert len(posted) == 1 and len(posted[0].args["blocks"]) == 1
 
 
+def test_each_partnerships_summary_goes_only_to_its_own_channel(
+    db, database_url, slack, people, tmp_path
+):
+    """Two partnerships on one Saydo: each weekly summary is posted in its own channel only,
+    and names nothing of the other's (no title, no person), and none is sent as a DM."""
+    housing = ensure_partnership(db, team_id="T0001", channel_id="C0PARTNER", name="housing")
+    transport = ensure_partnership(db, team_id="T0001", channel_id="C0OTHER", name="transport")
+    with transaction(db) as session:
+        session.execute(update(Partnership).values(created_at=CREATED))
+    alice, bob = person(db, "U0ALICE"), person(db, "U0BOB")
+    due = datetime(2026, 11, 25, 17, tzinfo=UTC)
+    done = commit(db, housing, alice, "send the housing budget", due)
+    change_commitment(
+        db, team_id="T0001", ref=done.ref, actor=alice, kind=EventKind.DELIVERED,
+        now=datetime(2026, 11, 24, 12, tzinfo=UTC),
+    )  # fmt: skip
+    commit(db, transport, bob, "map the bus routes", due)  # missed
+
+    result = saydo_cli(
+        "tick", "--now", "2026-11-30T09:05Z", database_url=database_url, slack=slack, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    posts = [c for c in slack.calls_to("chat.postMessage") if "say/do" in c.args["text"].lower()]
+    assert sorted(c.args["channel"] for c in posts) == ["C0OTHER", "C0PARTNER"]
+    shown = {c.args["channel"]: json.dumps(c.args, ensure_ascii=False) for c in posts}
+    assert "housing" in shown["C0PARTNER"] and "transport" not in shown["C0PARTNER"]
+    assert "map the bus routes" not in shown["C0PARTNER"] and "U0BOB" not in shown["C0PARTNER"]
+    assert "transport" in shown["C0OTHER"] and "housing" not in shown["C0OTHER"]
+    assert "send the housing budget" not in shown["C0OTHER"]
+    assert "U0ALICE" not in shown["C0OTHER"]
+
+
 def reply_to(slack, count=1):
     return slack.wait_for("response_url", count=count)[count - 1].args
 

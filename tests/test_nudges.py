@@ -22,6 +22,7 @@ from bot.commitments.service import (
 )
 from bot.config import Settings
 from bot.outbox.sending import State
+from bot.partnerships.members import upsert_member
 from bot.slack_client import build_web_client
 from scheduler.jobs import build_sweeper, run_sweeps
 from storage.db import transaction
@@ -374,22 +375,64 @@ def test_server_errors_and_resets_back_off_and_are_sent_once(world, failure):
 
 
 @pytest.mark.parametrize(
-    "error",
-    ["channel_not_found", "not_in_channel", "user_not_found", "account_inactive", "is_archived"],
+    ("error", "detail"),
+    [
+        ("not_in_channel", "not_in_channel"),
+        ("account_inactive", "account_inactive"),
+        ("is_archived", "is_archived"),
+        # A DM Slack cannot open, to someone in no partnership channel to tell privately.
+        (
+            "channel_not_found",
+            "channel_not_found; no partnership channel of theirs to tell them privately",
+        ),
+        (
+            "user_not_found",
+            "user_not_found; no partnership channel of theirs to tell them privately",
+        ),
+    ],
 )
-def test_permanent_errors_are_recorded_and_not_retried(world, error):
+def test_permanent_errors_are_recorded_and_not_retried(world, error, detail):
     world["commit"](
         "U0ALICE", "Europe/London", created=utc(2026, 11, 23, 10), due=utc(2026, 11, 27, 17)
     )
     world["slack"].fail("chat.postMessage", error=error, times=1)
     now = utc(2026, 11, 26, 9)
-    assert [(r.result, r.detail) for r in world["sweep"](now)] == [("failed", error)]
+    assert [(r.result, r.detail) for r in world["sweep"](now)] == [("failed", detail)]
     assert world["sweep"](now + timedelta(hours=2)) == []
     with transaction(world["engine"]) as session:
         row = session.execute(
             select(OutboxMessage).where(OutboxMessage.slot_key.endswith(":before"))
         ).scalar_one()
-    assert (row.state, row.last_error, row.attempts) == (State.FAILED.value, error, 1)
+    assert (row.state, row.last_error, row.attempts) == (State.FAILED.value, detail, 1)
+
+
+def test_a_nudge_slack_cannot_dm_goes_privately_to_the_owner_in_the_partnership_channel(world):
+    commitment = world["commit"](
+        "U0ALICE", "Europe/London", created=utc(2026, 11, 23, 10), due=utc(2026, 11, 27, 17)
+    )
+    upsert_member(
+        world["engine"],
+        partnership_id=commitment.partnership.id,
+        person=commitment.owner,
+        organisation="Saydo Test Council",
+        now=utc(2026, 11, 23, 10),
+    )
+    world["slack"].refuse_dms("U0ALICE")
+
+    reports = world["sweep"](utc(2026, 11, 26, 9))
+
+    assert [r.result for r in reports] == ["sent"]
+    assert nudges_sent(world["slack"]) == []
+    seen_by_alice = world["slack"].conversation("C0PARTNER", viewer="U0ALICE")
+    (nudge,) = [m for m in seen_by_alice if m.get("ephemeral")]
+    assert "send the budget" in nudge["text"] and "Mark delivered" in str(nudge["blocks"])
+    seen_by_bob = world["slack"].conversation("C0PARTNER", viewer="U0BOB")
+    assert "Mark delivered" not in str(seen_by_bob)  # never posted publicly
+    with transaction(world["engine"]) as session:
+        row = session.execute(
+            select(OutboxMessage).where(OutboxMessage.slot_key.endswith(":before"))
+        ).scalar_one()
+    assert (row.state, row.fallback) == ("sent", "ephemeral in C0PARTNER: cannot_dm_bot")
 
 
 def test_dry_run_sends_and_changes_nothing(world):

@@ -3,14 +3,18 @@ whose every call is checked against Slack's spec, and a clock that moves on."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from PIL import Image
 from sqlalchemy import select
 
 from bot.blocks import ids
@@ -25,6 +29,7 @@ from bot.playground.playground import Playground, PlaygroundError
 from bot.playground.seed_quarter import seed_quarter
 from bot.playground.serve import reset
 from bot.playground.standin import dm_id
+from bot.playground.web import make_app
 from storage import clock
 from storage.db import transaction
 from storage.models import Commitment, Member, Objective, OutboxMessage, Person
@@ -358,6 +363,39 @@ def test_a_seeded_quarter_has_objectives_a_ledger_and_charts(playground):
     channel = texts(playground, CHANNEL, ALICE)
     assert any("Objective achieved: O1 Faster hospital discharge" in t for t in channel)
     assert any("Well done: O1" in t for t in channel)
+
+    # The page shows each chart where it was shared, with its alt text, served as a PNG.
+    page = make_app(playground)
+    status, _, body = wsgi_get(page, f"/api/state?as={ALICE}&in={CHANNEL}")
+    assert status.startswith("200")
+    shown = [
+        image
+        for message in json.loads(body)["messages"]
+        for image in parse(message["html"]).find_all("img")
+    ]
+    uploaded = {f"/files/{f['id']}": f for f in playground.slack.uploaded()}
+    assert {image.attrs["src"] for image in shown} == set(uploaded)
+    assert len(shown) >= 3  # the say/do ratio, the objectives, the spend
+    for image in shown:
+        assert image.attrs["alt"] == uploaded[image.attrs["src"]]["alt_txt"]
+        status, headers, png = wsgi_get(page, image.attrs["src"])
+        assert status.startswith("200") and headers["Content-Type"] == "image/png"
+        assert Image.open(io.BytesIO(png)).size == (800, 450)
+    assert wsgi_get(page, "/files/F9999999999")[0].startswith("404")
+
+
+def wsgi_get(app, target: str) -> tuple[str, dict[str, str], bytes]:
+    """GET `target` from the page's WSGI app, as the browser on 127.0.0.1 asks."""
+    path, _, query = target.partition("?")
+    environ = {"PATH_INFO": path, "QUERY_STRING": query, "HTTP_HOST": "127.0.0.1:3000"}
+    setup_testing_defaults(environ)
+    answered: dict = {}
+
+    def start_response(status, headers):
+        answered.update(status=status, headers=dict(headers))
+
+    body = b"".join(app(environ, start_response))
+    return answered["status"], answered["headers"], body
     uploaded = playground.slack.uploaded()
     names = {f["name"] for f in uploaded if CHANNEL in f["channels"]}
     assert {"objective-o1.png", "objective-o2.png", "objective-o3.png"} <= names

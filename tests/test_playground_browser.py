@@ -6,6 +6,7 @@ would, and checks what the page then shows; a screenshot of each step is kept in
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from PIL import Image
 
 from bot.playground import render
 from tests.playground_process import PlaygroundProcess
@@ -546,3 +548,31 @@ def test_ticking_an_organisations_installation_gives_its_people_saydo(
     expect(page.locator("#sidebar").get_by_role("link", name="Saydo · Home")).to_have_count(0)
     expect(installs.get_by_role("checkbox", name="Northshire NHS Trust")).not_to_be_checked()
     steps.shot("trust-uninstalled")
+
+
+def test_the_charts_saydo_uploads_show_inline_with_their_alt_text(
+    page: Page, playground: PlaygroundProcess, steps: Steps
+) -> None:
+    """A seeded quarter's evidence pack uploads its charts to the channel (Slack's external
+    upload, into the stand-in); the page shows each where it was shared, as Slack does."""
+    assert playground.post("seed").json()["ok"]
+    page.reload()
+    expect(page.locator("#title")).to_have_text(CHANNEL)
+    spend = page.locator("#messages figure.bk-file").filter(has_text="Spend against budget").last
+    image = spend.locator("img")
+    expect(image).to_have_attribute("alt", re.compile(r"^Spend against budget in GBP for 2 "))
+    image.scroll_into_view_if_needed()
+    assert image.evaluate("shown => shown.decode().then(() => shown.naturalWidth)") == 800
+    steps.shot("spend-chart")
+    served = page.request.get(image.evaluate("shown => shown.src"))
+    assert served.ok and served.headers["content-type"] == "image/png"
+    png = Image.open(io.BytesIO(served.body()))
+    assert (png.format, png.size) == ("PNG", (800, 450))
+    png.verify()  # the whole file decodes
+
+    objective = page.locator("#messages figure.bk-file").filter(has_text="O1 Faster").last
+    expect(objective.locator("img")).to_have_attribute(
+        "alt", re.compile(r"^O1 Faster hospital discharge: .+ from a baseline of .+ values?\.$")
+    )
+    missing = page.request.get(f"{playground.base_url}/files/F9999999999")
+    assert missing.status == 404

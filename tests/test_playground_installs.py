@@ -151,6 +151,8 @@ def test_a_trust_without_saydo_mentions_it_and_is_never_nudged_in_a_dm_or_in_pub
 
     assert playground.slack.conversation(dm_id(CHLOE), viewer=CHLOE) == []  # no DM reached her
     assert not any(NUDGED in t for t in texts(playground, CHANNEL, ALICE))  # nor in public
+    privately = [m for m in page_state(playground, CHLOE)["messages"] if m["ephemeral"]]
+    assert any(NUDGED in m["html"] for m in privately)  # in the channel, for her eyes only
     # The supplier, which installed Saydo, has its slash commands in the same channel.
     playground.type(PRIYA, CHANNEL, "/commit share the prototype by Friday")
     titles = [c.title for c in commitments(playground)]

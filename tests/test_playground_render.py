@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,8 @@ from bot.coffee.service import REGULAR, Answer, MyCoffee, PairingView, Pal, Star
 from bot.coffee.service import Tally as CoffeeTally
 from bot.commitments.lifecycle import Status
 from bot.commitments.service import Page, PartnershipRef
+from bot.objectives.service import MeasurementView, ObjectiveView
+from bot.objectives.service import Status as ObjectiveStatus
 from bot.partnerships.members import MemberView
 from bot.playground.render import (
     block_action,
@@ -202,6 +205,12 @@ PAIRING = PairingView(
     (Pal(ALICE, COUNCIL), Pal(BOB, TRUST)), "G0COFFEE", Answer.MET, 1, NOW,
 )  # fmt: skip
 ALICE_OWNER = Owner(1, "U0ALICE", "Alice", COUNCIL)
+OBJECTIVE = ObjectiveView(
+    3, HOUSING, 2, "Fewer <delayed> transfers", "", "days waiting", False,
+    Decimal(20), date(2026, 10, 1), Decimal(10), date(2026, 12, 31), COUNCIL, "monthly",
+    (MeasurementView(Decimal(19), date(2026, 11, 2), "Alice", "U0ALICE", NOW, None),),
+    ObjectiveStatus.AT_RISK, 10, 2, None, 0,
+)  # fmt: skip
 REVIEW_DAY = date(2027, 1, 15)
 
 
@@ -388,6 +397,8 @@ def builds() -> list[tuple[Callable, str, dict]]:
         (coffee_blocks.follow_up, "", coffee_blocks.follow_up(PAIRING)),
         (coffee_blocks.answered, "", coffee_blocks.answered(PAIRING, "Bob")),
         (coffee_blocks.correction_intro, "", coffee_blocks.correction_intro(PAIRING)),
+        (coffee_blocks.objective_correction_intro, "", coffee_blocks.objective_correction_intro(
+            PAIRING, OBJECTIVE)),
         (coffee_blocks.correction_for_member, "", coffee_blocks.correction_for_member(
             PAIRING, Pal(BOB, TRUST), CoffeeTally(kept=1, late=1, missed=2))),
         (coffee_blocks.correction_for_partner, "", coffee_blocks.correction_for_partner(
@@ -1084,6 +1095,25 @@ def test_user_selects_list_the_directory_and_keep_a_chosen_stranger():
         ("U0DAVE", "Dave Doe"),
     ]
     assert selected(owner) == ["U0DAVE"]
+
+
+def test_a_messages_shared_files_follow_it_images_inline_with_their_alt_text():
+    message = {
+        "text": "Evidence pack: *O1*",
+        "files": [
+            {"id": "F0000000001", "name": "o1.png", "title": "O1 <b>", "alt_txt": 'Days "so far"'},
+            {"id": "F0000000002", "name": "figures.csv", "title": "The figures"},
+            {"id": "../api/state", "name": "x.png", "title": "odd"},
+        ],
+    }
+    tree = parse(message_html(message, names=NAMES))
+    assert tree.one("strong").text() == "O1"
+    first, odd = tree.find_all("figure", cls="bk-file")
+    assert first.one("img").attrs == {"src": "/files/F0000000001", "alt": 'Days "so far"'}
+    assert first.one("figcaption").text() == "O1 <b>"
+    assert odd.one("img").attrs["src"] == "/files/..%2Fapi%2Fstate"  # stays under /files/
+    assert odd.one("img").attrs["alt"] == "odd"  # no alt text: the title says what it is
+    assert tree.one("a", cls="bk-file-link").attrs["href"] == "/files/F0000000002"
 
 
 def test_a_message_without_blocks_shows_its_text():

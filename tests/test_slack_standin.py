@@ -413,3 +413,117 @@ def test_missing_required_argument_is_refused(slack: SlackStandIn) -> None:
 
     assert refused.value.response["error"] == "invalid_arguments"
     assert "missing required argument 'message_ts'" in str(refused.value.response.data)
+
+
+APP_ID, APP_SECRET = "1.2", "secret"
+
+
+def installed(slack: SlackStandIn, team_id: str) -> dict:
+    """Install the app in `team_id` as Slack's OAuth flow does: the answer to the exchange."""
+    slack.accept_oauth_client(APP_ID, APP_SECRET)
+    code = slack.approve_install(team_id, "U1", "chat:write")
+    return (
+        WebClient(base_url=slack.url)
+        .oauth_v2_access(client_id=APP_ID, client_secret=APP_SECRET, code=code)
+        .data
+    )
+
+
+def test_auth_test_answers_each_tokens_own_team_and_a_token_reaches_only_its_own(
+    slack: SlackStandIn,
+) -> None:
+    slack.add_team("T0002", "Other Council", "other")
+    slack.add_user("U2", name="bea", team_id="T0002")
+    token = installed(slack, "T0002")["access_token"]
+    web = WebClient(base_url=slack.url, token=token)
+
+    assert web.auth_test()["team_id"] == "T0002"
+    assert client(slack).auth_test()["team_id"] == "T0001"  # the single-workspace token
+    assert web.chat_postMessage(channel="U2", text="hi")["ok"]
+    slack.add_user("U1", name="ann")  # of the host team
+    with pytest.raises(SlackApiError) as refused:
+        web.chat_postMessage(channel="U1", text="hi")
+    assert refused.value.response["error"] == "channel_not_found"
+    slack.assert_clean()
+
+
+def test_with_token_rotation_a_token_expires_and_its_refresh_token_works_once(
+    slack: SlackStandIn,
+) -> None:
+    slack.rotate_tokens(expires_in=43200)
+    first = installed(slack, "T0001")
+    assert first["expires_in"] == 43200 and first["access_token"].startswith("xoxe.xoxb-")
+    slack.expire_tokens()
+    with pytest.raises(SlackApiError) as expired:
+        WebClient(base_url=slack.url, token=first["access_token"]).auth_test()
+    assert expired.value.response["error"] == "token_expired"
+
+    app = WebClient(base_url=slack.url)
+    refresh = {"client_id": APP_ID, "client_secret": APP_SECRET, "grant_type": "refresh_token"}
+    second = app.oauth_v2_access(**refresh, refresh_token=first["refresh_token"])
+
+    assert second["token_type"] == "bot" and second["team"]["id"] == "T0001"
+    assert second["refresh_token"] != first["refresh_token"]
+    assert slack.newest_token("T0001") == second["access_token"]
+    assert WebClient(base_url=slack.url, token=second["access_token"]).auth_test()["ok"]
+    with pytest.raises(SlackApiError) as reused:
+        app.oauth_v2_access(**refresh, refresh_token=first["refresh_token"])
+    assert reused.value.response["error"] == "invalid_refresh_token"
+    slack.assert_clean()
+
+
+def test_apps_uninstall_revokes_the_workspaces_tokens(slack: SlackStandIn) -> None:
+    slack.rotate_tokens(expires_in=43200)
+    answer = installed(slack, "T0001")
+    web = WebClient(base_url=slack.url, token=answer["access_token"])
+
+    with pytest.raises(SlackApiError) as wrong_secret:
+        web.apps_uninstall(client_id=APP_ID, client_secret="guess")
+    assert wrong_secret.value.response["error"] == "bad_client_secret"
+    assert web.apps_uninstall(client_id=APP_ID, client_secret=APP_SECRET)["ok"]
+
+    with pytest.raises(SlackApiError) as revoked:
+        web.auth_test()
+    assert revoked.value.response["error"] == "token_revoked"
+    with pytest.raises(SlackApiError) as no_refresh:
+        WebClient(base_url=slack.url).oauth_v2_access(
+            client_id=APP_ID,
+            client_secret=APP_SECRET,
+            grant_type="refresh_token",
+            refresh_token=answer["refresh_token"],
+        )
+    assert no_refresh.value.response["error"] == "invalid_refresh_token"
+    slack.assert_clean()
+
+
+def test_a_person_the_app_may_not_dm_is_refused_as_slack_does(slack: SlackStandIn) -> None:
+    slack.add_user("U1", name="ann")
+    slack.refuse_dms("U1")
+    web = client(slack)
+
+    for call in (
+        lambda: web.chat_postMessage(channel="U1", text="hi"),
+        lambda: web.conversations_open(users="U1"),
+    ):
+        with pytest.raises(SlackApiError) as refused:
+            call()
+        assert refused.value.response["error"] == "cannot_dm_bot"
+    assert web.chat_postEphemeral(channel="C1", user="U1", text="psst")["ok"]
+    slack.assert_clean()
+
+
+def test_authorizations_list_the_installations_an_event_in_a_channel_is_visible_to(
+    slack: SlackStandIn,
+) -> None:
+    slack.add_team("T0002", "Other Council", "other")
+    slack.add_team("T0003", "Third Council", "third")
+    slack.add_user("U1", name="ann")
+    slack.add_user("U2", name="bea", team_id="T0002")
+    slack.add_user("U3", name="cat", team_id="T0003")
+    slack.add_channel("C1", name="shared", members=["U1", "U2", "U3", "UBOT"])
+    installed(slack, "T0001")
+    installed(slack, "T0002")  # T0003 never installs the app
+
+    assert slack.authorizations_for("C1", through="T0002") == ["T0002", "T0001"]
+    slack.uninstall("T0001")
+    assert slack.authorizations_for("C1", through="T0002") == ["T0002"]

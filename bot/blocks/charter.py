@@ -48,6 +48,7 @@ SUMMARY_DAY = ("charter_summary_day", "weekday")
 SUMMARY_TIME = ("charter_summary_time", "time")
 KEPT_TARGET = ("charter_kept_target", "percent")
 TOLERANCE = ("charter_objective_tolerance", "percent")
+CURRENCY = ("charter_currency", "code")
 VISIBILITY = ("charter_visibility", "visibility")
 WORKING_DAYS = ("charter_working_days", "days")
 DAY_START = ("charter_day_start", "time")
@@ -251,6 +252,13 @@ def charter_inputs(charter: Charter, organisations: Sequence[str]) -> list[Block
             },
             hint="How far an objective may trail its line, or a project overspend, "
             "before Saydo calls it at risk.",
+        ),
+        _input(
+            CURRENCY,
+            "Currency of the cost ledger",
+            _text(s.currency, max_length=3, multiline=False, placeholder="GBP"),
+            hint="Three letters (ISO 4217): GBP, EUR, USD… Amounts already recorded keep their "
+            "numbers; they are not converted.",
         ),
         _input(
             VISIBILITY,

@@ -1,10 +1,13 @@
-"""Cup-of-coffee messages: the intro, the follow-up, course-correction notes, `/saydo coffee`."""
+"""Cup-of-coffee messages: the intro, the follow-up, course-correction notes (about a member or
+an objective), `/saydo coffee`."""
 
 from __future__ import annotations
 
 from bot.blocks import Block, Message, button, context, section
+from bot.blocks.objectives import agenda_reason, summary_line
 from bot.coffee.service import Answer, MyCoffee, PairingView, Pal, Starters, Tally
 from bot.commitments.due_dates import describe_due
+from bot.objectives.service import ObjectiveView
 from bot.text import escape_mrkdwn
 
 # Buttons on the intro and the follow-up (value: the pairing id)
@@ -108,6 +111,31 @@ def correction_intro(pairing: PairingView) -> Message:
             ),
             answer_buttons(pairing),
             context("Just the two of you and Saydo are in this conversation."),
+        ],
+    }
+
+
+def objective_correction_intro(pairing: PairingView, objective: ObjectiveView) -> Message:
+    """The group DM of someone of the objective's owning organisation and a partner: the
+    objective's figures (every partner can see them), an invitation, no blame."""
+    about = f"{objective.ref} {escape_mrkdwn(objective.title)}"
+    lead = f":coffee: A cup of coffee about *{about}*: {_names(pairing.pals)}."
+    return {
+        "text": f"A cup of coffee about {objective.ref}, {agenda_reason(objective)}.",
+        "blocks": [
+            section(lead),
+            section(summary_line(objective)),
+            section(
+                f"It's on the next quarterly review's agenda ({agenda_reason(objective)}). "
+                "Before then, a friendly chat between the organisation that owns it and a "
+                "partner often helps: what's getting in the way, and what could each of you "
+                "do about it? It's a conversation, not a review. Fifteen minutes is plenty."
+            ),
+            answer_buttons(pairing),
+            context(
+                "Just the two of you and Saydo are in this conversation. Nothing is posted "
+                "in the channel."
+            ),
         ],
     }
 

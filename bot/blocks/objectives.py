@@ -193,7 +193,8 @@ def record_modal(objective: ObjectiveView, *, metadata: str) -> View:
 # --- messages ---------------------------------------------------------------------------------
 
 
-def _summary_line(o: ObjectiveView) -> str:
+def summary_line(o: ObjectiveView) -> str:
+    """Its status, then baseline → latest → target, on two lines."""
     latest = (
         f"latest {number(o.latest.value)} ({_day(o.latest.measured_on)})"
         if o.latest
@@ -214,7 +215,7 @@ def objectives_list(objectives: Sequence[ObjectiveView], *, partnership_name: st
         return {"text": text, "blocks": [section(text)]}
     blocks: list[Block] = [section(f"*Objectives of {name}*")]
     for o in objectives[:MAX_SHOWN]:
-        blocks.append(section(_summary_line(o)))
+        blocks.append(section(summary_line(o)))
     if len(objectives) > MAX_SHOWN:
         blocks.append(
             context(f"and {len(objectives) - MAX_SHOWN} more: `saydo export --what objectives`.")
@@ -230,7 +231,7 @@ def objectives_list(objectives: Sequence[ObjectiveView], *, partnership_name: st
 
 def created(objective: ObjectiveView, *, by_user_id: str) -> Message:
     good = objective.good_looks_like
-    lines = [f"<@{by_user_id}> set a new objective.", _summary_line(objective)]
+    lines = [f"<@{by_user_id}> set a new objective.", summary_line(objective)]
     if good:
         lines.append(f"_What good looks like_: {escape_mrkdwn(good)}")
     return {
@@ -246,7 +247,7 @@ def recorded(objective: ObjectiveView, *, achieved: bool) -> Message:
         lead += " Target reached: well done! I'll tell the channel."
     return {
         "text": f"{lead} Status: {objective.status.value}.",
-        "blocks": [section(lead), section(_summary_line(objective))],
+        "blocks": [section(lead), section(summary_line(objective))],
     }
 
 
@@ -263,7 +264,7 @@ def reminder(objective: ObjectiveView, *, due: date) -> Message:
                 f"Time to record *{objective.ref} {escape_mrkdwn(objective.title)}*: "
                 f"a new value of _{escape_mrkdwn(objective.measure)}_ is due {_day(due)}."
             ),
-            section(_summary_line(objective)),
+            section(summary_line(objective)),
             {
                 "type": "actions",
                 "block_id": "objective_reminder",
@@ -304,19 +305,21 @@ def pack_section(objectives: Sequence[ObjectiveView]) -> list[Block]:
     review's agenda (at risk twice in a row, or missed)."""
     if not objectives:
         return []
-    lines = [_summary_line(o).replace("\n", " · ") for o in objectives[:MAX_SHOWN]]
+    lines = [summary_line(o).replace("\n", " · ") for o in objectives[:MAX_SHOWN]]
     if len(objectives) > MAX_SHOWN:
         lines.append(f"and {len(objectives) - MAX_SHOWN} more: `saydo export --what objectives`")
     blocks = [section(_clip("*Objectives*\n" + "\n".join(lines)))]
     agenda = [
-        f"{o.ref} {escape_mrkdwn(o.title)} "
-        f"({'missed' if o.status == Status.MISSED else 'at risk twice in a row'})"
-        for o in objectives
-        if o.for_review
+        f"{o.ref} {escape_mrkdwn(o.title)} ({agenda_reason(o)})" for o in objectives if o.for_review
     ]
     if agenda:
         blocks.append(section(_clip("*On the agenda: what got in the way?*\n" + "\n".join(agenda))))
     return blocks
+
+
+def agenda_reason(objective: ObjectiveView) -> str:
+    """Why an objective is on the review's agenda, in a few words."""
+    return "missed" if objective.status == Status.MISSED else "at risk twice in a row"
 
 
 def weekly_line(objectives: Sequence[ObjectiveView], *, start: date, end: date) -> Block | None:

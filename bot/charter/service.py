@@ -27,7 +27,12 @@ from sqlalchemy import Engine, func, select, update
 from bot.commitments.lifecycle import Status
 from bot.commitments.nudge_planning import replan
 from bot.commitments.service import PersonRef
-from bot.policy.charter_settings import BY_ORGANISATION, BY_PERSON, CharterSettings
+from bot.policy.charter_settings import (
+    BY_ORGANISATION,
+    BY_PERSON,
+    CharterSettings,
+    check_currency,
+)
 from bot.refusal import Refusal
 from storage.db import transaction
 from storage.models import (
@@ -270,8 +275,10 @@ def check_draft(draft: Draft) -> Draft:
         problems.append("The kept-rate target is a percentage from 1 to 100.")
     if not 0 <= s.objective_tolerance_percent <= 100:
         problems.append("The objective and budget tolerance is a percentage from 0 to 100.")
-    if not (len(s.currency) == 3 and s.currency.isascii() and s.currency.isupper()):
-        problems.append("The currency is a three-letter code such as GBP or EUR.")
+    try:
+        s = replace(s, currency=check_currency(s.currency))
+    except ValueError as error:
+        problems.append(str(error))
     if s.summary_visibility not in (BY_ORGANISATION, BY_PERSON):
         problems.append("The summary shows organisations only, or each person too.")
     try:

@@ -15,6 +15,12 @@ charter's `kept_target`, or who missed two or more commitments in that time, is 
 coffee with a member of a partner organisation (an admin where there is one): a group DM for the
 two of them without numbers, and a private DM to each, the numbers only to the member. At most
 once every four weeks per member; never in the channel.
+
+The same playbook covers objectives: at the weekly coffee instant, an objective on the next
+review's agenda (at risk for two values in a row, or missed) gets one extra coffee per stretch
+on the agenda (`ObjectiveView.agenda_episode`, in the round key `objective:<id>:<stretch>`),
+between someone of the owning organisation (whoever recorded its latest value, else an admin)
+and a member of a partner organisation: a group DM for the two of them, never the channel.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from bot.charter.service import coffee_round_at, current_charter, weekly_instant
 from bot.coffee.pairing import pair_round
 from bot.commitments.lifecycle import Status
 from bot.commitments.service import PartnershipRef, PersonRef
+from bot.objectives.service import ObjectiveView, partnership_objectives
 from bot.outbox.sending import GROUP_DM_PREFIX, Planned, enqueue
 from bot.partnerships.members import MemberView, list_members
 from bot.policy.charter_settings import CharterSettings, on_holiday
@@ -45,6 +52,7 @@ FOLLOW_UP = "coffee_follow_up"
 PRIVATE_NOTE = "coffee_private"  # a course correction's private word to one person
 REGULAR = "regular"
 CORRECTION = "correction"
+OBJECTIVE_CORRECTION = "objective_correction"  # a course correction about an objective
 
 FOLLOW_UP_AFTER = timedelta(days=7)
 LATE_WINDOW = timedelta(hours=24)  # a round missed for longer (Saydo down) waits for the next
@@ -159,6 +167,7 @@ def plan(engine: Engine, *, now: datetime) -> list[str]:
         settings = current_charter(engine, partnership_id=partnership.id).settings
         if settings.course_correction:
             created += plan_corrections(engine, partnership, settings, now=now)
+            created += plan_objective_corrections(engine, partnership, settings, now=now)
         key = plan_regular(engine, partnership, settings, began_at=began_at, now=now)
         if key:
             created.append(key)
@@ -208,14 +217,21 @@ def plan_regular(
     return key if _create_round(engine, partnership, key, REGULAR, at, people, now=now) else None
 
 
+def correction_instant(settings: CharterSettings, tz: str, *, now: datetime) -> datetime | None:
+    """The weekly coffee instant due at `now` (within LATE_WINDOW of it), when course
+    corrections are checked; None between them."""
+    at = weekly_instant(
+        settings.coffee_weekday, settings.coffee_time, tz, on_or_after=now - LATE_WINDOW
+    )
+    return at if at <= now else None
+
+
 def plan_corrections(
     engine: Engine, partnership: PartnershipRef, settings: CharterSettings, *, now: datetime
 ) -> list[str]:
     """At the weekly coffee instant: an extra, private coffee for members who are struggling."""
-    at = weekly_instant(
-        settings.coffee_weekday, settings.coffee_time, partnership.tz, on_or_after=now - LATE_WINDOW
-    )
-    if at > now:
+    at = correction_instant(settings, partnership.tz, now=now)
+    if at is None:
         return []
     tallies = say_do_by_member(
         engine, partnership_id=partnership.id, start=at - CORRECTION_WINDOW, now=at
@@ -254,6 +270,63 @@ def plan_corrections(
         ):
             created.append(key)
     return created
+
+
+def plan_objective_corrections(
+    engine: Engine, partnership: PartnershipRef, settings: CharterSettings, *, now: datetime
+) -> list[str]:
+    """At the weekly coffee instant: an extra, private coffee for each objective on the review's
+    agenda, once per stretch there, between its owning organisation and a partner."""
+    at = correction_instant(settings, partnership.tz, now=now)
+    if at is None:
+        return []
+    troubled = [
+        o
+        for o in partnership_objectives(engine, partnership_id=partnership.id, now=at)
+        if o.for_review
+    ]
+    if not troubled:
+        return []
+    members = list_members(engine, partnership_id=partnership.id)
+    available = [m for m in members if left_out(m, at=at, settings=settings) is None]
+    with transaction(engine) as session:
+        history = _history(session, partnership.id)
+    created = []
+    for objective in troubled:
+        key = objective_round_key(objective)
+        if _round_exists(engine, partnership.id, key):
+            continue
+        owner = _objective_owner(objective, available)
+        partner = _correction_partner(owner, available, history) if owner else None
+        if partner is None:  # nobody free on one side this week: asked again next week
+            continue
+        pair = (owner.person, partner.person)
+        if _create_round(engine, partnership, key, OBJECTIVE_CORRECTION, at, [pair], now=now):
+            created.append(key)
+    return created
+
+
+def objective_round_key(objective: ObjectiveView) -> str:
+    """`objective:<id>:<stretch on the agenda>`: one course correction per stretch."""
+    return f"objective:{objective.id}:{objective.agenda_episode}"
+
+
+def correction_objective(pairing: PairingView) -> int:
+    """The objective an objective course correction is about (its id, from the round key)."""
+    return int(pairing.round_key.split(":")[1])
+
+
+def _objective_owner(objective: ObjectiveView, candidates: list[MemberView]) -> MemberView | None:
+    """Who speaks for the owning organisation: whoever recorded its latest value, else an
+    admin, else any of its members (the same one each week)."""
+    owning = objective.owner_organisation.casefold()
+    owners = [c for c in candidates if c.organisation.casefold() == owning]
+    latest = objective.latest.recorded_by_user_id if objective.latest else None
+    return min(
+        owners,
+        key=lambda c: (c.person.user_id != latest, not c.is_admin, c.person.id),
+        default=None,
+    )
 
 
 def _correction_partner(

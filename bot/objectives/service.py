@@ -116,6 +116,9 @@ class ObjectiveView:
     tolerance_percent: int
     at_risk_in_a_row: int  # trailing measurements that were each at risk when recorded
     achieved_on: date | None  # the day a value first reached the target
+    # How many values came before the trailing run of values that were at risk or missed when
+    # recorded (all of them when the latest was neither): where its current trouble began.
+    off_course_from: int
 
     @property
     def for_review(self) -> bool:
@@ -123,6 +126,13 @@ class ObjectiveView:
         return self.status == Status.MISSED or (
             self.status == Status.AT_RISK and self.at_risk_in_a_row >= 2
         )
+
+    @property
+    def agenda_episode(self) -> int | None:
+        """While it is on the review's agenda, a name for this stretch there that stays the
+        same until it leaves the agenda (a value back on track or the target reached); None
+        otherwise. At risk twice, then missed with no value on track between: one stretch."""
+        return self.off_course_from if self.for_review else None
 
     def newly_at_risk(self, start: date, end: date) -> bool:
         """Whether it went from not at risk to at risk with a value measured in [start, end)."""
@@ -554,6 +564,16 @@ def _row_status(
     )
 
 
+def _trailing(history: list[Status], kinds: set[Status]) -> int:
+    """How many of the last statuses in a row are among `kinds`."""
+    count = 0
+    for past in reversed(history):
+        if past not in kinds:
+            break
+        count += 1
+    return count
+
+
 def views_in(session, rows: list[Objective], *, now: datetime) -> list[ObjectiveView]:
     """Views with their measurements and status under each partnership's current charter, in
     a few queries whatever the number of objectives."""
@@ -590,11 +610,8 @@ def views_in(session, rows: list[Objective], *, now: datetime) -> list[Objective
             _row_status(row, tolerance, m.value, m.measured_on, m.measured_on)
             for m in measured[row.id]
         ]
-        streak = 0
-        for past in reversed(history):
-            if past != Status.AT_RISK:
-                break
-            streak += 1
+        streak = _trailing(history, {Status.AT_RISK})
+        off_course_from = len(history) - _trailing(history, {Status.AT_RISK, Status.MISSED})
         achieved_on = next(
             (
                 m.measured_on
@@ -629,6 +646,7 @@ def views_in(session, rows: list[Objective], *, now: datetime) -> list[Objective
                 tolerance_percent=tolerance,
                 at_risk_in_a_row=streak,
                 achieved_on=achieved_on,
+                off_course_from=off_course_from,
             )
         )
     return views

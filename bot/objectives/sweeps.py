@@ -30,12 +30,7 @@ from storage.db import transaction
 from storage.models import Member, Objective, Partnership, Person
 
 REMINDER = "objective_reminder"
-PACK_CHART = "pack_chart"
 PLAN_AHEAD = timedelta(days=7)
-PACK_CHART_DELAY = timedelta(minutes=1)  # right after the evidence pack's first post
-SPEND = "spend"
-RATIO = "ratio"
-QUARTER_WEEKS = 13
 
 
 def slot_key(objective_id: int, person_id: int, day: date) -> str:

@@ -13,6 +13,10 @@ transaction, then records the result:
 - permanent errors (`PERMANENT_ERRORS`): failed at once, with the error kept;
 - a channel written `users:U1,U2[,U3]` is a group DM: the sweeper opens it with
   `conversations.open` right before posting and records the conversation id on the row;
+- a DM to a person that no installation can open (none in their workspace, or Slack answers
+  one of `DM_IMPOSSIBLE`) is posted instead as `chat.postEphemeral` to them in a partnership
+  channel they are a member of (`shared_channels`), recorded in `fallback`, never publicly;
+  with no such channel it fails, saying why;
 - a slot more than `STILL_USEFUL` past its due instant (Saydo was down) is superseded, not
   sent.
 
@@ -161,9 +165,32 @@ class Route:
 # OAuth mode: the installation that reaches a conversation now, or None when none does
 # (`bot.installations.Routes`). Looked up for every send, so an uninstall takes effect at once.
 Router = Callable[[str], Route | None]
-# OAuth mode: a token that stopped working (its workspace uninstalled Saydo meanwhile): the
-# message goes back to the queue and is routed afresh a second later.
-REVOKED_TOKEN_ERRORS = frozenset({"token_revoked", "invalid_auth"})
+# OAuth mode: a token that stopped working (its workspace uninstalled Saydo meanwhile, or it
+# expired before it was refreshed): the message goes back to the queue and is routed afresh
+# (and its installation's token refreshed) a second later.
+REVOKED_TOKEN_ERRORS = frozenset({"token_revoked", "invalid_auth", "token_expired"})
+# What Slack answers when a DM cannot be opened with a person (e.g. a Slack Connect partner
+# through an installation of another workspace).
+DM_IMPOSSIBLE = frozenset(
+    {"cannot_dm_bot", "not_allowed_token_type", "user_not_found", "channel_not_found"}
+)
+NO_ROUTE = "no installation of Saydo reaches this conversation"
+# What of a message an ephemeral one can carry.
+EPHEMERAL_FIELDS = ("text", "blocks", "attachments")
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where a message went: the conversation and the workspace whose installation sent it,
+    and `fallback` when a DM became an ephemeral message in a partnership channel."""
+
+    channel: str
+    team_id: str | None
+    fallback: str | None = None
+
+
+class Unreachable(Exception):
+    """Nobody can be sent this message (the message says why): it fails."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +279,9 @@ class Sweeper:
     renderers: Mapping[str, Renderer]
     worker: str
     router: Router | None = None  # OAuth mode; otherwise everything goes through `client`
+    # The partnership channels a person is a member of, the commitment's first, where a DM
+    # that cannot be sent is told privately (`bot.partnerships.members.shared_channels`).
+    shared_channels: Callable[[str, int | None], list[str]] | None = None
     concurrency: int = DEFAULT_OUTBOX_CONCURRENCY
     pace_seconds: float = CHANNEL_PACE_SECONDS
     lease: timedelta = CLAIM_LEASE
@@ -466,37 +496,29 @@ class Sweeper:
             )
         try:
             with self._turn(prepared.channel):
-                route = self._route(prepared.channel)
-                if route is None:
-                    reason = "no installation of Saydo reaches this conversation"
-                    self._finish(item, state=State.FAILED, last_error=reason)
-                    logger.warning("Giving up on %s: %s", item.slot_key, reason)
-                    return Report(item, "failed", reason)
-                channel = self._conversation(route.client, prepared.channel)
-                if prepared.upload is not None:
-                    route.client.files_upload_v2(
-                        channel=channel,
-                        file=prepared.upload.content,
-                        filename=prepared.upload.filename,
-                        title=prepared.upload.title,
-                        alt_txt=prepared.upload.alt_text,
-                        initial_comment=prepared.message.get("text"),
-                    )
-                else:
-                    self._post(
-                        route.client, channel, prepared.message, replaces_ts=prepared.replaces_ts
-                    )
+                delivered = self._deliver(item, prepared)
+        except Unreachable as error:
+            self._finish(
+                item, state=State.FAILED, last_error=str(error), attempts=item.attempts + 1
+            )
+            logger.warning("Giving up on %s: %s", item.slot_key, error)
+            return Report(item, "failed", str(error))
         except SlackApiError as error:
             return self._failed_send(item, now, error)
         except Exception as error:  # noqa: BLE001  (connection errors of every kind)
             return self._retry_later(item, now, f"{type(error).__name__}: {error}")
+        channel = delivered.channel
         self._finish(
             item,
             state=State.SENT,
             sent_at=utcnow(),
             channel=channel if channel != item.channel else None,
-            sent_by_team=route.team_id,
+            sent_by_team=delivered.team_id,
+            fallback=delivered.fallback,
         )
+        if delivered.fallback is not None:
+            logger.info("Sent %s to %s privately (%s)", item.slot_key, channel, delivered.fallback)
+            return Report(item, "sent", f"{prepared.summary} ({delivered.fallback})")
         logger.info("Sent %s to %s", item.slot_key, channel)
         if prepared.on_sent is not None:
             try:
@@ -505,6 +527,62 @@ class Sweeper:
             except Exception:  # it was sent: a bookkeeping failure must not resend it
                 logger.exception("Could not record where %s was sent", item.slot_key)
         return Report(item, "sent", prepared.summary)
+
+    def _deliver(self, item: Item, prepared: Send) -> Delivered:
+        """Send through the installation that reaches the conversation; a DM that none can
+        open goes to the person privately in a partnership channel instead."""
+        route = self._route(prepared.channel)
+        if route is None:
+            return self._privately(item, prepared, NO_ROUTE)
+        try:
+            channel = self._conversation(route.client, prepared.channel)
+            if prepared.upload is not None:
+                route.client.files_upload_v2(
+                    channel=channel,
+                    file=prepared.upload.content,
+                    filename=prepared.upload.filename,
+                    title=prepared.upload.title,
+                    alt_txt=prepared.upload.alt_text,
+                    initial_comment=prepared.message.get("text"),
+                )
+            else:
+                self._post(
+                    route.client, channel, prepared.message, replaces_ts=prepared.replaces_ts
+                )
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code not in DM_IMPOSSIBLE or not self._may_tell_privately(prepared):
+                raise
+            return self._privately(item, prepared, code)
+        return Delivered(channel, route.team_id)
+
+    def _may_tell_privately(self, prepared: Send) -> bool:
+        """Whether a message could go as an ephemeral one instead: a plain post to one
+        person, when Saydo knows which channels they share."""
+        return (
+            self.shared_channels is not None
+            and prepared.channel[:1] in ("U", "W")
+            and prepared.upload is None
+            and prepared.replaces_ts is None
+        )
+
+    def _privately(self, item: Item, prepared: Send, why: str) -> Delivered:
+        """`chat.postEphemeral` to the person in the first partnership channel of theirs that
+        an installation reaches (the commitment's first): seen by them alone, never posted."""
+        shared_channels = self.shared_channels
+        if shared_channels is None or not self._may_tell_privately(prepared):
+            raise Unreachable(why)
+        person = prepared.channel
+        with self._database_turn:
+            channels = shared_channels(person, item.commitment_id)
+        for channel in channels:
+            route = self._route(channel)
+            if route is None:
+                continue
+            message = {k: v for k, v in prepared.message.items() if k in EPHEMERAL_FIELDS}
+            route.client.chat_postEphemeral(channel=channel, user=person, **message)
+            return Delivered(person, route.team_id, fallback=f"ephemeral in {channel}: {why}")
+        raise Unreachable(f"{why}; no partnership channel of theirs to tell them privately")
 
     def _route(self, channel: str) -> Route | None:
         if self.router is None:
@@ -575,10 +653,13 @@ class Sweeper:
         send_after: datetime | None = None,
         channel: str | None = None,
         sent_by_team: str | None = None,
+        fallback: str | None = None,
     ) -> None:
         values: dict = {"state": state.value, "last_error": last_error}
         if sent_by_team is not None:  # the workspace whose installation sent it
             values["sent_by_team"] = sent_by_team
+        if fallback is not None:  # a DM told privately in a partnership channel instead
+            values["fallback"] = fallback
         if channel is not None:  # the group DM a `users:` slot was posted in
             values["channel"] = channel
         if attempts is not None:

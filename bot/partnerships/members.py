@@ -26,10 +26,10 @@ from sqlalchemy import Engine, case, func, select, update
 
 from bot.commitments.service import PartnershipRef, PersonRef, partnership_ref, person_ref
 from bot.partnerships.people import Profile, UnknownPerson, person_for
-from bot.policy.visibility import sees_partnership
+from bot.policy.visibility import member_partnerships, sees_partnership
 from bot.refusal import Refusal
 from storage.db import transaction, upsert_insert
-from storage.models import Member, Partnership, Person
+from storage.models import Commitment, Member, Partnership, Person
 
 logger = logging.getLogger(__name__)
 
@@ -344,6 +344,21 @@ def is_admin(engine: Engine, *, partnership_id: int, person_id: int) -> bool:
 
 def admins(engine: Engine, *, partnership_id: int) -> list[MemberView]:
     return [m for m in list_members(engine, partnership_id=partnership_id) if m.is_admin]
+
+
+def shared_channels(engine: Engine, user_id: str, commitment_id: int | None) -> list[str]:
+    """The partnership channels this Slack user is a current member of, the one of
+    `commitment_id`'s partnership first: where Saydo can tell them something privately (an
+    ephemeral message) when it cannot send them a DM."""
+    with transaction(engine) as session:
+        first = session.get(Commitment, commitment_id) if commitment_id is not None else None
+        rows = session.execute(
+            select(Partnership.id, Partnership.channel_id)
+            .where(Partnership.id.in_(member_partnerships(user_id)))
+            .order_by(Partnership.id)
+        ).all()
+    home = first.partnership_id if first is not None else None
+    return [channel for _id, channel in sorted(rows, key=lambda row: row[0] != home)]
 
 
 def all_partnerships(engine: Engine) -> list[PartnershipRef]:

@@ -47,6 +47,12 @@ Views
     under their input block in `<div class="bk-error">`. A Home tab is a `<div class="bk-home">`
     of its blocks; a message a `<div class="bk-message">`.
 
+Files
+    A message's shared files (Slack's external upload, kept by the stand-in) follow its text:
+    an image as `<figure class="bk-file"><img src="/files/<file id>" alt="<alt text>">` with
+    its title as the caption, any other file as a link to the same address; the page's server
+    answers there with the uploaded bytes.
+
 Emoji shortcodes in the small `EMOJI` table (those Saydo uses and a few common ones) become
 emoji; any other `:shortcode:` stays as it was written.
 """
@@ -56,17 +62,20 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import mimetypes
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 Block = Mapping[str, Any]
 TextObject = Mapping[str, Any]
 
 SAFE_URL_PREFIXES = ("http://", "https://", "mailto:")
 OVERFLOW_LABEL = "⋯"
+FILES_PATH = "/files/"  # where the page's server serves an uploaded file: FILES_PATH + its id
 DEFAULT_CLOSE = "Cancel"
 FALLBACK_LENGTH = 150
 EMOJI = {
@@ -361,7 +370,20 @@ def message_html(message: Mapping[str, Any], *, names: Mapping[str, str]) -> str
     else:
         text = mrkdwn_to_html(message.get("text") or "", names=names)
         body = f'<div class="bk-text">{text}</div>'
+    body += "".join(_file_html(shared) for shared in message.get("files") or ())
     return f'<div class="bk-message">{body}</div>'
+
+
+def _file_html(shared: Mapping[str, Any]) -> str:
+    """A shared file: an image inline with its alt text and title, anything else a link."""
+    src = FILES_PATH + quote(str(shared.get("id") or ""), safe="")
+    title = str(shared.get("title") or shared.get("name") or "file")
+    kind, _ = mimetypes.guess_type(str(shared.get("name") or ""))
+    if not (kind or "").startswith("image/"):
+        link = _attrs({"class": "bk-file-link", "href": src, "target": "_blank", "rel": "noopener"})
+        return f"<a{link}>{_escape(title)}</a>"
+    image = _attrs({"src": src, "alt": str(shared.get("alt_txt") or title)})
+    return f'<figure class="bk-file"><img{image}><figcaption>{_escape(title)}</figcaption></figure>'
 
 
 def view_html(

@@ -17,7 +17,8 @@ recovers after a course-correction coffee.
 
 Alongside: three objectives (one achieved, one on track, one at risk) whose owners record
 monthly values with `/saydo measure`, and a cost ledger for home care brokerage whose pilot
-drifts over budget as the supplier records its spend with `/saydo cost`. The objectives and the
+drifts over budget as the supplier records its spend with `@saydo cost …` (Slack Connect shares
+no slash commands with partners). The objectives and the
 ledger are set up through the domain (their forms are modals), everything after that through
 Saydo's commands; the review's evidence pack then brings their charts to the channel.
 """
@@ -93,9 +94,8 @@ LESSONS = (
     (11, "alice", "Renegotiating early kept trust; missing silently cost it"),
 )
 # (owner organisation, who records, title, measure, better, baseline, target, weeks to the
-# target date, values measured every four weeks): achieved, on track, at risk. Slash commands
-# are not shared in Slack Connect, so the council's people type `/saydo measure` and
-# `/saydo cost` with the figures the partners send them.
+# target date, values measured every four weeks): achieved, on track, at risk. The council's
+# people type `/saydo measure` with the figures the partners send them.
 OBJECTIVES = (
     (cast.TRUST, "ben", "Faster hospital discharge", "days from referral to discharge",
      "lower", "12", "8", 10, ("10.5", "8")),
@@ -110,7 +110,8 @@ BASELINES = (
     (cast.TRUST, "160,000", "Discharge coordinators' time spent brokering, 2025-26 audit"),
 )
 MARKET_PRICE = "350,000"
-# (project, budget for the quarter, spend recorded every four weeks): the pilot drifts over.
+# (project, budget for the quarter, spend the supplier records every four weeks, mentioning
+# Saydo): the pilot drifts over.
 PROJECTS = (
     ("Brokerage pilot", "60,000", ("28,000", "26,000", "14,000")),
     ("Referral portal", "40,000", ("12,000", "12,500", "13,000")),
@@ -189,8 +190,8 @@ class _Script:
         for project, _, spends in PROJECTS:
             for month, amount in enumerate(spends, start=1):
                 day = self.first_day + timedelta(weeks=4 * month, days=2)
-                command = f"cost {project} {amount} for month {month} evidence: invoice {month}"
-                steps.append(self._step(_at(day, time(11, 30)), self._in_channel("ben", command)))
+                text = f"@saydo cost {project} {amount} for month {month} evidence: invoice {month}"
+                steps.append(self._step(_at(day, time(11, 30)), self._mention("priya", text)))
         return sorted(steps)
 
     def _set_up_measures(self) -> None:
@@ -237,6 +238,12 @@ class _Script:
     def _in_channel(self, handle: str, command: str) -> Callable[[], None]:
         def say() -> None:
             self.playground.type(self.handles[handle].user_id, cast.CHANNEL_ID, f"/saydo {command}")
+
+        return say
+
+    def _mention(self, handle: str, text: str) -> Callable[[], None]:
+        def say() -> None:
+            self.playground.type(self.handles[handle].user_id, cast.CHANNEL_ID, text)
 
         return say
 

@@ -106,9 +106,17 @@ def team_object(team_id: str, *, domain: str) -> dict[str, str]:
 
 
 def event_envelope(
-    event: dict[str, Any], *, team_id: str, bot_user_id: str, event_id: str
+    event: dict[str, Any],
+    *,
+    team_id: str,
+    bot_user_id: str,
+    event_id: str,
+    authorized_teams: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The Events API callback around `event`, with the installation it is delivered for."""
+    """The Events API callback around `event`, delivered through `team_id`'s installation.
+    Its `authorizations` name the installations the event is visible to (`authorized_teams`,
+    `team_id` first; as `SlackStandIn.authorizations_for` lists them for a shared channel),
+    by default that one alone."""
     return {
         "token": VERIFICATION_TOKEN,
         "team_id": team_id,
@@ -120,19 +128,33 @@ def event_envelope(
         "authorizations": [
             {
                 "enterprise_id": None,
-                "team_id": team_id,
+                "team_id": team,
                 "user_id": bot_user_id,
                 "is_bot": True,
                 "is_enterprise_install": False,
             }
+            for team in authorized_teams or [team_id]
         ],
         "event_context": f"4-{secrets.token_urlsafe(24)}",
     }
 
 
-def event_body(event: dict[str, Any], *, team_id: str, bot_user_id: str, event_id: str) -> str:
+def event_body(
+    event: dict[str, Any],
+    *,
+    team_id: str,
+    bot_user_id: str,
+    event_id: str,
+    authorized_teams: list[str] | None = None,
+) -> str:
     return json.dumps(
-        event_envelope(event, team_id=team_id, bot_user_id=bot_user_id, event_id=event_id)
+        event_envelope(
+            event,
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            event_id=event_id,
+            authorized_teams=authorized_teams,
+        )
     )
 
 
@@ -358,9 +380,22 @@ class Doors:
         return self.post(slash_command_body(**fields))
 
     def event(
-        self, event: dict[str, Any], *, team_id: str, bot_user_id: str, event_id: str
+        self,
+        event: dict[str, Any],
+        *,
+        team_id: str,
+        bot_user_id: str,
+        event_id: str,
+        authorized_teams: list[str] | None = None,
     ) -> Answer:
-        body = event_body(event, team_id=team_id, bot_user_id=bot_user_id, event_id=event_id)
+        """An Events API delivery through `team_id`'s installation (see `event_envelope`)."""
+        body = event_body(
+            event,
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            event_id=event_id,
+            authorized_teams=authorized_teams,
+        )
         return self.post(body, content_type=JSON)
 
     def interaction(self, payload: dict[str, Any]) -> Answer:

@@ -51,6 +51,7 @@ ACCEPTED_ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     method: (frozenset(names.split()), frozenset(required.split()))
     for method, names, required in (
         ("auth.test", "", ""),
+        ("apps.uninstall", "client_id client_secret", ""),
         ("apps.connections.open", "", ""),
         (
             "chat.postMessage",
@@ -89,7 +90,13 @@ ACCEPTED_ARGUMENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
             "channel_id channels files initial_comment thread_ts",
             "",
         ),
-        ("oauth.v2.access", "client_id client_secret code redirect_uri", "code"),
+        # `grant_type` and `refresh_token` (token rotation, 2021) postdate the spec, and with
+        # them `code` became optional: see SPEC_GAPS in tests/slack_contract.py.
+        (
+            "oauth.v2.access",
+            "client_id client_secret code grant_type redirect_uri refresh_token",
+            "",
+        ),
     )
 }
 UPLOAD_PATH = "/upload/"  # where files.getUploadURLExternal tells clients to POST the bytes
@@ -311,10 +318,17 @@ class SlackStandIn:
         self._codes: dict[str, tuple[str, str, str]] = {}  # code -> (team, installer, scopes)
         self._installed_tokens: dict[str, str] = {}  # bot token issued by OAuth -> its team
         self._revoked_tokens: set[str] = set()
+        self._granted_scopes: dict[str, str] = {}  # team -> the scopes its installer allowed
+        self._rotation_seconds: int | None = None  # token rotation: how long a token lives
+        self._token_expiry: dict[str, float] = {}  # expiring token -> epoch second it expires
+        self._refresh_tokens: dict[str, str] = {}  # unused refresh token -> its team
+        self._caller: str | None = None  # the token of the call being answered (lock held)
+        self._dms_refused: dict[str, str] = {}  # user id -> Slack's error for a DM to them
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._builtin: dict[str, AnswerFn] = {
-            "auth.test": lambda _args: self._auth_test(HOST_TEAM),
+            "auth.test": lambda _args: self._auth_test(self._caller_team() or HOST_TEAM),
+            "apps.uninstall": self._apps_uninstall,
             "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -404,18 +418,69 @@ class SlackStandIn:
         return code
 
     def installed_teams(self) -> dict[str, str]:
-        """Each bot token issued through ``oauth.v2.access``, with its team."""
+        """Each bot token issued through ``oauth.v2.access``, with its team (a refreshed
+        token too, so a team may have several)."""
         with self._lock:
             return dict(self._installed_tokens)
 
+    def newest_token(self, team_id: str) -> str | None:
+        """The bot token issued to ``team_id`` last (by an install or a refresh)."""
+        with self._lock:
+            issued = [t for t, team in self._installed_tokens.items() if team == team_id]
+            return issued[-1] if issued else None
+
     def uninstall(self, team_id: str) -> None:
         """A workspace's admin removes the app: every token issued to it stops working
-        (``token_revoked``) at once. Slack then sends the app ``app_uninstalled``; tests send
-        that event to Saydo themselves."""
+        (``token_revoked``) at once, and so do its refresh tokens. Slack then sends the app
+        ``app_uninstalled``; tests send that event to Saydo themselves."""
         with self._lock:
-            self._revoked_tokens.update(
-                token for token, team in self._installed_tokens.items() if team == team_id
-            )
+            self._revoke(team_id)
+
+    def _revoke(self, team_id: str) -> None:
+        self._revoked_tokens.update(
+            token for token, team in self._installed_tokens.items() if team == team_id
+        )
+        for refresh, team in list(self._refresh_tokens.items()):
+            if team == team_id:
+                del self._refresh_tokens[refresh]
+
+    def rotate_tokens(self, *, expires_in: int | None) -> None:
+        """Turn token rotation on (the app's "Opt in" under OAuth & Permissions) or off
+        (``None``): from now on, installs and refreshes issue bot tokens that expire
+        ``expires_in`` seconds later (Slack's are 12 hours), each with a one-use refresh
+        token that ``oauth.v2.access`` with ``grant_type=refresh_token`` exchanges."""
+        with self._lock:
+            self._rotation_seconds = expires_in
+
+    def expire_tokens(self, team_id: str | None = None) -> None:
+        """Every expiring token issued so far (to ``team_id``, or to anyone) expires now, as
+        after their lifetime: calls with them are answered ``token_expired``."""
+        with self._lock:
+            now = self.clock()
+            for token in self._token_expiry:
+                if team_id is None or self._installed_tokens[token] == team_id:
+                    self._token_expiry[token] = min(self._token_expiry[token], now)
+
+    def authorizations_for(self, channel_id: str, *, through: str) -> list[str]:
+        """The teams of the installations an event in ``channel_id`` is visible to, as the
+        ``authorizations`` of its Events API delivery list them: the one it is delivered
+        ``through`` first, then each other workspace that installed the app (a live token)
+        and has people in the channel."""
+        with self._lock:
+            record = self._channels.get(channel_id) or {"members": []}
+            teams = {self._users[m]["team_id"] for m in record["members"] if m in self._users}
+            live = {
+                team
+                for token, team in self._installed_tokens.items()
+                if token not in self._revoked_tokens
+            }
+            return [through, *sorted((teams & live) - {through})]
+
+    def refuse_dms(self, user_id: str, error: str = "cannot_dm_bot") -> None:
+        """The app cannot DM ``user_id`` (e.g. a Slack Connect partner whose organisation
+        does not allow it): a post to them or opening their DM is answered ``error``."""
+        with self._lock:
+            self._dms_refused[user_id] = error
 
     # -- directory -----------------------------------------------------------------------------
 
@@ -886,13 +951,15 @@ class SlackStandIn:
                 return _Reply(200, _error("invalid_arguments", *problems))
         if token in self._revoked_tokens:
             return _Reply(200, _error("token_revoked"))
+        if self._token_expiry.get(token or "", math.inf) <= self.clock():
+            return _Reply(200, _error("token_expired"))
         team = self._installed_tokens.get(token or "")
-        if team is not None:
-            refused = self._out_of_reach(team, args)
-            if refused:
-                return _Reply(200, _error(refused))
-        if method == "auth.test" and custom is None and team is not None:
-            return _Reply(200, {"ok": True, **self._auth_test(team)})
+        refused = (self._out_of_reach(team, args) if team is not None else None) or (
+            self._dm_refused(method, args)
+        )
+        if refused:
+            return _Reply(200, _error(refused))
+        self._caller = token
         answer = (custom or self._builtin[method])(args)
         return _Reply(200, {"ok": True, **answer})
 
@@ -917,6 +984,18 @@ class SlackStandIn:
             if self._users.get(user, {}).get("team_id", team) != team:
                 return "user_not_found"
         return None
+
+    def _dm_refused(self, method: str, args: dict[str, Any]) -> str | None:
+        """Slack's error for a DM to someone the app may not DM (`refuse_dms`)."""
+        if method == "chat.postMessage":
+            person = str(args.get("channel") or "")
+            refused = [e for u, e in self._dms_refused.items() if person in (u, dm_id(u))]
+        elif method == "conversations.open":
+            users = str(args.get("users") or "").split(",")
+            refused = [self._dms_refused[u] for u in users if u in self._dms_refused]
+        else:
+            return None
+        return refused[0] if refused else None
 
     # -- answers (called with the lock held) ---------------------------------------------------
 
@@ -979,31 +1058,70 @@ class SlackStandIn:
             "is_enterprise_install": False,
         }
 
-    def _oauth_v2_access(self, args: dict[str, Any]) -> Answer:
-        if self._oauth_client is None:
+    def _caller_team(self) -> str | None:
+        """The team the token of the call being answered was issued to (None: not by OAuth)."""
+        return self._installed_tokens.get(self._caller or "")
+
+    def _client_problem(self, args: dict[str, Any]) -> Answer | None:
+        """Whether the app's credentials (client id and secret) are wrong, as Slack says so."""
+        if self._oauth_client is None or args.get("client_id") != self._oauth_client[0]:
             return _error("invalid_client_id")
-        client_id, client_secret = self._oauth_client
-        if args.get("client_id") != client_id:
-            return _error("invalid_client_id")
-        if args.get("client_secret") != client_secret:
+        if args.get("client_secret") != self._oauth_client[1]:
             return _error("bad_client_secret")
-        grant = self._codes.pop(args["code"], None)
-        if grant is None:  # unknown, or already exchanged: a code is good once
-            return _error("invalid_code")
-        team_id, installer, scopes = grant
-        token = f"xoxb-{team_id}-{secrets.token_hex(12)}"
-        self._installed_tokens[token] = team_id
-        return {
+        return None
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> Answer:
+        problem = self._client_problem(args)
+        if problem:
+            return problem
+        if args.get("grant_type") == "refresh_token":
+            team_id = self._refresh_tokens.pop(args.get("refresh_token") or "", None)
+            if team_id is None:  # unknown, used already, or its workspace uninstalled the app
+                return _error("invalid_refresh_token")
+            installer = None
+        else:
+            grant = self._codes.pop(args.get("code") or "", None)
+            if grant is None:  # unknown, or already exchanged: a code is good once
+                return _error("invalid_code")
+            team_id, installer, self._granted_scopes[team_id] = grant
+        answer = {
             "app_id": APP_ID,
-            "authed_user": {"id": installer},
-            "scope": scopes,
+            "scope": self._granted_scopes[team_id],
             "token_type": "bot",
-            "access_token": token,
+            **self._issue_token(team_id),
             "bot_user_id": BOT_USER,
             "team": {"id": team_id, "name": self._teams[team_id]["name"]},
             "enterprise": None,
             "is_enterprise_install": False,
         }
+        return answer | ({"authed_user": {"id": installer}} if installer else {})
+
+    def _issue_token(self, team_id: str) -> Answer:
+        """A new bot token for ``team_id``: with token rotation, one that expires, and the
+        refresh token that replaces it (Slack's ``xoxe.xoxb-`` and ``xoxe-`` forms)."""
+        if self._rotation_seconds is None:
+            token = f"xoxb-{team_id}-{secrets.token_hex(12)}"
+            self._installed_tokens[token] = team_id
+            return {"access_token": token}
+        token = f"xoxe.xoxb-{team_id}-{secrets.token_hex(12)}"
+        refresh = f"xoxe-1-{secrets.token_hex(16)}"
+        self._installed_tokens[token] = team_id
+        self._token_expiry[token] = self.clock() + self._rotation_seconds
+        self._refresh_tokens[refresh] = team_id
+        return {
+            "access_token": token,
+            "expires_in": self._rotation_seconds,
+            "refresh_token": refresh,
+        }
+
+    def _apps_uninstall(self, args: dict[str, Any]) -> Answer:
+        """The app uninstalls itself from the workspace of the token it calls with."""
+        problem = self._client_problem(args)
+        if problem:
+            return problem
+        self._revoke(self._caller_team() or HOST_TEAM)
+        self._revoked_tokens.add(self._caller or "")
+        return {}
 
     def _apps_connections_open(self, _args: dict[str, Any]) -> Answer:
         if self.socket_mode_url is None:

@@ -1,6 +1,7 @@
 """The playground's page and its small JSON API, as one WSGI app (served on loopback only).
 
 ``GET /`` is the page (``static/``: hand-written HTML, CSS and JavaScript, no build step).
+``GET /files/<id>`` is a file Saydo uploaded (a chart), as the stand-in Slack keeps it.
 ``GET /api/state`` is what one person sees in one place (a conversation or the Home tab),
 with Saydo's Block Kit already rendered to HTML; with ``since=<version>`` it waits (up to
 ``LONG_POLL_SECONDS``) until something changes. ``POST /api/<action>`` does what a person
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import mimetypes
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -92,6 +94,8 @@ def make_app(playground: Playground) -> Callable:
                 name, content_type = STATIC[path]
                 page = resources.files("bot.playground").joinpath("static", name).read_bytes()
                 return _reply(start_response, 200, page, content_type)
+            if path.startswith(render.FILES_PATH) and method in ("GET", "HEAD"):
+                return _file(start_response, playground, path.removeprefix(render.FILES_PATH))
             if path == "/api/state" and method == "GET":
                 state = _state(playground, _query(environ)) | {"seeding": seeding.shown()}
                 return _json(start_response, 200, state)
@@ -380,6 +384,17 @@ def _local(instant: datetime, tz: str) -> str:
 
 
 # -- answering -----------------------------------------------------------------------------------
+
+
+def _file(start_response, playground: Playground, file_id: str) -> list[bytes]:
+    """A file Saydo uploaded and shared, as the stand-in Slack keeps it (images inline)."""
+    shared = next((f for f in playground.slack.uploaded() if f["id"] == file_id), None)
+    if shared is None or shared["data"] is None:
+        raise _Refused(404, "There is no such file.")
+    kind, _ = mimetypes.guess_type(shared["name"])
+    if not (kind or "").startswith("image/"):
+        kind = "application/octet-stream"
+    return _reply(start_response, 200, shared["data"], kind)
 
 
 def _json(start_response, status: int, payload: dict[str, Any]) -> list[bytes]:

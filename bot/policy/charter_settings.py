@@ -27,6 +27,20 @@ from storage.models import CharterVersion, Member
 BY_ORGANISATION = "organisation"
 BY_PERSON = "person"
 
+# ISO 4217's codes for currencies in use (as listed in 2026; precious metals, test and "no
+# currency" codes left out): what a cost ledger can be kept in.
+_ISO_4217 = """
+    AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BOV BRL BSD BTN BWP
+    BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN
+    ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
+    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD
+    MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP
+    PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP
+    SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV
+    WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+"""
+CURRENCIES = frozenset(_ISO_4217.split())
+
 
 @dataclass(frozen=True)
 class CharterSettings:
@@ -146,6 +160,17 @@ def check_country(code: str) -> str:
     if country not in supported or (subdivision and subdivision not in supported[country]):
         raise ValueError(f"I don't know public holidays for `{code}`")
     return code
+
+
+def check_currency(code: str) -> str:
+    """The ISO 4217 code ("gbp " -> "GBP") if it is a currency's; else ValueError saying so."""
+    cleaned = code.strip().upper()
+    if cleaned not in CURRENCIES:
+        shown = f"`{code.strip()}` isn't" if code.strip() else "That isn't"
+        raise ValueError(
+            f"{shown} a currency code: use the three letters of ISO 4217, such as GBP, EUR or USD."
+        )
+    return cleaned
 
 
 def nudge_policy_in(

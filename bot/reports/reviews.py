@@ -748,6 +748,36 @@ PACK_SPEND = "spend"
 QUARTER_WEEKS = 13
 
 
+@dataclass(frozen=True)
+class WeeklyRatios:
+    """Each organisation's say/do ratio for each of the weeks before a review (None: nothing
+    was judged that week), and the charter's target: the data of the pack's ratio chart."""
+
+    weeks: list[date]
+    ratios: dict[str, list[float | None]]
+    target: float
+
+
+def weekly_ratios(
+    engine: Engine, *, partnership_id: int, review_date: date, now: datetime
+) -> WeeklyRatios | None:
+    """The say/do ratio per organisation for each of the 13 weeks before the review; None when
+    the partnership no longer exists."""
+    with reports.reading(engine) as connection:
+        header = reports.header(connection, partnership_id)
+        if header is None:
+            return None
+        tz = header.partnership.tz
+        end = datetime.combine(review_date, time(0), ZoneInfo(tz)).astimezone(UTC)
+        bounds = reports.week_starts(end, tz, weeks=QUARTER_WEEKS)
+        counted = reports.tallies(connection, partnership_id=partnership_id, bounds=bounds, now=now)
+    return WeeklyRatios(
+        weeks=[b.astimezone(ZoneInfo(tz)).date() for b in bounds[:-1]],
+        ratios={str(org): [t.ratio for t in series] for org, series in counted.series.items()},
+        target=header.settings.kept_target,
+    )
+
+
 def plan_pack_charts(engine: Engine, *, now: datetime) -> int:
     """With the evidence pack's first post (14 days before a review), one chart upload per
     objective (the first few) and one of spend against budget, each planned once:
