@@ -20,12 +20,14 @@ from bot.slack_client import directories
 from scheduler import Sweep
 from scheduler.renderers import RENDERERS
 from storage import clock
+from storage.events import forget_old_claims
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_SWEEP_SECONDS = 15
 DEFAULT_RETENTION = timedelta(days=DEFAULT_UNINSTALL_RETENTION_DAYS)
 MEMBERS_REFRESH_SECONDS = 6 * 60 * 60
+CLAIMS_SWEEP_SECONDS = 60 * 60
 
 # Planning sweeps, by stable id: run before the outbox sweep by `run_sweeps` (so by the
 # scheduler's "outbox" job and `saydo tick --now`); each enqueues slots as of `now`.
@@ -89,7 +91,9 @@ def scheduled(sweeper: Sweeper, *, retention: timedelta = DEFAULT_RETENTION) -> 
     """The fixed jobs of a running Saydo, with stable ids.
 
     "members" re-reads every partnership channel's members from Slack (joins and leaves also
-    arrive as events); it is the running scheduler's only, not part of `run_sweeps`/`tick`.
+    arrive as events); "claims" forgets the deliveries no retry can match any more
+    (`storage.events.forget_old_claims`). Both are the running scheduler's only, not part of
+    `run_sweeps`/`tick`.
     """
     directory_for = directories(sweeper.client, sweeper.router)
     return (
@@ -102,5 +106,10 @@ def scheduled(sweeper: Sweeper, *, retention: timedelta = DEFAULT_RETENTION) -> 
             id="members",
             func=lambda: refresh_all_members(sweeper.engine, directory_for, now=clock.now()),
             seconds=MEMBERS_REFRESH_SECONDS,
+        ),
+        Sweep(
+            id="claims",
+            func=lambda: forget_old_claims(sweeper.engine, now=clock.now()),
+            seconds=CLAIMS_SWEEP_SECONDS,
         ),
     )

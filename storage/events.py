@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete
 
 from storage.db import upsert_insert
 from storage.models import ProcessedEvent, utcnow
+
+# How long a claimed delivery is remembered: Slack retries an event within the hour, and a
+# replayed slash command is refused by its signature after five minutes.
+KEEP_CLAIMS = timedelta(days=1)
 
 
 def claim_event(engine: Engine, *, event_id: str) -> bool:
@@ -23,3 +29,11 @@ def claim_event(engine: Engine, *, event_id: str) -> bool:
     )
     with engine.begin() as connection:
         return connection.execute(statement).first() is not None
+
+
+def forget_old_claims(engine: Engine, *, now: datetime, keep: timedelta = KEEP_CLAIMS) -> int:
+    """Delete the claims received more than `keep` before `now`, which no redelivery can still
+    match; how many went. Run by the scheduler, so the table stays a day's worth of rows."""
+    with engine.begin() as connection:
+        statement = delete(ProcessedEvent).where(ProcessedEvent.received_at < now - keep)
+        return connection.execute(statement).rowcount

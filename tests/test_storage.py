@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,8 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (tables on the metadata)
-from storage import migrate
-from storage.events import claim_event
+from storage import clock, migrate
+from storage.events import KEEP_CLAIMS, claim_event, forget_old_claims
 from tests.databases import POSTGRES_ADMIN_URL
 
 
@@ -37,6 +38,19 @@ def test_an_event_id_is_claimed_once(engine):
     assert claim_event(engine, event_id="Ev0001") is True
     assert claim_event(engine, event_id="Ev0001") is False
     assert claim_event(engine, event_id="Ev0002") is True
+
+
+def test_claims_older_than_a_day_are_forgotten_and_newer_ones_kept(engine):
+    try:
+        clock.set_offset(-(KEEP_CLAIMS + timedelta(minutes=1)))
+        assert claim_event(engine, event_id="EvOLD") is True
+        clock.set_offset(-(KEEP_CLAIMS - timedelta(minutes=1)))
+        assert claim_event(engine, event_id="EvRECENT") is True
+    finally:
+        clock.set_offset(timedelta(0))
+    assert forget_old_claims(engine, now=clock.now()) == 1
+    assert claim_event(engine, event_id="EvRECENT") is False  # still remembered
+    assert claim_event(engine, event_id="EvOLD") is True  # forgotten, so new again
 
 
 def test_concurrent_deliveries_of_one_event_have_one_winner(engine):
