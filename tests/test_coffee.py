@@ -31,7 +31,7 @@ from bot.policy.charter_settings import CharterSettings
 from bot.slack_client import build_web_client
 from scheduler.jobs import build_sweeper, run_sweeps
 from storage.db import transaction
-from storage.models import CharterVersion, CoffeePairing, CoffeeRound, Partnership
+from storage.models import CharterVersion, CoffeePairing, CoffeeRound, OutboxMessage, Partnership
 from tests.saydo_process import BOT_TOKEN
 from tests.slack_contract import assert_valid_blocks
 
@@ -173,6 +173,30 @@ def test_a_round_is_created_once_and_each_pair_meets_in_its_own_group_dm(world):
     with transaction(engine) as session:
         ids = session.execute(select(CoffeePairing.conversation_id)).scalars().all()
     assert all(i and i.startswith("G") for i in ids)
+
+
+def test_a_group_dm_slack_cannot_open_goes_privately_to_each_person_in_the_channel(world):
+    """A pair across workspaces Saydo cannot put in one group DM (a Slack Connect partner the
+    app may not DM): each is introduced privately in the partnership channel, never publicly."""
+    engine, slack = world["engine"], world["slack"]
+    m = world["member"]
+    m("U0ALICE", "Northshire Council")
+    m("U0CAROL", "Northshire NHS Trust")
+    slack.refuse_dms("U0CAROL")
+
+    reports = [r for r in world["sweep"](ROUND_1) if r.item.kind == "coffee_intro"]
+
+    assert [r.result for r in reports] == ["sent"]
+    assert posts(slack) == []  # nothing posted, in the channel or anywhere
+    for user in ("U0ALICE", "U0CAROL"):
+        seen = [msg for msg in slack.conversation("C0PARTNER", viewer=user) if msg.get("ephemeral")]
+        assert len(seen) == 1 and "What is going well" in str(seen[0]["blocks"])
+    assert slack.conversation("C0PARTNER", viewer="U0BOB") == []
+    with transaction(engine) as session:
+        (fallback,) = session.execute(
+            select(OutboxMessage.fallback).where(OutboxMessage.kind == "coffee_intro")
+        ).scalars()
+    assert fallback == ("ephemeral to U0ALICE in C0PARTNER, U0CAROL in C0PARTNER: cannot_dm_bot")
 
 
 def test_opted_out_paused_away_and_on_holiday_members_sit_out_and_hear_nothing(world):

@@ -13,10 +13,10 @@ transaction, then records the result:
 - permanent errors (`PERMANENT_ERRORS`): failed at once, with the error kept;
 - a channel written `users:U1,U2[,U3]` is a group DM: the sweeper opens it with
   `conversations.open` right before posting and records the conversation id on the row;
-- a DM to a person that no installation can open (none in their workspace, or Slack answers
-  one of `DM_IMPOSSIBLE`) is posted instead as `chat.postEphemeral` to them in a partnership
-  channel they are a member of (`shared_channels`), recorded in `fallback`, never publicly;
-  with no such channel it fails, saying why;
+- a DM (or group DM) that no installation can open (none in their workspace, or Slack
+  answers one of `DM_IMPOSSIBLE`) is posted instead as `chat.postEphemeral` to the person (to
+  each person) in a partnership channel they are a member of (`shared_channels`), recorded in
+  `fallback`, never publicly; with no such channel for anyone it fails, saying why;
 - a slot more than `STILL_USEFUL` past its due instant (Saydo was down) is superseded, not
   sent.
 
@@ -557,32 +557,47 @@ class Sweeper:
         return Delivered(channel, route.team_id)
 
     def _may_tell_privately(self, prepared: Send) -> bool:
-        """Whether a message could go as an ephemeral one instead: a plain post to one
-        person, when Saydo knows which channels they share."""
+        """Whether a message could go as ephemeral ones instead: a plain post to one person or
+        a group DM, when Saydo knows which channels they share."""
         return (
             self.shared_channels is not None
-            and prepared.channel[:1] in ("U", "W")
+            and (prepared.channel[:1] in ("U", "W") or prepared.channel.startswith(GROUP_DM_PREFIX))
             and prepared.upload is None
             and prepared.replaces_ts is None
         )
 
     def _privately(self, item: Item, prepared: Send, why: str) -> Delivered:
-        """`chat.postEphemeral` to the person in the first partnership channel of theirs that
-        an installation reaches (the commitment's first): seen by them alone, never posted."""
+        """`chat.postEphemeral` to the person (to each person of a group DM) in the first
+        partnership channel of theirs that an installation reaches (the commitment's first):
+        seen by them alone, never posted. A group DM's people who share no such channel are
+        named in the record; if none does, it fails saying why. (A send that fails half way is
+        tried again whole, so someone may see an ephemeral twice: it is never public.)"""
         shared_channels = self.shared_channels
         if shared_channels is None or not self._may_tell_privately(prepared):
             raise Unreachable(why)
-        person = prepared.channel
-        with self._database_turn:
-            channels = shared_channels(person, item.commitment_id)
-        for channel in channels:
-            route = self._route(channel)
-            if route is None:
-                continue
-            message = {k: v for k, v in prepared.message.items() if k in EPHEMERAL_FIELDS}
-            route.client.chat_postEphemeral(channel=channel, user=person, **message)
-            return Delivered(person, route.team_id, fallback=f"ephemeral in {channel}: {why}")
-        raise Unreachable(f"{why}; no partnership channel of theirs to tell them privately")
+        message = {k: v for k, v in prepared.message.items() if k in EPHEMERAL_FIELDS}
+        people = prepared.channel.removeprefix(GROUP_DM_PREFIX).split(",")
+        told: dict[str, str] = {}  # person -> the channel they were told in
+        team = None
+        for person in people:
+            with self._database_turn:
+                channels = shared_channels(person, item.commitment_id)
+            for channel in channels:
+                route = self._route(channel)
+                if route is not None:
+                    route.client.chat_postEphemeral(channel=channel, user=person, **message)
+                    told[person], team = channel, team or route.team_id
+                    break
+        if not told:
+            raise Unreachable(f"{why}; no partnership channel of theirs to tell them privately")
+        if len(people) == 1:
+            return Delivered(
+                prepared.channel, team, fallback=f"ephemeral in {told[people[0]]}: {why}"
+            )
+        where = ", ".join(f"{person} in {channel}" for person, channel in told.items())
+        untold = ", ".join(p for p in people if p not in told)
+        missed = f"; not {untold}: no partnership channel of theirs" if untold else ""
+        return Delivered(prepared.channel, team, fallback=f"ephemeral to {where}: {why}{missed}")
 
     def _route(self, channel: str) -> Route | None:
         if self.router is None:
