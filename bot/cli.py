@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import CREDENTIALS_HELP, ConfigError, Settings, configure_logging, load_settings
@@ -235,7 +235,7 @@ def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
     from bot.erasure import pending_erasures
-    from bot.installations import coverage, installed
+    from bot.installations import Routes, coverage, installed
     from bot.slack_client import build_web_client
     from storage import migrate
     from storage.db import create_db_engine, ping
@@ -283,10 +283,15 @@ def _doctor(settings: Settings, _args: argparse.Namespace) -> int:
         if not known:
             return "no workspace has installed Saydo yet (open /slack/install)"
         lines, refused = [], False
+        routes = Routes(settings, engine)
         for each in known:
             try:
-                build_web_client(settings, token=each.bot_token).auth_test()
+                token = routes.fresh_token(each.team_id) if each.team_id else each.bot_token
+                build_web_client(settings, token=token or each.bot_token).auth_test()
                 lines.append(f"{each.describe()}: auth.test ok")
+            except SlackTokenRotationError as error:
+                refused = True
+                lines.append(f"{each.describe()}: the token could not be refreshed ({error})")
             except SlackApiError as error:
                 refused = True
                 lines.append(f"{each.describe()}: auth.test answered {error.response.get('error')}")

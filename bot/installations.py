@@ -234,6 +234,12 @@ class Routes:
                 return Route(team, self._client(installation.bot_token))
         return None
 
+    def fresh_token(self, team: str) -> str | None:
+        """The team's bot token, refreshed first when it is about to expire (what `saydo
+        doctor` tests, so an expired rotating token is not reported as broken)."""
+        installation = self._installation(team)
+        return installation.bot_token if installation is not None else None
+
     def _installation(self, team: str) -> Installation | None:
         """The team's installation, its bot token refreshed first when it is about to expire.
 

@@ -692,6 +692,29 @@ def test_an_expired_token_is_refreshed_before_commands_and_nudges_use_it(
     assert not [c for c in people.calls if c.answered == "error:token_expired"]
 
 
+def test_doctor_refreshes_an_expired_rotating_token_before_testing_it(
+    oauth_saydo, people, database_url, tmp_path
+):
+    people.rotate_tokens(expires_in=600)
+    install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
+    people.expire_tokens()
+    people.clear()
+    env = {
+        "DATABASE_URL": database_url,
+        "SLACK_API_URL": people.url,
+        "SLACK_CLIENT_ID": CLIENT_ID,
+        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+    }
+
+    result = run_saydo("doctor", env=env, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout
+    assert "Northshire NHS Trust (T0PARTNER): auth.test ok" in result.stdout
+    (test,) = people.calls_to("auth.test")
+    assert test.succeeded and test.token == people.newest_token("T0PARTNER")
+
+
 def test_the_same_event_delivered_through_two_installations_is_handled_once(
     oauth_saydo, people, engine
 ):
