@@ -176,15 +176,7 @@ def test_doctor_reports_oauth_mode_and_each_installation(
     oauth_saydo, people, database_url, tmp_path
 ):
     install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
-    env = {
-        "DATABASE_URL": database_url,
-        "SLACK_API_URL": people.url,
-        "SLACK_CLIENT_ID": CLIENT_ID,
-        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-    }
-
-    result = run_saydo("doctor", env=env, cwd=tmp_path)
+    result = run_saydo("doctor", env=doctor_env(people, database_url), cwd=tmp_path)
 
     assert result.returncode == 0, result.stdout
     assert "ok    configuration: HTTP mode, installed through OAuth" in result.stdout
@@ -699,15 +691,7 @@ def test_doctor_refreshes_an_expired_rotating_token_before_testing_it(
     install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
     people.expire_tokens()
     people.clear()
-    env = {
-        "DATABASE_URL": database_url,
-        "SLACK_API_URL": people.url,
-        "SLACK_CLIENT_ID": CLIENT_ID,
-        "SLACK_CLIENT_SECRET": CLIENT_SECRET,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-    }
-
-    result = run_saydo("doctor", env=env, cwd=tmp_path)
+    result = run_saydo("doctor", env=doctor_env(people, database_url), cwd=tmp_path)
 
     assert result.returncode == 0, result.stdout
     assert "Northshire NHS Trust (T0PARTNER): auth.test ok" in result.stdout
