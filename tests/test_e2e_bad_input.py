@@ -19,6 +19,7 @@ from bot.playground import slack_requests as doors
 from bot.server import MAX_BODY_BYTES
 from storage.models import Commitment
 from tests.saydo_process import signed_headers
+from tests.waiting import logged_message
 
 UNSIGNED_JUNK = (
     ("not json at all {", doors.JSON),
@@ -137,7 +138,7 @@ def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
     headers = signed_headers(body)
     url = saydo.base_url + "/slack/events"
     assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
-    people.wait_for("response_url")
+    logged_message(people)
     with engine.begin() as connection:  # the replay comes 62 s later, as observed
         connection.execute(
             update(Commitment).values(created_at=datetime.now(UTC) - timedelta(seconds=62))
@@ -146,14 +147,13 @@ def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
     assert replay.status_code == 200
     # A different commitment, answered after the replay would have been.
     saydo.command("/commit", f"book the room by {in_ten_days()}")
-    answers = [c.args["text"] for c in people.wait_for("response_url", count=2)]
-    assert "Logged *#2*" in answers[1]
+    assert "Logged *#2*" in logged_message(people, count=2)["text"]
     assert count_commitments(engine) == 2
 
 
 def test_slacks_escapes_are_decoded_once_and_escaped_once(saydo, people, engine):
     saydo.command("/commit", f"R&amp;D report &lt;draft&gt; by {in_ten_days()}")
-    reply = people.wait_for("response_url")[0].args
+    reply = logged_message(people)
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT title FROM commitment")).scalar_one()
     assert stored == "R&D report <draft>"
@@ -171,7 +171,7 @@ def test_a_title_of_only_invisible_characters_is_refused(saydo, people, engine):
 
 def test_the_first_commit_in_a_channel_reads_its_members(saydo, people, engine):
     saydo.command("/commit", f"send the budget by {in_ten_days()}")
-    people.wait_for("response_url")
+    logged_message(people)
     partnership = find_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
     members = list_members(engine, partnership_id=partnership.id)
     assert {m.person.user_id for m in members} == {"U0ALICE", "U0BOB", "U0CAROL"}
@@ -268,7 +268,7 @@ def test_while_the_database_is_unreachable_people_are_told_and_health_is_503(
         assert requests.get(health, timeout=15).status_code == 503
     assert requests.get(health, timeout=15).status_code == 200
     saydo.command("/commit", f"send the budget by {in_ten_days()}")
-    assert "Logged *#1*" in people.wait_for("response_url", 2, timeout=30)[1].args["text"]
+    assert "Logged *#1*" in logged_message(people)["text"]
     saydo.stop()
     log = saydo.log()
     assert log.count("Database unreachable") == 1
