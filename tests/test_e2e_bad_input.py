@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
@@ -20,6 +21,8 @@ from bot.server import MAX_BODY_BYTES
 from storage.models import Commitment
 from tests.saydo_process import signed_headers
 from tests.waiting import logged_message
+
+pytestmark = pytest.mark.share_saydo  # one `saydo run` per module
 
 UNSIGNED_JUNK = (
     ("not json at all {", doors.JSON),

@@ -16,7 +16,7 @@ from tests.due_dates import BY_DUE, DUE, SHOWN
 from tests.test_e2e_scheduler import saydo_cli
 from tests.waiting import logged_message, posts_to
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 
 @pytest.fixture

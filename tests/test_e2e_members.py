@@ -15,7 +15,7 @@ from storage.db import create_db_engine
 from tests.due_dates import BY_DUE
 from tests.waiting import logged_message
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from bot.playground import slack_requests as doors
 from storage.db import transaction
 from storage.models import Commitment
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 SAMPLES = Path(__file__).parent / "slack" / "samples"
 TEAM = "T0001"
