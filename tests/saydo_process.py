@@ -142,10 +142,11 @@ class SaydoProcess:
         self.response_url_factory = response_url_factory
         self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
 
-    def settle(self, slack: SlackStandIn) -> None:
-        """Return once the process has finished all the work the test's requests caused (so
-        what it has not sent by now, it never will); AssertionError if it stays busy."""
-        assert self.wait_until_idle(port_of(slack)), f"saydo stayed busy:\n{self.log()}"
+    def settle(self) -> None:
+        """Return once the process has finished all the work the test's requests caused: what
+        it has not sent or logged by now, it never will. AssertionError if it stays busy."""
+        slack_port = urlsplit(self.env["SLACK_API_URL"]).port or 0
+        assert self.wait_until_idle(slack_port), f"saydo stayed busy:\n{self.log()}"
 
     def wait_until_idle(self, slack_port: int, timeout: float = IDLE_TIMEOUT_SECONDS) -> bool:
         """True once the process has finished the work its requests left behind: for

@@ -244,7 +244,7 @@ def test_setup_mistakes_come_back_to_the_form_and_nothing_is_saved(saydo, slack,
     partnership = ensure_partnership(db, team_id="T0001", channel_id=CHANNEL)
     assert domain.current_charter(db, partnership_id=partnership.id).version == 0
     assert not is_admin(db, partnership_id=partnership.id, person_id=domain_person(db, "U0ALICE"))
-    saydo.settle(slack)
+    saydo.settle()
     assert slack.calls_to("chat.postMessage") == []
 
 

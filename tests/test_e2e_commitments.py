@@ -271,5 +271,5 @@ def test_where_saydo_cannot_post_commit_still_answers_in_the_channel(saydo, peop
     saydo.command("/done", "1 sent", channel_id="C0NOBOT")
     assert "Delivered" in reply_to(people, count=2)["text"]
     assert get_by_ref(db, team_id="T0001", ref=1).status == Status.DELIVERED
-    saydo.stop()
+    saydo.settle()  # all it will log about these requests is in the log now
     assert "Traceback" not in saydo.log()

@@ -98,7 +98,7 @@ def test_an_event_delivered_twice_is_handled_once(saydo, slack):
     retry = saydo.event(event, event_id="Ev0DUPLICATE", retry_num=1)
     assert first.status_code == retry.status_code == 200
     slack.wait_for("chat.postMessage", count=1)
-    saydo.settle(slack)  # a wrongly handled retry would have been answered by now
+    saydo.settle()  # a wrongly handled retry would have been answered by now
     replies = slack.calls_to("chat.postMessage")
     assert len(replies) == 1
     assert replies[0].args["thread_ts"] == "1764000000.000100"

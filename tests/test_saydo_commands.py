@@ -224,7 +224,7 @@ def test_a_new_date_is_read_in_the_movers_zone_and_due_at_the_owners_end_of_day(
     assert moved.due_at == end_of_day(new_day, NEW_YORK)  # not London's end of day
     assert "America/New_York" in reply["text"]
     assert history(world["engine"], commitment_id=c.id)[-1].note is None
-    saydo.settle(slack)  # a wrong notification would have been sent by now
+    saydo.settle()  # a wrong notification would have been sent by now
     assert dms_to(slack, "U0ALICE", "New date") == []  # no recipient, nobody else to tell
 
 
