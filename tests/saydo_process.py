@@ -291,12 +291,12 @@ def _stat_fields(path: Path) -> list[str]:
 
 
 def _connected_to(port: int) -> bool:
-    """Whether any IPv4 TCP connection to or from `port` on this machine is open."""
-    wanted = f":{port:04X}"
+    """Whether any TCP connection to or from 127.0.0.1:`port` is open."""
+    wanted = f"0100007F:{port:04X}"  # as /proc/net/tcp writes it
     with open("/proc/net/tcp") as table:
         next(table)
         for line in table:
             local, remote, state = line.split()[1:4]
-            if state == TCP_ESTABLISHED and (local.endswith(wanted) or remote.endswith(wanted)):
+            if state == TCP_ESTABLISHED and wanted in (local, remote):
                 return True
     return False
