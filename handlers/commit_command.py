@@ -48,13 +48,21 @@ def handle_commit(
     except USER_ERRORS as error:
         respond(**common.refusal(str(error)))
         return
-    reply_type = "ephemeral" if result.duplicate else "in_channel"
-    respond(
-        response_type=reply_type,
-        **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
-    )
-    if not result.duplicate:
-        notify.logged(client, common.engine_of(context), result.commitment)
+    commitment = result.commitment
+    if result.duplicate:
+        respond(
+            response_type="ephemeral",
+            **messages.confirmation(commitment, duplicate=True, now=common.utcnow()),
+        )
+        return
+    if not common.post_logged(context, client, commitment):
+        # Saydo is not in the channel: the command's reply still shows it there, though
+        # without a `ts` that later changes could update.
+        respond(
+            response_type="in_channel",
+            **messages.confirmation(commitment, now=common.utcnow()),
+        )
+    notify.logged(client, common.engine_of(context), commitment)
 
 
 def wants_form(command: dict) -> bool:

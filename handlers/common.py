@@ -133,7 +133,30 @@ def remember_channel_message(
 ) -> None:
     """Saydo's message about `commitment` in its channel is at `ts`: changes will update it."""
     if ts and commitment.channel_message_ts is None:
-        record_channel_message(engine_of(context), commitment_id=commitment.id, ts=ts)
+        record_channel_message(engine_of(context), commitment_id=commitment.id, ts=ts, now=utcnow())
+
+
+def post_logged(
+    context: BoltContext,
+    client: WebClient,
+    commitment: CommitmentView,
+    *,
+    thread_ts: str | None = None,
+) -> bool:
+    """Post the "Logged #N" confirmation in the commitment's channel (in a thread when given)
+    and remember where it is, so every later change updates it. False, logged, when Saydo
+    cannot post there (e.g. `not_in_channel`, or `channel_not_found` for a private channel it
+    is not in): the caller answers another way."""
+    channel = commitment.partnership.channel_id
+    thread = {"thread_ts": thread_ts} if thread_ts else {}
+    message = messages.confirmation(commitment, now=utcnow())
+    try:
+        posted = client.chat_postMessage(channel=channel, **thread, **message)
+    except SlackApiError as error:
+        logger.warning("Could not post #%s to %s: %s", commitment.ref, channel, error_code(error))
+        return False
+    remember_channel_message(context, commitment, posted["ts"])
+    return True
 
 
 def input_value(values: dict, field: tuple[str, str], key: str = "value"):

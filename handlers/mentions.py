@@ -86,13 +86,17 @@ def handle_mention(event: dict, say: Say, client: WebClient, context: BoltContex
     if result.duplicate and event.get("edited"):
         privately(messages.edit_not_logged_again(result.commitment))
         return
-    posted = say(
-        thread_ts=thread_ts,
-        **messages.confirmation(result.commitment, duplicate=result.duplicate, now=common.utcnow()),
-    )
-    if not result.duplicate:
-        common.remember_channel_message(context, result.commitment, posted["ts"])
-        notify.logged(client, common.engine_of(context), result.commitment)
+    if result.duplicate:
+        say(
+            thread_ts=thread_ts,
+            **messages.confirmation(result.commitment, duplicate=True, now=common.utcnow()),
+        )
+        return
+    if not common.post_logged(context, client, result.commitment, thread_ts=thread_ts):
+        common.direct_message(
+            client, event["user"], messages.confirmation(result.commitment, now=common.utcnow())
+        )
+    notify.logged(client, common.engine_of(context), result.commitment)
 
 
 def _commitment_draft(text: str, speaker: PersonRef, context: BoltContext) -> CommitmentDraft:

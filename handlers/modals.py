@@ -218,20 +218,18 @@ def handle_create_submission(
     ack()
 
     commitment = result.commitment
-    confirmation = messages.confirmation(
-        commitment, duplicate=result.duplicate, now=common.utcnow()
-    )
     if result.duplicate:
-        common.direct_message(client, creator.user_id, confirmation)
+        common.direct_message(
+            client,
+            creator.user_id,
+            messages.confirmation(commitment, duplicate=True, now=common.utcnow()),
+        )
         return
-    thread = {"thread_ts": meta["thread_ts"]} if meta.get("thread_ts") else {}
-    try:
-        posted = client.chat_postMessage(channel=partnership.channel_id, **thread, **confirmation)
-    except SlackApiError as error:  # e.g. Saydo isn't in that channel: tell the creator instead
-        logger.warning("Could not post to %s: %s", partnership.channel_id, common.error_code(error))
-        common.direct_message(client, creator.user_id, confirmation)
-    else:
-        common.remember_channel_message(context, commitment, posted["ts"])
+    if not common.post_logged(context, client, commitment, thread_ts=meta.get("thread_ts")):
+        # e.g. Saydo isn't in that channel: tell the creator instead
+        common.direct_message(
+            client, creator.user_id, messages.confirmation(commitment, now=common.utcnow())
+        )
     notify.logged(client, common.engine_of(context), commitment)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -59,6 +60,30 @@ class SQLiteDatabases:
     def reset(self) -> None:
         """Nothing to do: each test has its own file."""
 
+    def empty(self, url: str) -> None:
+        """Delete every row of the database at `url`, as if fresh from the template (a shared
+        `saydo run` keeps the file open, so it cannot be replaced)."""
+        connection = sqlite3.connect(make_url(url).database, isolation_level=None, timeout=60)
+        try:
+            connection.execute("PRAGMA foreign_keys = OFF")
+            tables = [
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' "
+                    "AND name <> 'alembic_version' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                )
+            ]
+            connection.execute("BEGIN IMMEDIATE")
+            for table in tables:
+                connection.execute(f'DELETE FROM "{table}"')
+            if connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+            ).fetchone():
+                connection.execute("DELETE FROM sqlite_sequence")  # AUTOINCREMENT counts again
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
     def close(self) -> None:
         """Nothing to do: pytest removes the temporary directory."""
 
@@ -93,6 +118,9 @@ class PostgresDatabases:
 
     def fresh_url(self, _directory: Path) -> str:
         return self.url
+
+    def empty(self, _url: str) -> None:
+        self.reset()
 
     def reset(self) -> None:
         if self.tables:

@@ -10,10 +10,12 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
 from bot.playground import slack_requests as doors
+from bot.playground.standin import SlackStandIn
 from tests import processes
 
 SIGNING_SECRET = "8f742231b10e8888abcd9912ab85a5f0"
@@ -22,6 +24,16 @@ TEAM_ID = "T0001"
 PORT_ATTEMPTS = 3
 PORT_TAKEN = "is already in use"  # `saydo run`'s one line for a busy port (bot.server.listen)
 START_TIMEOUT_SECONDS = 90  # generous: a loaded 2-core machine starts Python slowly
+# Idle: this many samples in a row, this far apart, with nothing running and nothing sent.
+QUIET_SAMPLES = 5
+QUIET_SAMPLE_SECONDS = 0.04
+IDLE_TIMEOUT_SECONDS = 20
+TCP_ESTABLISHED = "01"
+
+
+def port_of(standin: SlackStandIn) -> int:
+    """The port the stand-in listens on."""
+    return urlsplit(standin.base).port or 0
 
 
 def free_port() -> int:
@@ -70,6 +82,7 @@ class SaydoProcess:
         self.response_url_factory = response_url_factory
         self.process: subprocess.Popen | None = None
         self.returncode: int | None = None
+        self._log_from = 0  # where `log()` begins: a shared process's log, from this test on
 
     def start(self, *args: str) -> None:
         """Start it and wait until it answers /healthz; stopped again if it never does. The free
@@ -112,7 +125,45 @@ class SaydoProcess:
         raise AssertionError(f"saydo did not become healthy in time:\n{self.log()}")
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """What it logged (a shared process: since the current test began)."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_from)
+            return log.read().decode(errors="replace")
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def begin_test(self, response_url_factory: Callable[[], str]) -> None:
+        """A shared process serves the next test: its replies go to that test's stand-in, and
+        `log()` starts here."""
+        self.response_url_factory = response_url_factory
+        self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
+
+    def settle(self) -> None:
+        """Return once the process has finished all the work the test's requests caused: what
+        it has not sent or logged by now, it never will. AssertionError if it stays busy."""
+        slack_port = urlsplit(self.env["SLACK_API_URL"]).port or 0
+        assert self.wait_until_idle(slack_port), f"saydo stayed busy:\n{self.log()}"
+
+    def wait_until_idle(self, slack_port: int, timeout: float = IDLE_TIMEOUT_SECONDS) -> bool:
+        """True once the process has finished the work its requests left behind: for
+        `QUIET_SAMPLES` samples in a row no thread ran or was runnable, it used no CPU time, and
+        no call of it to the Slack stand-in (on `slack_port`) was open. False if it never
+        settled within `timeout` seconds (or has exited)."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        quiet, last = 0, None
+        while quiet < QUIET_SAMPLES:
+            if time.monotonic() >= deadline or not self.running:
+                return False
+            sample = _activity(self.process.pid, slack_port)
+            quiet = quiet + 1 if sample is not None and sample == last else 0
+            last = sample
+            time.sleep(QUIET_SAMPLE_SECONDS)
+        return True
 
     def terminate(self) -> int:
         """SIGTERM (SIGKILL if it does not stop in time); returns the exit status."""
@@ -218,3 +269,36 @@ class SaydoProcess:
 
     def interaction(self, payload: dict) -> requests.Response:
         return self.post_signed(doors.interaction_body(payload))
+
+
+def _activity(pid: int, slack_port: int) -> int | None:
+    """The process's CPU time in clock ticks when it is quiet now (no thread running, runnable
+    or in uninterruptible I/O, no open connection to the stand-in); None when it is busy."""
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            if _stat_fields(task / "stat")[0] in ("R", "D"):
+                return None
+        fields = _stat_fields(Path(f"/proc/{pid}/stat"))
+    except (OSError, ValueError):  # a thread ended meanwhile: ask again
+        return None
+    if _connected_to(slack_port):
+        return None
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _stat_fields(path: Path) -> list[str]:
+    """`/proc/.../stat` from the state field on (the command name may hold spaces)."""
+    text = path.read_text()
+    return text[text.rindex(")") + 2 :].split()
+
+
+def _connected_to(port: int) -> bool:
+    """Whether any TCP connection to or from 127.0.0.1:`port` is open."""
+    wanted = f"0100007F:{port:04X}"  # as /proc/net/tcp writes it
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            local, remote, state = line.split()[1:4]
+            if state == TCP_ESTABLISHED and wanted in (local, remote):
+                return True
+    return False

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
@@ -19,6 +20,9 @@ from bot.playground import slack_requests as doors
 from bot.server import MAX_BODY_BYTES
 from storage.models import Commitment
 from tests.saydo_process import signed_headers
+from tests.waiting import logged_message
+
+pytestmark = pytest.mark.share_saydo  # one `saydo run` per module
 
 UNSIGNED_JUNK = (
     ("not json at all {", doors.JSON),
@@ -34,7 +38,7 @@ def test_unsigned_junk_is_401_before_it_is_parsed(saydo):
     for body, content_type in UNSIGNED_JUNK:
         response = requests.post(url, data=body, headers={"Content-Type": content_type}, timeout=10)
         assert response.status_code == 401, body
-    saydo.stop()
+    saydo.settle()  # all it will log about these requests is in the log now
     log = saydo.log()
     assert "Traceback" not in log
     assert log.count("Rejected a request") == len(UNSIGNED_JUNK)
@@ -50,7 +54,7 @@ def test_signed_but_malformed_bodies_are_400_with_one_log_line_each(saydo):
     for body, content_type in malformed:
         response = saydo.post_signed(body, content_type=content_type)
         assert response.status_code == 400, body
-    saydo.stop()
+    saydo.settle()  # all it will log about these requests is in the log now
     log = saydo.log()
     assert "Traceback" not in log
     assert log.count("Refused a signed request whose body is not a Slack payload") == len(malformed)
@@ -93,7 +97,7 @@ def test_a_chunked_body_over_the_limit_is_413_once_the_limit_is_passed(saydo):
     chunks = [chunk] * (2 * MAX_BODY_BYTES // len(piece))
     answer = _raw_exchange(saydo.port, head, chunks)
     assert answer.startswith(b"HTTP/1.1 413 ")
-    saydo.stop()
+    saydo.settle()  # all it will log about these requests is in the log now
     assert "Refused a request body over" in saydo.log()
 
 
@@ -137,7 +141,7 @@ def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
     headers = signed_headers(body)
     url = saydo.base_url + "/slack/events"
     assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
-    people.wait_for("response_url")
+    logged_message(people)
     with engine.begin() as connection:  # the replay comes 62 s later, as observed
         connection.execute(
             update(Commitment).values(created_at=datetime.now(UTC) - timedelta(seconds=62))
@@ -146,8 +150,7 @@ def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
     assert replay.status_code == 200
     # A different commitment, answered after the replay would have been.
     saydo.command("/commit", f"book the room by {in_ten_days()}")
-    answers = [c.args["text"] for c in people.wait_for("response_url", count=2)]
-    assert "Logged *#2*" in answers[1]
+    assert "Logged *#2*" in logged_message(people, count=2)["text"]
     assert count_commitments(engine) == 2
 
 
@@ -179,7 +182,7 @@ def test_a_saydo_command_replayed_is_answered_but_changes_nothing(saydo, people,
 
 def test_slacks_escapes_are_decoded_once_and_escaped_once(saydo, people, engine):
     saydo.command("/commit", f"R&amp;D report &lt;draft&gt; by {in_ten_days()}")
-    reply = people.wait_for("response_url")[0].args
+    reply = logged_message(people)
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT title FROM commitment")).scalar_one()
     assert stored == "R&D report <draft>"
@@ -197,7 +200,7 @@ def test_a_title_of_only_invisible_characters_is_refused(saydo, people, engine):
 
 def test_the_first_commit_in_a_channel_reads_its_members(saydo, people, engine):
     saydo.command("/commit", f"send the budget by {in_ten_days()}")
-    people.wait_for("response_url")
+    logged_message(people)
     partnership = find_partnership(engine, team_id="T0001", channel_id="C0PARTNER")
     members = list_members(engine, partnership_id=partnership.id)
     assert {m.person.user_id for m in members} == {"U0ALICE", "U0BOB", "U0CAROL"}
@@ -234,7 +237,7 @@ def test_malformed_form_submissions_get_field_errors_never_a_500(saydo, people):
         answer = response.json()
         assert answer["response_action"] == "errors", (callback_id, answer)
         assert all(answer["errors"].values())
-    saydo.stop()
+    saydo.settle()  # all it will log about these requests is in the log now
     assert "Traceback" not in saydo.log()
 
 
@@ -294,8 +297,8 @@ def test_while_the_database_is_unreachable_people_are_told_and_health_is_503(
         assert requests.get(health, timeout=15).status_code == 503
     assert requests.get(health, timeout=15).status_code == 200
     saydo.command("/commit", f"send the budget by {in_ten_days()}")
-    assert "Logged *#1*" in people.wait_for("response_url", 2, timeout=30)[1].args["text"]
-    saydo.stop()
+    assert "Logged *#1*" in logged_message(people)["text"]
+    saydo.settle()  # all it will log about these requests is in the log now
     log = saydo.log()
     assert log.count("Database unreachable") == 1
     assert "Traceback" not in log
@@ -316,7 +319,7 @@ def test_an_error_after_the_acknowledgement_is_logged_once_and_the_person_is_tol
     assert told["response_type"] == "ephemeral"
     assert "nothing was" in told["text"] and "try again in a minute" in told["text"]
     assert count_commitments(engine) == 0
-    saydo.stop()
+    saydo.settle()  # all it will log about these requests is in the log now
     log = saydo.log()
     assert "Traceback" not in log
     assert log.count("while handling a /commit") == 1

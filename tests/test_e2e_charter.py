@@ -21,7 +21,7 @@ from bot.policy.charter_settings import CharterSettings
 from storage.db import create_db_engine, transaction
 from storage.models import CharterProposal, utcnow
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 TEAM = doors.team_object("T0001", domain="saydo-test")
 CHANNEL = "C0PARTNER"
@@ -245,7 +245,7 @@ def test_setup_mistakes_come_back_to_the_form_and_nothing_is_saved(saydo, slack,
     partnership = ensure_partnership(db, team_id="T0001", channel_id=CHANNEL)
     assert domain.current_charter(db, partnership_id=partnership.id).version == 0
     assert not is_admin(db, partnership_id=partnership.id, person_id=domain_person(db, "U0ALICE"))
-    time.sleep(0.3)
+    saydo.settle()
     assert slack.calls_to("chat.postMessage") == []
 
 

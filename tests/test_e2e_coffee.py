@@ -21,7 +21,7 @@ from storage.models import CoffeePairing, Partnership
 from tests.test_e2e_commitments import button, reply_to
 from tests.test_e2e_scheduler import saydo_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 BEGAN = datetime(2026, 10, 5, 8, tzinfo=UTC)
 TEAMS = {"U0ALICE": "T0001", "U0BOB": "T0001", "U0CAROL": "T0PARTNER"}

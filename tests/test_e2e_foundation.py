@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 
 from bot.playground import slack_requests as doors
 from tests.saydo_process import SIGNING_SECRET, signed_headers
+
+pytestmark = pytest.mark.share_saydo  # one `saydo run` per module
 
 
 def test_saydo_help_is_answered_ephemerally(saydo):
@@ -95,7 +98,7 @@ def test_an_event_delivered_twice_is_handled_once(saydo, slack):
     retry = saydo.event(event, event_id="Ev0DUPLICATE", retry_num=1)
     assert first.status_code == retry.status_code == 200
     slack.wait_for("chat.postMessage", count=1)
-    time.sleep(0.5)  # give a wrongly handled retry time to show up
+    saydo.settle()  # a wrongly handled retry would have been answered by now
     replies = slack.calls_to("chat.postMessage")
     assert len(replies) == 1
     assert replies[0].args["thread_ts"] == "1764000000.000100"

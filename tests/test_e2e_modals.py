@@ -24,7 +24,7 @@ from bot.partnerships.members import upsert_member
 from bot.playground import slack_requests as doors
 from storage.db import create_db_engine
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 TEAM = doors.team_object("T0001", domain="saydo-test")
 CHANNEL = "C0PARTNER"
@@ -352,7 +352,7 @@ def test_mistakes_come_back_to_the_form_and_nothing_is_saved(saydo, slack, peopl
     long = submit(saydo, view, "U0ALICE", form_values(title="x" * 301, day=day_in("UTC", 3)))
     assert "301" in long.json()["errors"][forms.TITLE[0]]
 
-    time.sleep(0.3)
+    saydo.settle()
     assert slack.calls_to("chat.postMessage") == []
     assert get_by_ref(db, team_id="T0001", ref=1) is None
 
@@ -390,7 +390,7 @@ def test_someone_else_pressing_mark_delivered_is_refused_politely(saydo, slack, 
     assert refusal.args["response_type"] == "ephemeral"
     assert refusal.args["replace_original"] is False
     assert "Only alice can mark this commitment delivered" in refusal.args["text"]
-    time.sleep(0.3)
+    saydo.settle()
     assert slack.calls_to("views.open") == []
     assert get_by_ref(db, team_id="T0001", ref=1).status == Status.OPEN
 
@@ -407,7 +407,7 @@ def test_a_delivered_commitment_cannot_be_delivered_again(saydo, slack, people, 
     press(saydo, slack, ids.DELIVER, 1, "U0ALICE")
     [refusal] = slack.wait_for("response_url")
     assert "already delivered" in refusal.args["text"]
-    time.sleep(0.3)
+    saydo.settle()
     assert slack.calls_to("views.open") == []
 
 

@@ -40,6 +40,7 @@ from storage.models import (
 )
 from tests.saydo_process import SIGNING_SECRET, SaydoProcess
 from tests.test_cli import run_saydo
+from tests.waiting import logged_message
 
 CLIENT_ID = "1111111111.2222222222"
 CLIENT_SECRET = "0123456789abcdef0123456789abcdef"
@@ -202,11 +203,11 @@ def test_commands_from_two_workspaces_in_one_shared_channel_are_one_partnership(
     install(oauth_saydo, people, "T0PARTNER", "U0CAROL")
 
     oauth_saydo.command("/commit", f"send the budget by {in_a_month()}", user_id="U0ALICE")
-    first = people.wait_for("response_url")[0].args
+    first = logged_message(people)
     oauth_saydo.command(
         "/commit", f"review the budget by {in_a_month()}", user_id="U0CAROL", team_id="T0PARTNER"
     )
-    second = people.wait_for("response_url", count=2)[1].args
+    second = logged_message(people, count=2)
 
     assert "Logged *#1*" in first["text"] and "Logged *#2*" in second["text"]
     with transaction(engine) as session:

@@ -32,7 +32,7 @@ from storage.models import CoffeePairing, CoffeeRound, Lesson, Member, Partnersh
 from tests.test_e2e_charter import choose, state_of
 from tests.test_e2e_scheduler import saydo_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 CHANNEL = "C0PARTNER"
 TEAM = doors.team_object("T0001", domain="saydo-test")

@@ -22,7 +22,7 @@ from storage.db import create_db_engine, transaction
 from storage.models import Partnership
 from tests.test_e2e_scheduler import saydo_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.share_saydo]  # one `saydo run` per module
 
 CREATED = datetime(2026, 11, 16, 9, tzinfo=UTC)
 

@@ -461,7 +461,7 @@ def buttons_in(message: dict) -> list[str]:
 def test_the_channel_message_is_updated_to_the_new_state_once_per_change(world):
     created = utc(2026, 11, 23, 10)
     c = world["commit"]("U0ALICE", "Europe/London", created=created, due=utc(2026, 11, 27, 17))
-    record_channel_message(world["engine"], commitment_id=c.id, ts="1764000000.000100")
+    record_channel_message(world["engine"], commitment_id=c.id, ts="1764000000.000100", now=created)
     alice = world["person"]("U0ALICE", "Europe/London", created)
 
     change_commitment(
@@ -482,6 +482,28 @@ def test_the_channel_message_is_updated_to_the_new_state_once_per_change(world):
     assert (update.args["channel"], update.args["ts"]) == ("C0PARTNER", "1764000000.000100")
     assert "*delivered*" in update.args["blocks"][0]["text"]["text"]
     assert buttons_in(update.args) == []  # nothing left to click: it is delivered
+
+
+def test_a_change_made_while_the_channel_message_was_on_its_way_still_updates_it(world):
+    created = utc(2026, 11, 23, 10)
+    c = world["commit"]("U0ALICE", "Europe/London", created=created, due=utc(2026, 11, 27, 17))
+    alice = world["person"]("U0ALICE", "Europe/London", created)
+    change_commitment(
+        world["engine"],
+        team_id="T0001",
+        ref=c.ref,
+        actor=alice,
+        kind=EventKind.DELIVERED,
+        now=created + timedelta(seconds=1),
+        note="sent",
+    )  # delivered before Saydo learnt where its "Logged" message is
+    record_channel_message(world["engine"], commitment_id=c.id, ts="1764000000.000100", now=created)
+    reports = run_sweeps(world["sweeper"], now=created + timedelta(seconds=15))
+
+    assert [r.result for r in reports if r.item.kind == "channel_message"] == ["sent"]
+    [update] = world["slack"].calls_to("chat.update")
+    assert (update.args["channel"], update.args["ts"]) == ("C0PARTNER", "1764000000.000100")
+    assert "*delivered*" in update.args["blocks"][0]["text"]["text"]
 
 
 def test_a_commitment_whose_channel_message_is_unknown_updates_nothing(world):

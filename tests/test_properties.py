@@ -97,14 +97,26 @@ FAST = settings(
 @given(words=SLACKISH)
 def test_commit_with_any_text(dispatch, engine, people, words):
     before = (count(engine, "commitment"), count(engine, "commitment_event"))
-    calls_before = len(people.calls_to("response_url"))
+    answered_before = len(answers_to_commit(people))
     assert dispatch("/commit", words) == 200
     if not words.strip():
         return  # opens the form instead of replying
-    reply = last_reply(people)
-    assert len(people.calls_to("response_url")) == calls_before + 1
-    if reply["response_type"] == "ephemeral" and "already logged" not in reply["text"]:
+    [answer] = answers_to_commit(people)[answered_before:]
+    if answer.method == "chat.postMessage":  # logged, and confirmed in the channel
+        assert count(engine, "commitment") == before[0] + 1
+    elif "already logged" not in answer.args["text"]:  # refused privately: nothing saved
+        assert answer.args["response_type"] == "ephemeral"
         assert (count(engine, "commitment"), count(engine, "commitment_event")) == before
+
+
+def answers_to_commit(slack) -> list:
+    """Replies through response_url and messages posted in the channel, in order."""
+    return [
+        c
+        for c in slack.calls
+        if c.method == "response_url"
+        or (c.method == "chat.postMessage" and c.args.get("channel") == "C0PARTNER")
+    ]
 
 
 @FAST

@@ -32,6 +32,8 @@ from bot.playground import slack_requests as doors
 from storage.db import transaction
 from storage.models import Commitment, CommitmentEvent
 
+pytestmark = pytest.mark.share_saydo  # one `saydo run` per module
+
 TEAM = "T0001"
 HERE = "C0PARTNER"  # the channel `saydo.command` posts from by default
 LONDON, NEW_YORK = "Europe/London", "America/New_York"
@@ -222,7 +224,7 @@ def test_a_new_date_is_read_in_the_movers_zone_and_due_at_the_owners_end_of_day(
     assert moved.due_at == end_of_day(new_day, NEW_YORK)  # not London's end of day
     assert "America/New_York" in reply["text"]
     assert history(world["engine"], commitment_id=c.id)[-1].note is None
-    time.sleep(0.3)  # give a wrong notification time to arrive
+    saydo.settle()  # a wrong notification would have been sent by now
     assert dms_to(slack, "U0ALICE", "New date") == []  # no recipient, nobody else to tell
 
 

@@ -619,15 +619,19 @@ def _plan_channel_message_update(session, row: Commitment, *, generation: int, n
     )
 
 
-def record_channel_message(engine: Engine, *, commitment_id: int, ts: str) -> None:
+def record_channel_message(engine: Engine, *, commitment_id: int, ts: str, now: datetime) -> None:
     """Where Saydo's message about the commitment is in its channel (the first one known), so
-    that changes keep it current."""
+    that changes keep it current. A change made before it was known (while the message was on
+    its way to Slack) brings the message up to date at once."""
     with transaction(engine) as session:
-        session.execute(
+        recorded = session.execute(
             update(Commitment)
             .where(Commitment.id == commitment_id, Commitment.channel_message_ts.is_(None))
             .values(channel_message_ts=ts)
-        )
+        ).rowcount
+        if recorded and (generation := len(_events(session, commitment_id))) > 1:
+            row = session.get(Commitment, commitment_id)
+            _plan_channel_message_update(session, row, generation=generation, now=now)
 
 
 def check_allowed(
