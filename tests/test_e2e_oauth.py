@@ -745,7 +745,8 @@ def test_a_dm_from_a_listener_goes_through_the_persons_own_workspace(oauth_saydo
 
     oauth_saydo.command("/commit", f"<@U0CAROL> share the risk register by {in_a_month()}")
 
-    (proposal,) = [c for c in people.wait_for("chat.postMessage") if c.args["channel"] == "U0CAROL"]
+    posted = people.wait_for("chat.postMessage", count=2)  # "Logged" in the channel, her DM
+    (proposal,) = [c for c in posted if c.args["channel"] == "U0CAROL"]
     tokens = token_of(people)
     assert proposal.token == tokens["T0PARTNER"] and proposal.succeeded
     (home,) = [c for c in people.wait_for("views.publish") if c.args["user_id"] == "U0CAROL"]

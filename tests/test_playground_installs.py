@@ -245,8 +245,17 @@ def test_a_quarter_seeded_through_each_workspaces_installation_keeps_private_thi
     ]
     summaries = [m for m in in_public if m["text"].startswith(("Weekly say/do", "A quiet week"))]
     assert len(summaries) == posts.count(("summary", COUNCIL))
-    private = ("Only you can see", "projected to spend")
+    private = ("Only you can see", "projected to spend", "What is going well")
     assert not any(marker in str(m) for m in in_public for marker in private)
+    # Coffee across workspaces: each introduction sent once, privately (group DM or, where
+    # Slack cannot open one across workspaces, an ephemeral to each person in the channel).
+    with transaction(playground.engine) as session:
+        intros = session.execute(
+            select(OutboxMessage.state, OutboxMessage.fallback).where(
+                OutboxMessage.kind == "coffee_intro"
+            )
+        ).all()
+    assert intros and all(state == "sent" for state, _ in intros)
 
 
 def test_a_quarter_is_not_seeded_while_an_organisation_has_not_installed_saydo(playground):
