@@ -126,12 +126,12 @@ def count_commitments(engine) -> int:
         return connection.execute(text("SELECT count(*) FROM commitment")).scalar_one()
 
 
-def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
-    saydo, people, engine
-):
+def signed_command(saydo, people, command: str, text: str):
+    """A signed slash command by Alice in the partnership channel, and a function that sends
+    exactly those bytes, once or again (a replay inside the signature window)."""
     body = doors.slash_command_body(
-        command="/commit",
-        text=f"send the budget by {in_ten_days()}",
+        command=command,
+        text=text,
         user_id="U0ALICE",
         channel_id="C0PARTNER",
         team_id="T0001",
@@ -140,14 +140,20 @@ def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
     )
     headers = signed_headers(body)
     url = saydo.base_url + "/slack/events"
-    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+    return lambda: requests.post(url, data=body, headers=headers, timeout=10)
+
+
+def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
+    saydo, people, engine
+):
+    send = signed_command(saydo, people, "/commit", f"send the budget by {in_ten_days()}")
+    assert send().status_code == 200
     logged_message(people)
     with engine.begin() as connection:  # the replay comes 62 s later, as observed
         connection.execute(
             update(Commitment).values(created_at=datetime.now(UTC) - timedelta(seconds=62))
         )
-    replay = requests.post(url, data=body, headers=headers, timeout=10)
-    assert replay.status_code == 200
+    assert send().status_code == 200  # the replay
     # A different commitment, answered after the replay would have been.
     saydo.command("/commit", f"book the room by {in_ten_days()}")
     assert "Logged *#2*" in logged_message(people, count=2)["text"]
@@ -155,22 +161,12 @@ def test_a_slash_command_replayed_inside_the_signature_window_changes_nothing(
 
 
 def test_a_saydo_command_replayed_is_answered_but_changes_nothing(saydo, people, engine):
-    """`/saydo` answers in its acknowledgement, before its delivery is claimed: a replay is
-    acknowledged again, and what the first delivery saved is not saved twice."""
-    body = doors.slash_command_body(
-        command="/saydo",
-        text="lesson agree the agenda a week early",
-        user_id="U0ALICE",
-        channel_id="C0PARTNER",
-        team_id="T0001",
-        response_url=people.response_url(),
-        trigger_id=doors.new_trigger_id(),
-    )
-    headers = signed_headers(body)
-    url = saydo.base_url + "/slack/events"
-    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+    """`/saydo` is acknowledged before its delivery is claimed: a replay is acknowledged
+    again, and what the first delivery saved is not saved twice."""
+    send = signed_command(saydo, people, "/saydo", "lesson agree the agenda a week early")
+    assert send().status_code == 200
     assert "Lesson logged" in people.wait_for("response_url")[0].args["text"]
-    assert requests.post(url, data=body, headers=headers, timeout=10).status_code == 200
+    assert send().status_code == 200  # the replay
     # A different lesson, answered after the replay would have been.
     saydo.command("/saydo", "lesson check who owns each action", user_id="U0ALICE")
     answers = people.wait_for("response_url", count=2)
