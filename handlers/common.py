@@ -279,23 +279,6 @@ def _already_acked(*_args, **_kwargs) -> None:
     """The `ack` deferred work gets: Slack already has the acknowledgement."""
 
 
-class _RepeatedDelivery(Exception):
-    """Raised by the `ack` of a listener that acknowledges itself when the delivery it just
-    acknowledged was handled before: what follows its `ack` must not run again."""
-
-
-def _preparing_after(ack: Callable[..., Any], prepare: Callable[[], None]):
-    """`ack` for a listener that acknowledges itself: the acknowledgement first (its answer
-    never waits for the database), then `prepare`, before anything after the `ack` runs."""
-
-    def acknowledge_then_prepare(*args, **kwargs):
-        answer = ack(*args, **kwargs)
-        prepare()
-        return answer
-
-    return acknowledge_then_prepare
-
-
 def _run(
     handler: Handler,
     context: BoltContext,
@@ -306,26 +289,18 @@ def _run(
     """Run a listener's work: once per delivery, and a failure after the acknowledgement is
     answered privately (`handlers.errors`); one before it is left to Bolt's error handler.
 
-    The delivery's claim and the `before_work` steps come first, or, for a listener that
-    acknowledges itself (a form submission: it may answer in its acknowledgement), right after its
-    `ack`, so the answer never waits for them; such a listener changes nothing before its `ack`
-    unless its request is never repeated (form submissions are not claimed)."""
+    The delivery's claim and the `before_work` steps come first. Only form submissions wait
+    for their handler's `ack`, and they are neither claimed nor given such steps, so no
+    acknowledgement ever waits for them."""
     first_delivery = context.get(FIRST_DELIVERY)
-
-    def prepare() -> None:
+    try:
         if first_delivery is not None and not first_delivery():
-            raise _RepeatedDelivery
+            logger.info("Skipping a repeated delivery for %s", handler.__name__)
+            arguments.get("ack", _already_acked)()
+            return
         for step in context.get(BEFORE_WORK, ()):
             step()
-
-    try:
-        if arguments.get("ack", _already_acked) is _already_acked:
-            prepare()
-        else:
-            arguments = {**arguments, "ack": _preparing_after(arguments["ack"], prepare)}
         handler(**arguments)
-    except _RepeatedDelivery:
-        logger.info("Skipping a repeated delivery for %s", handler.__name__)
     except Exception as error:
         if not acknowledged():
             raise
